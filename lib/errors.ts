@@ -1,0 +1,21 @@
+import { createError } from '@fastify/error'
+
+// Every error this plugin throws has a stable FST_HEALTH_* code that callers can match on.
+
+export const FST_HEALTH_INVALID_OPTION = createError(
+  'FST_HEALTH_INVALID_OPTION', 'fastify-health: option "%s" %s', 500, TypeError)
+
+export const FST_HEALTH_UNKNOWN_OPTION = createError(
+  'FST_HEALTH_UNKNOWN_OPTION', 'fastify-health: unknown option "%s"', 500, TypeError)
+
+export const FST_HEALTH_INVALID_STATE = createError(
+  'FST_HEALTH_INVALID_STATE',
+  'fastify-health: %s is not a State (expected "Warming up", "Working", "Shutting down" or "No information")',
+  500, TypeError)
+
+export const FST_HEALTH_ALREADY_REGISTERED = createError(
+  'FST_HEALTH_ALREADY_REGISTERED',
+  'fastify-health: the plugin is already registered on this instance (fastify.health exists)')
+
+export const FST_HEALTH_LISTEN_FAILED = createError(
+  'FST_HEALTH_LISTEN_FAILED', 'fastify-health: the health server could not listen on %s: %s')
