@@ -1,6 +1,6 @@
+import type { Evaluation } from './evaluate.js'
 import type { ResolvedOptions } from './options.js'
 import type { HealthResponse } from './schema.js'
-import { type State, stateStatus, statusNotes, Status } from './states.js'
 
 /** One ready-to-send answer: built once per change, then served as is to every probe. */
 export interface Answer {
@@ -8,19 +8,35 @@ export interface Answer {
   body: HealthResponse
   /** `body` serialized once, so that a request costs no serialization. */
   payload: Buffer
+  /** The answer for callers denied the details (no `checks`, no `output`); built on first use. */
+  brief: () => Buffer
 }
 
-export function buildAnswer (options: ResolvedOptions, state: State): Answer {
-  const status = stateStatus[state]
+type Identity = Pick<ResolvedOptions, 'serviceName' | 'version' | 'releaseId' | 'description' | 'links'>
+
+export function buildAnswer (identity: Identity, evaluation: Evaluation, statusCode: number): Answer {
   // Keys in the draft's order; optional ones only when configured or meaningful.
-  const body: HealthResponse = { status }
-  if (options.version !== undefined) body.version = options.version
-  if (options.releaseId !== undefined) body.releaseId = options.releaseId
-  body.notes = [statusNotes[status]]
-  // The draft asks for extra information on warn and fail: say which state caused it.
-  if (status !== Status.PASS) body.output = `Service state: ${state}`
-  if (options.links !== undefined) body.links = options.links
-  body.serviceId = options.serviceName
-  if (options.description !== undefined) body.description = options.description
-  return { statusCode: options.statusCodes[status], body, payload: Buffer.from(JSON.stringify(body)) }
+  const body: HealthResponse = { status: evaluation.status }
+  if (identity.version !== undefined) body.version = identity.version
+  if (identity.releaseId !== undefined) body.releaseId = identity.releaseId
+  body.notes = evaluation.notes
+  if (evaluation.output !== undefined) body.output = evaluation.output
+  if (evaluation.checks !== undefined) body.checks = evaluation.checks
+  if (identity.links !== undefined) body.links = identity.links
+  body.serviceId = identity.serviceName
+  if (identity.description !== undefined) body.description = identity.description
+
+  let brief: Buffer | undefined
+  return {
+    statusCode,
+    body,
+    payload: Buffer.from(JSON.stringify(body)),
+    brief: () => (brief ??= Buffer.from(JSON.stringify(briefBody(body))))
+  }
+}
+
+/** What is kept when details are hidden: status, code and identity, never checks or output. */
+function briefBody (body: HealthResponse): HealthResponse {
+  const { status, version, releaseId, notes, serviceId, description } = body
+  return { status, version, releaseId, notes, serviceId, description }
 }

@@ -19,3 +19,9 @@ export const FST_HEALTH_ALREADY_REGISTERED = createError(
 
 export const FST_HEALTH_LISTEN_FAILED = createError(
   'FST_HEALTH_LISTEN_FAILED', 'fastify-health: the health server could not listen on %s: %s')
+
+export const FST_HEALTH_INVALID_CHECK = createError(
+  'FST_HEALTH_INVALID_CHECK', 'fastify-health: check "%s" %s', 500, TypeError)
+
+export const FST_HEALTH_DUPLICATE_CHECK = createError(
+  'FST_HEALTH_DUPLICATE_CHECK', 'fastify-health: a check named "%s" is already registered')

@@ -3,9 +3,14 @@ import { fastifyHealth } from './plugin.js'
 export { fastifyHealth }
 export default fastifyHealth
 
-export { HealthController, type HealthReport } from './controller.js'
+export { HealthController, type HealthReport, type ChangeListener } from './controller.js'
 export { createHealthServer, type HealthServer, type HealthServerOptions } from './server.js'
-export { type FastifyHealthOptions, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES } from './options.js'
+export {
+  type FastifyHealthOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
+} from './options.js'
+export type { CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './checks/types.js'
+export type { ProcessChecksOptions, Thresholds } from './checks/process.js'
+export { CHECK_DEFAULTS } from './checks/registry.js'
 export { State, Status } from './states.js'
 export { HEALTH_CONTENT_TYPE } from './route.js'
 export * from './schema.js'

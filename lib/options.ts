@@ -1,4 +1,6 @@
-import type { LogLevel } from 'fastify'
+import type { FastifyRequest, LogLevel } from 'fastify'
+import type { ProcessChecksOptions } from './checks/process.js'
+import type { CheckDefinition, CheckFunction } from './checks/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
 import { isState, State, Status } from './states.js'
 
@@ -21,10 +23,27 @@ export interface FastifyHealthOptions {
   cacheControl?: string
   /** HTTP codes per status: pass and warn in 200-399, fail in 400-599. Default 200/202/503. */
   statusCodes?: Partial<Record<Status, number>>
+  /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
+  checks?: Record<string, CheckFunction | CheckDefinition>
+  /** Whether an answer shows `checks` and `output`, for everyone or per request. Default true. */
+  exposeDetails?: boolean | ((request: FastifyRequest) => boolean)
+  /** Built-in process checks: uptime, event loop delay and utilization, memory. Default off. */
+  process?: boolean | ProcessChecksOptions
+  /** Orchestrator probe routes; false turns them off, a path or false per probe. Default on. */
+  probes?: boolean | ProbePaths
+  /** Milliseconds `health.shutdown()` keeps serving, not ready, before closing. Default 10000. */
+  shutdownDelay?: number
   /** Fastify register option, honoured: prepended to `path`. */
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
   logLevel?: LogLevel
+}
+
+/** Paths of the probe routes; each defaults to `{path}/live`, `{path}/ready`, `{path}/started`. */
+export interface ProbePaths {
+  live?: string | false
+  ready?: string | false
+  started?: string | false
 }
 
 export interface ResolvedOptions {
@@ -38,8 +57,15 @@ export interface ResolvedOptions {
   cacheControl: string
   statusCodes: Readonly<Record<Status, number>>
   logLevel?: LogLevel
+  checks: Record<string, CheckFunction | CheckDefinition>
+  exposeDetails: boolean | ((request: FastifyRequest) => boolean)
+  process: ProcessChecksOptions | undefined
+  /** Full URLs of the probe routes that are on. */
+  probes: { live?: string, ready?: string, started?: string }
+  shutdownDelay: number
 }
 
+export const DEFAULT_SHUTDOWN_DELAY = 10_000
 export const DEFAULT_CACHE_CONTROL = 'max-age=5'
 export const DEFAULT_STATUS_CODES: Readonly<Record<Status, number>> = { pass: 200, warn: 202, fail: 503 }
 
@@ -79,6 +105,51 @@ const statusCodes: Rule = (value) => {
   return undefined
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1
+const milliseconds = (min: number): Rule => (value) =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= MAX_TIMER_MS
+    ? undefined
+    : `must be an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`
+
+const probePaths: Rule = (value) => {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return 'must be a boolean or { live, ready, started } paths (or false each)'
+  for (const [probe, path] of Object.entries(value)) {
+    if (!['live', 'ready', 'started'].includes(probe)) return `has an unknown probe "${probe}"`
+    if (path !== false && path !== undefined && urlPath(path) !== undefined) return `sets ${probe} to a path that does not start with "/"`
+  }
+  return undefined
+}
+
+const thresholds = (value: unknown): boolean =>
+  typeof value === 'boolean' || (isPlainObject(value) &&
+    Object.entries(value).every(([level, limit]) => ['warn', 'fail'].includes(level) && (limit === undefined || Number.isFinite(limit))))
+
+const processChecks: Rule = (value) => {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return 'must be a boolean or an object of process check settings'
+  for (const [key, setting] of Object.entries(value)) {
+    if (setting === undefined) continue
+    if (key === 'interval' || key === 'critical' || key === 'probes') continue
+    if (key === 'memory') {
+      const fine = typeof setting === 'boolean' || (isPlainObject(setting) &&
+        Object.entries(setting).every(([part, t]) => ['heapUsed', 'rss'].includes(part) && (t === undefined || (thresholds(t) && typeof t !== 'boolean'))))
+      if (!fine) return 'sets memory to something other than a boolean or { heapUsed, rss } thresholds'
+    } else if (['uptime', 'eventLoopDelay', 'eventLoopUtilization'].includes(key)) {
+      if (!thresholds(setting)) return `sets ${key} to something other than a boolean or { warn, fail } numbers`
+    } else {
+      return `has an unknown setting "${key}"`
+    }
+  }
+  const { interval, critical, probes } = value
+  if (interval !== undefined && milliseconds(1)(interval) !== undefined) return 'sets interval to something other than milliseconds from 1'
+  if (critical !== undefined && typeof critical !== 'boolean') return 'sets critical to something other than a boolean'
+  if (probes !== undefined && !(Array.isArray(probes) && probes.every((p) => p === 'live' || p === 'ready'))) {
+    return 'sets probes to something other than an array of "live" and "ready"'
+  }
+  return undefined
+}
+
 const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
   serviceName: text,
   path: urlPath,
@@ -91,6 +162,11 @@ const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
   statusCodes,
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: text,
+  checks: (value) => isPlainObject(value) ? undefined : 'must be an object of check name to function or { check, ...options }',
+  exposeDetails: (value) => typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request',
+  process: processChecks,
+  probes: probePaths,
+  shutdownDelay: milliseconds(0),
   // Fastify's own register option; Fastify applies it, not this plugin.
   logSerializers: () => undefined
 }
@@ -114,9 +190,10 @@ export function resolveOptions (input: unknown): ResolvedOptions {
 
   const given = options as unknown as FastifyHealthOptions
   const prefix = (given.prefix ?? '').replace(/\/+$/, '')
+  const url = prefix + (given.path ?? '/health')
   return {
     serviceName: given.serviceName,
-    url: prefix + (given.path ?? '/health'),
+    url,
     version: given.version,
     releaseId: given.releaseId,
     description: given.description,
@@ -124,6 +201,23 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     initialState: given.initialState ?? State.NOINFO,
     cacheControl: given.cacheControl ?? DEFAULT_CACHE_CONTROL,
     statusCodes: { ...DEFAULT_STATUS_CODES, ...given.statusCodes },
-    logLevel: given.logLevel
+    logLevel: given.logLevel,
+    checks: given.checks ?? {},
+    exposeDetails: given.exposeDetails ?? true,
+    process: given.process === true ? {} : given.process === false ? undefined : given.process,
+    probes: resolveProbes(prefix, url, given.probes ?? true),
+    shutdownDelay: given.shutdownDelay ?? DEFAULT_SHUTDOWN_DELAY
   }
+}
+
+function resolveProbes (prefix: string, url: string, probes: boolean | ProbePaths): ResolvedOptions['probes'] {
+  if (probes === false) return {}
+  const paths = probes === true ? {} : probes
+  const base = url.replace(/\/+$/, '')
+  const resolved: ResolvedOptions['probes'] = {}
+  for (const probe of ['live', 'ready', 'started'] as const) {
+    const path = paths[probe]
+    if (path !== false) resolved[probe] = path === undefined ? `${base}/${probe}` : prefix + path
+  }
+  return resolved
 }

@@ -2,27 +2,44 @@ import type {
   FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyTypeProvider, RawServerBase, RawServerDefault
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { HealthController, kCurrentAnswer } from './controller.js'
+import { createProcessChecks } from './checks/process.js'
+import { HealthController, kChecks, kStart, kStop } from './controller.js'
 import { FST_HEALTH_ALREADY_REGISTERED } from './errors.js'
 import { type FastifyHealthOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { registerHealthRoute } from './route.js'
 
 export const pluginMetadata = { fastify: '5.x', name: 'fastify-health' }
 
-/** Everything the plugin adds to an instance, given a controller built from checked options. */
+/** Builds the controller of an instance: its checks registered, its shutdown closing it. */
+export function createController (fastify: FastifyInstance, options: ResolvedOptions): HealthController {
+  const health = new HealthController(options, fastify.log, () => fastify.close())
+  health[kChecks].addAll(options.checks)
+  if (options.process !== undefined) {
+    const processChecks = createProcessChecks(options.process)
+    for (const [name, check, checkOptions] of processChecks.checks) health[kChecks].add(name, check, checkOptions)
+    fastify.addHook('onClose', async () => processChecks.dispose())
+  }
+  return health
+}
+
+/** Everything the plugin adds to an instance, given its controller. */
 export function mountHealth (fastify: FastifyInstance, health: HealthController, options: ResolvedOptions): void {
-  if (fastify.hasDecorator('health')) throw new FST_HEALTH_ALREADY_REGISTERED()
   fastify.decorate('health', health)
   // preClose runs before the server stops listening: probes still connected learn of the shutdown.
   fastify.addHook('preClose', async () => health.setStateShutDown())
-  registerHealthRoute(fastify, options, options.url, 'Health of the service',
-    () => health[kCurrentAnswer]())
+  fastify.addHook('onReady', async () => health[kStart]())
+  fastify.addHook('onClose', async () => health[kStop]())
+  registerHealthRoute(fastify, health, options, 'health', options.url)
+  for (const [view, url] of Object.entries(options.probes)) {
+    registerHealthRoute(fastify, health, options, view as 'live' | 'ready' | 'started', url)
+  }
 }
 
 const plugin: FastifyPluginAsync<FastifyHealthOptions> = async (fastify, opts) => {
+  if (fastify.hasDecorator('health')) throw new FST_HEALTH_ALREADY_REGISTERED()
   // `opts` may also be the service name alone (see the FastifyRegister overload below).
   const options = resolveOptions(opts)
-  mountHealth(fastify, new HealthController(options, fastify.log), options)
+  mountHealth(fastify, createController(fastify, options), options)
 }
 
 /** The plugin. Register it with a service name, or with an options object. */

@@ -1,9 +1,19 @@
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Answer } from './answer.js'
+import type { HealthController } from './controller.js'
+import { kAnswer } from './controller.js'
+import type { View } from './evaluate.js'
 import type { ResolvedOptions } from './options.js'
 import { HealthResponseSchema } from './schema.js'
 
 export const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
+
+const summaries: Record<View, string> = {
+  health: 'Health of the service (application/health+json)',
+  live: 'Liveness probe: 200 while the process can answer and no liveness check fails',
+  ready: 'Readiness probe: 200 only in state Working with no failing critical readiness check',
+  started: 'Startup probe: 503 until the service first reaches Working, 200 from then on'
+}
 
 /** The route schema: every code the route can answer documents the health+json document. */
 export function healthRouteSchema (statusCodes: Iterable<number>, summary: string): FastifySchema {
@@ -18,31 +28,44 @@ export function healthRouteSchema (statusCodes: Iterable<number>, summary: strin
   return { summary, tags: ['health'], response } as FastifySchema
 }
 
+/** Decides per request whether the details may be shown; a throwing decider hides them. */
+function detailPolicy (options: ResolvedOptions): (request: FastifyRequest) => boolean {
+  const { exposeDetails } = options
+  if (typeof exposeDetails === 'boolean') return () => exposeDetails
+  return (request) => {
+    try {
+      return exposeDetails(request) === true
+    } catch (error) {
+      request.log.warn({ err: error }, 'fastify-health: exposeDetails threw; details hidden')
+      return false
+    }
+  }
+}
+
 /**
- * Serves GET (and HEAD, same status and headers, no body) at `url` with whatever
- * `currentAnswer` returns: the handler only copies a prebuilt buffer out.
+ * Serves GET (and HEAD: same status and headers, no body) for one view. The handler copies a
+ * prebuilt buffer out, and waits only when a check it counts has no reading fresh enough.
  */
 export function registerHealthRoute (
-  fastify: FastifyInstance,
-  options: ResolvedOptions,
-  url: string,
-  summary: string,
-  currentAnswer: () => Answer
+  fastify: FastifyInstance, health: HealthController, options: ResolvedOptions, view: View, url: string
 ): void {
   const { cacheControl } = options
+  const showDetails = detailPolicy(options)
+  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply => reply
+    .code(answer.statusCode)
+    .header('content-type', HEALTH_CONTENT_TYPE)
+    .header('cache-control', cacheControl)
+    .send(showDetails(request) ? answer.payload : answer.brief())
+
   fastify.route({
     method: 'GET',
     url,
     exposeHeadRoute: true,
     logLevel: options.logLevel,
-    schema: healthRouteSchema(Object.values(options.statusCodes), summary),
-    handler (_request, reply) {
-      const answer = currentAnswer()
-      return reply
-        .code(answer.statusCode)
-        .header('content-type', HEALTH_CONTENT_TYPE)
-        .header('cache-control', cacheControl)
-        .send(answer.payload)
+    schema: healthRouteSchema(view === 'health' ? Object.values(options.statusCodes) : [200, 503], summaries[view]),
+    handler (request, reply) {
+      const answer = health[kAnswer](view)
+      return answer instanceof Promise ? answer.then((ready) => send(request, reply, ready)) : send(request, reply, answer)
     }
   })
 }

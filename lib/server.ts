@@ -1,9 +1,9 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyLoggerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { HealthController } from './controller.js'
+import type { HealthController } from './controller.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_LISTEN_FAILED } from './errors.js'
 import { type FastifyHealthOptions, resolveOptions } from './options.js'
-import { mountHealth, pluginMetadata } from './plugin.js'
+import { createController, mountHealth, pluginMetadata } from './plugin.js'
 
 export interface HealthServerOptions extends FastifyHealthOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
@@ -45,7 +45,8 @@ export function createHealthServer (options: HealthServerOptions): HealthServer 
   const resolved = resolveOptions(pluginOptions)
 
   const fastify = isLoggerInstance(logger) ? Fastify({ loggerInstance: logger }) : Fastify({ logger })
-  const health = new HealthController(resolved, fastify.log)
+  // Built now, not when the plugin loads, so that `health` is there before listen().
+  const health = createController(fastify, resolved)
   fastify.register(fp(async (instance) => mountHealth(instance, health, resolved), pluginMetadata))
 
   return {

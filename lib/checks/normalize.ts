@@ -1,0 +1,110 @@
+import type { HealthCheckEntry } from '../schema.js'
+import { Status } from '../states.js'
+
+/** Longest `output` kept from a check, so that one chatty error cannot bloat every answer. */
+export const MAX_OUTPUT_LENGTH = 512
+/** Most bytes one check's serialized result may take. */
+export const MAX_RESULT_BYTES = 16 * 1024
+/** Most component details (nodes) one check may return. */
+export const MAX_NODES = 64
+
+// Readers of the draft accept these aliases; writers must use the canonical words.
+const statusWords: Record<string, Status> = {
+  pass: Status.PASS,
+  ok: Status.PASS,
+  up: Status.PASS,
+  warn: Status.WARN,
+  fail: Status.FAIL,
+  error: Status.FAIL,
+  down: Status.FAIL
+}
+
+const stringFields = ['componentId', 'componentType', 'observedUnit', 'output'] as const
+
+export function truncate (text: string, max = MAX_OUTPUT_LENGTH): string {
+  return text.length <= max ? text : text.slice(0, max - 1) + '…'
+}
+
+/** An entry that says the check failed, and why, in words only: never a stack trace. */
+export function failedEntry (output: string, time: string): HealthCheckEntry {
+  return { status: Status.FAIL, time, output: truncate(output) }
+}
+
+/** The message of anything thrown, without its stack. */
+export function describeThrown (thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
+  try {
+    return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown)}`
+  } catch {
+    return 'threw a value that cannot be shown'
+  }
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
+
+/** What is wrong with one component detail, or undefined; fixes what can be fixed in place. */
+function repairEntry (entry: Record<string, unknown>, time: string): string | undefined {
+  if (entry.status === undefined) {
+    entry.status = Status.PASS
+  } else {
+    const word = typeof entry.status === 'string' ? statusWords[entry.status.trim().toLowerCase()] : undefined
+    if (word === undefined) return `unknown status ${JSON.stringify(entry.status)}`
+    entry.status = word
+  }
+  for (const field of stringFields) {
+    const value = entry[field]
+    if (typeof value === 'number' || typeof value === 'boolean') entry[field] = String(value)
+    else if (value !== undefined && typeof value !== 'string') return `${field} is ${kindOf(value)}, not a string`
+  }
+  if (typeof entry.output === 'string') entry.output = truncate(entry.output)
+  if (entry.time === undefined) entry.time = time
+  else if (typeof entry.time !== 'string') return `time is ${kindOf(entry.time)}, not an ISO date-time string`
+  const endpoints = entry.affectedEndpoints
+  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every((e) => typeof e === 'string'))) {
+    return 'affectedEndpoints is not an array of strings'
+  }
+  const links = entry.links
+  if (links !== undefined && !(isPlainObject(links) && Object.values(links).every((l) => typeof l === 'string'))) {
+    return 'links is not an object of strings'
+  }
+  return undefined
+}
+
+/**
+ * Turns whatever a check returned into valid component details: nothing means pass, one object
+ * means one node, an array means one node each. Anything that cannot be made valid becomes a
+ * single `fail` entry saying what was wrong.
+ */
+export function normalizeResult (result: unknown, time: string): HealthCheckEntry[] {
+  if (result === undefined || result === null) return [{ status: Status.PASS, time }]
+  const nodes = Array.isArray(result) ? result : [result]
+  if (nodes.length === 0) return [failedEntry('Invalid check result: an empty array (no nodes)', time)]
+  if (nodes.length > MAX_NODES) return [failedEntry(`Invalid check result: more than ${MAX_NODES} nodes`, time)]
+
+  let json: string | undefined
+  try {
+    // A JSON round trip gives plain data: no cycles, no functions, no getters that run later.
+    json = JSON.stringify(nodes)
+  } catch (error) {
+    return [failedEntry(`Invalid check result: not serializable as JSON (${describeThrown(error)})`, time)]
+  }
+  if (json.length > MAX_RESULT_BYTES) {
+    return [failedEntry(`Invalid check result: larger than ${MAX_RESULT_BYTES} bytes as JSON`, time)]
+  }
+  // Dates are ISO strings by now, as `time` wants them.
+  const copies: unknown[] = JSON.parse(json)
+  const entries: HealthCheckEntry[] = []
+  for (let i = 0; i < nodes.length; i++) {
+    const copy = copies[i]
+    if (!isPlainObject(copy)) {
+      return [failedEntry(`Invalid check result: got ${kindOf(nodes[i])}, expected a component detail object`, time)]
+    }
+    const problem = repairEntry(copy, time)
+    if (problem !== undefined) return [failedEntry(`Invalid check result: ${problem}`, time)]
+    entries.push(copy as HealthCheckEntry)
+  }
+  return entries
+}

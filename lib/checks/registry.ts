@@ -1,0 +1,112 @@
+import { performance } from 'node:perf_hooks'
+import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
+import { CheckRunner, type RunnerSettings } from './runner.js'
+import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
+
+export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000 } as const
+const MAX_TIMER_MS = 2 ** 31 - 1
+const probeNames = new Set<unknown>(['live', 'ready'])
+
+// `componentName:measurementName`: either part may be left out, neither may hold a colon.
+const CHECK_NAME = /^[^:]*:?[^:]*$/
+
+function invalid (name: string, problem: string): never {
+  throw new FST_HEALTH_INVALID_CHECK(name, problem)
+}
+
+function milliseconds (name: string, option: string, value: unknown, min: number): number | undefined {
+  if (value === undefined) return undefined
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > MAX_TIMER_MS) {
+    invalid(name, `option "${option}" must be an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`)
+  }
+  return value as number
+}
+
+function settingsOf (name: string, options: Record<string, unknown>): RunnerSettings {
+  for (const key of Object.keys(options)) {
+    if (!['timeout', 'critical', 'cacheFor', 'interval', 'probes', 'check'].includes(key)) {
+      invalid(name, `has an unknown option "${key}"`)
+    }
+  }
+  const { critical, probes } = options
+  if (critical !== undefined && typeof critical !== 'boolean') invalid(name, 'option "critical" must be a boolean')
+  if (probes !== undefined && !(Array.isArray(probes) && probes.every((p) => probeNames.has(p)))) {
+    invalid(name, 'option "probes" must be an array of "live" and "ready"')
+  }
+  return {
+    timeout: milliseconds(name, 'timeout', options.timeout, 1) ?? CHECK_DEFAULTS.timeout,
+    critical: (critical as boolean | undefined) ?? CHECK_DEFAULTS.critical,
+    cacheFor: milliseconds(name, 'cacheFor', options.cacheFor, 0) ?? CHECK_DEFAULTS.cacheFor,
+    interval: milliseconds(name, 'interval', options.interval, 1) ?? 0,
+    probes: new Set((probes as ProbeName[] | undefined) ?? ['ready'])
+  }
+}
+
+/** The registered checks, in registration order. */
+export class CheckRegistry {
+  readonly #runners = new Map<string, CheckRunner>()
+  readonly #onOutcome: () => void
+  #started = false
+
+  constructor (onOutcome: () => void) {
+    this.#onOutcome = onOutcome
+  }
+
+  get size (): number {
+    return this.#runners.size
+  }
+
+  runners (): IterableIterator<CheckRunner> {
+    return this.#runners.values()
+  }
+
+  /** Checks the name and options up front; a mistake throws FST_HEALTH_INVALID_CHECK. */
+  add (name: unknown, check: unknown, options: unknown = {}): void {
+    if (typeof name !== 'string' || name === '' || name === ':' || !CHECK_NAME.test(name)) {
+      invalid(String(name), 'has a bad name: expected "componentName:measurementName", either part optional, one colon at most')
+    }
+    if (this.#runners.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
+    if (typeof check !== 'function') invalid(name, 'is not a function')
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onOutcome)
+    this.#runners.set(name, runner)
+    if (this.#started) runner.start()
+  }
+
+  /** Registers `{ name: fn | { check: fn, ...options } }`, the `checks` option's form. */
+  addAll (checks: Record<string, CheckFunction | CheckDefinition>): void {
+    for (const [name, definition] of Object.entries(checks)) {
+      if (typeof definition === 'function') this.add(name, definition)
+      else if (typeof definition === 'object' && definition !== null) this.add(name, definition.check, definition)
+      else invalid(name, 'must be a function or { check: function, ...options }')
+    }
+  }
+
+  /**
+   * Starts what the given checks need and returns what must be awaited before answering,
+   * or undefined when every reading can be served now (the common, allocation-free case).
+   */
+  refresh (counts: (runner: CheckRunner) => boolean): Promise<unknown> | undefined {
+    let waits: Array<Promise<void>> | undefined
+    const now = performance.now()
+    for (const runner of this.#runners.values()) {
+      if (!counts(runner)) continue
+      const wait = runner.refresh(now)
+      if (wait !== undefined) (waits ??= []).push(wait)
+    }
+    return waits === undefined ? undefined : Promise.all(waits)
+  }
+
+  /** Starts the background loops of interval checks, now and for checks added later. */
+  start (): void {
+    this.#started = true
+    for (const runner of this.#runners.values()) runner.start()
+  }
+
+  stop (): void {
+    this.#started = false
+    for (const runner of this.#runners.values()) runner.stop()
+  }
+}
+
+export type { CheckOptions }

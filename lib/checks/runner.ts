@@ -1,0 +1,119 @@
+import { performance } from 'node:perf_hooks'
+import { Status, worstStatus } from '../states.js'
+import { describeThrown, failedEntry, normalizeResult } from './normalize.js'
+import type { CheckFunction, CheckOutcome, ProbeName } from './types.js'
+
+export interface RunnerSettings {
+  timeout: number
+  critical: boolean
+  cacheFor: number
+  interval: number
+  probes: ReadonlySet<ProbeName>
+}
+
+function outcomeOf (result: unknown): CheckOutcome {
+  const entries = normalizeResult(result, new Date().toISOString())
+  const status = entries.reduce((worst, entry) => worstStatus(worst, entry.status ?? Status.PASS), Status.PASS as Status)
+  return { entries, status, at: performance.now() }
+}
+
+const failedOutcome = (output: string): CheckOutcome =>
+  ({ entries: [failedEntry(output, new Date().toISOString())], status: Status.FAIL, at: performance.now() })
+
+/**
+ * Runs one check: never more than one run in flight, a reading reused for `cacheFor`, a run
+ * that outlives `timeout` reported as failed, and optionally a background loop every `interval`.
+ */
+export class CheckRunner {
+  readonly name: string
+  readonly settings: RunnerSettings
+  readonly #check: CheckFunction
+  readonly #onOutcome: () => void
+  #outcome: CheckOutcome | undefined
+  /** The run whose outcome is not recorded yet: every caller in the meantime shares it. */
+  #pending: Promise<void> | undefined
+  /** The check function has not settled yet; it may outlive its timeout. */
+  #running = false
+  #abort: AbortController | undefined
+  #timer: NodeJS.Timeout | undefined
+  #stopped = false
+
+  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onOutcome: () => void) {
+    this.name = name
+    this.#check = check
+    this.settings = settings
+    this.#onOutcome = onOutcome
+  }
+
+  get outcome (): CheckOutcome | undefined {
+    return this.#outcome
+  }
+
+  /**
+   * Starts a run when the reading is stale. Returns what a caller must wait for, or undefined
+   * when the last reading may be served: it is fresh, or a refresh it outlives is under way.
+   */
+  refresh (now: number): Promise<void> | undefined {
+    const outcome = this.#outcome
+    if (outcome === undefined) return this.#pending ?? this.#run()
+    const { interval, cacheFor, timeout } = this.settings
+    const age = now - outcome.at
+    if (interval > 0 || age < cacheFor) return undefined
+    // Stale: start one run (not while a timed-out one is still going), and wait for it only when
+    // the reading is too old to serve meanwhile; within cacheFor + timeout a caller would have
+    // waited that long anyway.
+    const run = this.#pending ?? (this.#running ? undefined : this.#run())
+    return age < cacheFor + timeout ? undefined : run
+  }
+
+  /** Runs in the background every `interval` ms from now on (no-op without an interval). */
+  start (): void {
+    if (this.settings.interval > 0 && this.#timer === undefined && !this.#stopped) this.#loop()
+  }
+
+  /** Stops the background loop and aborts a run in flight. */
+  stop (): void {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    this.#abort?.abort(new Error('The health checks were stopped'))
+  }
+
+  #loop = (): void => {
+    const run = this.#pending ?? (this.#running ? undefined : this.#run())
+    Promise.resolve(run).then(() => {
+      if (this.#stopped) return
+      this.#timer = setTimeout(this.#loop, this.settings.interval)
+      // A background check must never keep a process alive on its own.
+      this.#timer.unref()
+    })
+  }
+
+  #run (): Promise<void> {
+    const abort = new AbortController()
+    this.#abort = abort
+    this.#running = true
+    const reading = new Promise((resolve) => resolve(this.#check(abort.signal)))
+    const settled = (): void => { this.#running = false }
+    reading.then(settled, settled)
+
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<CheckOutcome>((resolve) => {
+      timer = setTimeout(() => {
+        abort.abort(new Error(`Timed out after ${this.settings.timeout} ms`))
+        resolve(failedOutcome(`Timed out after ${this.settings.timeout} ms`))
+      }, this.settings.timeout)
+    })
+    const outcome = Promise.race([
+      // catch() after then(): a result that breaks normalisation is a failed reading too.
+      reading.then(outcomeOf).catch((error: unknown) => failedOutcome(describeThrown(error))),
+      timedOut
+    ])
+    this.#pending = outcome.then((result) => {
+      clearTimeout(timer)
+      this.#outcome = result
+      this.#pending = undefined
+      this.#onOutcome()
+    })
+    return this.#pending
+  }
+}
