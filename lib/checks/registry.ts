@@ -87,6 +87,7 @@ export class CheckRegistry {
    * or undefined when every reading can be served now (the common, allocation-free case).
    */
   refresh (counts: (runner: CheckRunner) => boolean): Promise<unknown> | undefined {
+    if (this.#runners.size === 0) return undefined
     let waits: Array<Promise<void>> | undefined
     const now = performance.now()
     for (const runner of this.#runners.values()) {
