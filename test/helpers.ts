@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { HealthResponseSchema } from '../lib/index.js'
+import type { Test } from 'tap'
+import { type HealthResponse, HealthResponseSchema, type HealthStatus, State } from '../lib/index.js'
 
 const compiledResponse = TypeCompiler.Compile(HealthResponseSchema)
 
@@ -14,4 +15,67 @@ export function loggedApp (): { app: FastifyInstance, lines: Array<Record<string
   const lines: Array<Record<string, unknown>> = []
   const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
   return { app: Fastify({ logger: { level: 'info', stream } }), lines }
+}
+
+/** What issue 2 fixes for each state with the default status codes. */
+export const stateAnswers: Readonly<Record<State, { statusCode: number, status: HealthStatus, notes: string[] }>> = {
+  [State.WORK]: { statusCode: 200, status: 'pass', notes: ['Service is running'] },
+  [State.WARMUP]: { statusCode: 202, status: 'warn', notes: ['Service is not healthy, it is warming up or shutting down'] },
+  [State.SHUTDOWN]: { statusCode: 202, status: 'warn', notes: ['Service is not healthy, it is warming up or shutting down'] },
+  [State.NOINFO]: { statusCode: 503, status: 'fail', notes: ['No information about the service'] }
+}
+
+/** The fields a test expects on top of what the state decides. */
+export interface ExpectedFields {
+  serviceId: string
+  /** When the status codes are overridden. */
+  statusCode?: number
+  version?: string
+  releaseId?: string
+  description?: string
+  links?: Record<string, string>
+}
+
+/**
+ * Asserts that `answer` is exactly what `state` must answer: a valid health+json document,
+ * the status code, notes and status of the state, `output` naming the state on warn and fail
+ * (absent on pass), and exactly the configured optional fields.
+ */
+export function assertAnswer (
+  t: Test, answer: { statusCode: number, body: unknown }, state: State, expected: ExpectedFields
+): void {
+  t.strictSame(schemaErrors(answer.body), [], 'the body is a valid health+json document')
+  const { statusCode, serviceId, ...fields } = expected
+  const byState = stateAnswers[state]
+  t.equal(answer.statusCode, statusCode ?? byState.statusCode, `${state}: status code`)
+  const { output, ...rest } = answer.body as HealthResponse
+  t.strictSame(rest, { status: byState.status, notes: byState.notes, serviceId, ...fields }, `${state}: document`)
+  if (byState.status === 'pass') t.equal(output, undefined, 'no output on pass')
+  else t.match(output, state, 'output names the state')
+}
+
+const stateValues: unknown[] = Object.values(State)
+
+/** The state changes the plugin logged, in order: lines whose `from` and `to` are both State values. */
+export function stateChanges (lines: Array<Record<string, unknown>>): Array<{ from: unknown, to: unknown }> {
+  return lines
+    .filter((line) => stateValues.includes(line.from) && stateValues.includes(line.to))
+    .map(({ from, to }) => ({ from, to }))
+}
+
+/** A response read over real HTTP. */
+export interface HttpAnswer {
+  statusCode: number
+  headers: Headers
+  /** The raw body text; '' for HEAD. */
+  text: string
+  /** The body parsed as JSON; undefined when empty. */
+  body: unknown
+}
+
+/** One request with the global fetch (a real HTTP client), body read in full. */
+export async function request (url: string, method: 'GET' | 'HEAD' = 'GET'): Promise<HttpAnswer> {
+  const response = await fetch(url, { method })
+  const text = await response.text()
+  return { statusCode: response.status, headers: response.headers, text, body: text === '' ? undefined : JSON.parse(text) }
 }

@@ -1,0 +1,231 @@
+// The package as published: built by scripts/build.mjs, packed by npm, installed from the tarball
+// into a fresh project, then used with import and with require(), and type-checked as a consumer.
+import { execFile } from 'node:child_process'
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { State } from '../lib/index.js'
+import { assertAnswer, schemaErrors } from './helpers.js'
+
+// Building, packing and installing take a while: well beyond the default per-file timeout.
+t.setTimeout(5 * 60 * 1000)
+
+const execFileAsync = promisify(execFile)
+const root = fileURLToPath(new URL('..', import.meta.url))
+const CONTENT_TYPE = 'application/health+json; charset=utf-8'
+
+// Child processes get neither tap's loaders and coverage nor the npm settings of the npm that
+// started tap (its local prefix would point npm at this project): only what locates npm's cache.
+const keptNpmSettings = new Set([
+  'npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_cafile',
+  'npm_config_registry', 'npm_config_proxy', 'npm_config_https_proxy', 'npm_config_noproxy', 'npm_config_strict_ssl'
+])
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => {
+  const lower = key.toLowerCase()
+  if (lower.startsWith('npm_')) return keptNpmSettings.has(lower)
+  return !['node_options', 'node_v8_coverage', 'init_cwd'].includes(lower) &&
+    !lower.startsWith('tap') && !lower.startsWith('_tapjs')
+}))
+
+async function run (command: string, args: string[], cwd: string): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, { cwd, env, maxBuffer: 64 * 1024 * 1024 })
+    return stdout
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string, stderr?: string }
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error })
+  }
+}
+
+const node = async (script: string, cwd: string): Promise<string> => await run(process.execPath, [script], cwd)
+
+const rootPackage = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as
+  { name: string, version: string, files: string[] }
+const fastifyVersion = (JSON.parse(await readFile(join(root, 'node_modules/fastify/package.json'), 'utf8')) as
+  { version: string }).version
+
+const work = await mkdtemp(join(tmpdir(), 'fastify-health-package-'))
+t.teardown(() => rm(work, { recursive: true, force: true }))
+const stage = join(work, 'stage')
+const packs = join(work, 'packs')
+const consumer = join(work, 'consumer')
+
+let packed: { filename: string, files: Array<{ path: string }> }
+
+t.before(async () => {
+  // A copy of the sources, so that building never touches this tree's dist/ (others use it).
+  await mkdir(stage)
+  const sources = ['package.json', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json',
+    ...rootPackage.files.filter((entry) => entry !== 'dist')]
+  for (const entry of sources) {
+    if (existsSync(join(root, entry))) await cp(join(root, entry), join(stage, entry), { recursive: true })
+  }
+  await symlink(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir')
+  await node('scripts/build.mjs', stage)
+
+  await mkdir(packs)
+  packed = (JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', packs], stage)) as Array<typeof packed>)[0]
+
+  await mkdir(consumer)
+  await writeFile(join(consumer, 'package.json'), JSON.stringify({
+    name: 'fastify-health-consumer',
+    version: '1.0.0',
+    private: true,
+    dependencies: { 'fastify-health': `file:${join(packs, packed.filename)}`, fastify: fastifyVersion }
+  }, null, 2))
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], consumer)
+})
+
+t.test('the tarball holds both builds with their declarations, and no sources', async (t) => {
+  const paths = packed.files.map((file) => file.path)
+  for (const path of [
+    'package.json', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts',
+    'dist/cjs/require.js', 'dist/cjs/package.json'
+  ]) t.ok(paths.includes(path), path)
+  t.strictSame(paths.filter((path) => /^(lib|test|types|scripts|node_modules)\//.test(path)), [], 'no sources or tests')
+  const installed = join(consumer, 'node_modules/fastify-health')
+  t.equal(JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')).version, rootPackage.version)
+  t.strictSame(JSON.parse(await readFile(join(installed, 'dist/cjs/package.json'), 'utf8')), { type: 'commonjs' })
+})
+
+t.test('import: default and named exports from the ESM build', async (t) => {
+  await writeFile(join(consumer, 'esm.mjs'), `
+import Fastify from 'fastify'
+import fastifyHealth, { State, Status, fastifyHealth as named, createHealthServer } from 'fastify-health'
+
+const out = {
+  resolved: import.meta.resolve('fastify-health'),
+  sameFunction: named === fastifyHealth,
+  states: State,
+  statuses: Status,
+  createHealthServer: typeof createHealthServer,
+  answers: []
+}
+for (const [name, options] of [['string', 'orders'], ['object', { serviceName: 'orders', version: '7' }]]) {
+  const app = Fastify()
+  await app.register(fastifyHealth, options)
+  app.health.setState(State.WORK)
+  const res = await app.inject('/health')
+  out.answers.push({ name, statusCode: res.statusCode, contentType: res.headers['content-type'], body: res.json() })
+  await app.close()
+}
+const failing = Fastify()
+out.optionError = await failing.register(fastifyHealth, { serviceName: 'orders', bogus: 1 }).then(() => null, (e) => e.code)
+await failing.close()
+process.stdout.write(JSON.stringify(out))
+`)
+  const out = JSON.parse(await node('esm.mjs', consumer))
+  t.match(out.resolved, /\/node_modules\/fastify-health\/dist\/esm\/index\.js$/, 'import resolves to the ESM build')
+  t.equal(out.sameFunction, true, 'the default export is the named export')
+  t.strictSame(out.states, { WARMUP: 'Warming up', WORK: 'Working', SHUTDOWN: 'Shutting down', NOINFO: 'No information' })
+  t.strictSame(out.statuses, { PASS: 'pass', WARN: 'warn', FAIL: 'fail' })
+  t.equal(out.createHealthServer, 'function')
+  t.equal(out.optionError, 'FST_HEALTH_UNKNOWN_OPTION')
+  t.equal(out.answers.length, 2)
+  for (const answer of out.answers) {
+    t.strictSame(schemaErrors(answer.body), [])
+    t.equal(answer.contentType, CONTENT_TYPE, `${answer.name as string}: content type`)
+  }
+  assertAnswer(t, out.answers[0], State.WORK, { serviceId: 'orders' })
+  assertAnswer(t, out.answers[1], State.WORK, { serviceId: 'orders', version: '7' })
+})
+
+t.test('require(): the plugin itself, and .fastifyHealth and .default, from the CommonJS build', async (t) => {
+  await writeFile(join(consumer, 'cjs.cjs'), `'use strict'
+const Fastify = require('fastify')
+const fastifyHealth = require('fastify-health')
+
+async function main () {
+  const out = {
+    resolved: require.resolve('fastify-health'),
+    type: typeof fastifyHealth,
+    version: require('fastify-health/package.json').version,
+    named: fastifyHealth.fastifyHealth === fastifyHealth,
+    default: fastifyHealth.default === fastifyHealth,
+    working: fastifyHealth.State.WORK,
+    answers: []
+  }
+  const plugins = [['require()', fastifyHealth], ['.fastifyHealth', fastifyHealth.fastifyHealth], ['.default', fastifyHealth.default]]
+  for (const [name, plugin] of plugins) {
+    const app = Fastify()
+    await app.register(plugin, { serviceName: 'orders' })
+    app.health.setStateWarmUp()
+    const res = await app.inject('/health')
+    const head = await app.inject({ method: 'HEAD', url: '/health' })
+    out.answers.push({ name, statusCode: res.statusCode, contentType: res.headers['content-type'], body: res.json(), headStatus: head.statusCode })
+    await app.close()
+  }
+  const app = Fastify()
+  await app.register(fastifyHealth, 'billing')
+  const res = await app.inject('/health')
+  out.answers.push({ name: 'string', statusCode: res.statusCode, contentType: res.headers['content-type'], body: res.json(), headStatus: 503 })
+  await app.close()
+  process.stdout.write(JSON.stringify(out))
+}
+main().catch((error) => { console.error(error); process.exit(1) })
+`)
+  const out = JSON.parse(await node('cjs.cjs', consumer))
+  t.match(out.resolved, /\/node_modules\/fastify-health\/dist\/cjs\/require\.js$/, 'require resolves to the CommonJS entry')
+  t.equal(out.type, 'function', 'require() returns the plugin function itself')
+  t.equal(out.version, rootPackage.version)
+  t.equal(out.named, true, '.fastifyHealth')
+  t.equal(out.default, true, '.default')
+  t.equal(out.working, 'Working', 'named exports are on it too')
+  t.equal(out.answers.length, 4)
+  for (const answer of out.answers.slice(0, 3)) {
+    t.equal(answer.contentType, CONTENT_TYPE, `${answer.name as string}: content type`)
+    t.equal(answer.headStatus, 202, `${answer.name as string}: HEAD`)
+    assertAnswer(t, answer, State.WARMUP, { serviceId: 'orders' })
+  }
+  assertAnswer(t, out.answers[3], State.NOINFO, { serviceId: 'billing' })
+})
+
+t.test('the declarations type-check a TypeScript consumer, ESM and CommonJS', async (t) => {
+  await writeFile(join(consumer, 'consumer.mts'), `
+import Fastify from 'fastify'
+import fastifyHealth, { State, type HealthReport, createHealthServer } from 'fastify-health'
+
+const app = Fastify()
+await app.register(fastifyHealth, 'orders')
+await app.register(fastifyHealth, { serviceName: 'orders', version: '1', statusCodes: { warn: 200 } })
+const state: State = app.health.state
+const report: Promise<HealthReport> = app.health.report()
+const listening: Promise<string> = createHealthServer({ serviceName: 'worker', port: 0 }).listen()
+// @ts-expect-error not a State
+app.health.setState('bogus')
+// @ts-expect-error serviceName must be a string
+await app.register(fastifyHealth, { serviceName: 42 })
+export { state, report, listening }
+`)
+  await writeFile(join(consumer, 'consumer.cts'), `
+import Fastify = require('fastify')
+import fastifyHealth = require('fastify-health')
+
+const app = Fastify()
+app.register(fastifyHealth.fastifyHealth, 'orders')
+app.register(fastifyHealth.default, { serviceName: 'orders' })
+const state: fastifyHealth.State = app.health.state
+// @ts-expect-error not a State
+app.health.setState('bogus')
+export = state
+`)
+  await writeFile(join(consumer, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: {
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      target: 'es2022',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      typeRoots: [join(root, 'node_modules/@types')],
+      types: ['node']
+    },
+    files: ['consumer.mts', 'consumer.cts']
+  }, null, 2))
+  await t.resolves(run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], consumer),
+    'tsc reports no error')
+})
