@@ -1,0 +1,681 @@
+// Benchmark of fastify-health against the ceiling (node:http), a bare Fastify route (the
+// baseline) and its peers. Issue 5. Run with `npm run bench` (builds first); see bench/README.md.
+//
+// Each target is a server in its own process (bench/servers/<target>.mjs), started one at a
+// time on 127.0.0.1; the load comes from autocannon in this process. Per round and per
+// pipelining value, every target gets a fresh process, an uncounted warm-up, then a measured
+// run; around the measured run the server reports its own CPU time (process.cpuUsage()),
+// RSS and check counters over IPC. Rounds rotate the order of the targets. Figures are medians
+// over rounds; ratios are to the baseline of the same run.
+import { fork, execFileSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const serversDir = path.join(here, 'servers')
+const resultsDir = path.join(here, 'results')
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+const quick = process.env.BENCH_QUICK === '1'
+
+function numberFromEnv (name, fallback, { min = 0, integer = false } = {}) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name}=${raw}: expected ${integer ? 'an integer' : 'a number'} >= ${min}`)
+  }
+  return value
+}
+
+function listFromEnv (name, fallback) {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  return raw.split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+const config = {
+  quick,
+  // Seconds of measured load per target, per round, per pipelining value.
+  duration: numberFromEnv('BENCH_DURATION', quick ? 1 : 5, { min: 0.25 }),
+  // Seconds of load before each measured run, not counted.
+  warmup: numberFromEnv('BENCH_WARMUP', quick ? 0.5 : 2, { min: 0.25 }),
+  rounds: numberFromEnv('BENCH_ROUNDS', quick ? 1 : 3, { min: 1, integer: true }),
+  connections: numberFromEnv('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
+  pipelining: listFromEnv('BENCH_PIPELINING', ['1', '10']).map(Number),
+  // Comma-separated target names to run (the baseline always runs).
+  only: listFromEnv('BENCH_TARGETS', null),
+  // Comma-separated target names to start with `node --cpu-prof` (their figures then carry
+  // the profiler's overhead: for looking into where the time goes, not for comparing).
+  profile: listFromEnv('BENCH_PROFILE', []),
+  // Skip the "RSS added by the plugin" probe with BENCH_RSS=0.
+  rss: process.env.BENCH_RSS !== '0',
+  // The machine is shared: a measured run during which other processes used more than this
+  // percentage of one core is done again (at most BENCH_RETRIES times); the quietest is kept.
+  maxForeignPct: numberFromEnv('BENCH_MAX_FOREIGN', 15),
+  retries: numberFromEnv('BENCH_RETRIES', quick ? 0 : 2, { integer: true }),
+  out: process.env.BENCH_OUT ?? (quick ? 'quick' : 'latest')
+}
+if (config.pipelining.some((p) => !Number.isInteger(p) || p < 1)) throw new Error('BENCH_PIPELINING: expected integers >= 1')
+
+// A check's results are cached this long by the health-checks target (its cacheFor).
+const CHECK_CACHE_FOR_S = 1
+
+/**
+ * The targets, in their base order. `peer` marks the other libraries; `skipOn404` a route
+ * that may not exist yet. The path comes from the server's ready line.
+ */
+const TARGETS = [
+  { name: 'baseline', file: 'baseline.mjs', label: 'bare Fastify route + response schema (baseline)' },
+  { name: 'node-http', file: 'node-http.mjs', label: 'node:http, constant buffer (ceiling)' },
+  { name: 'health', file: 'health.mjs', label: 'fastify-health /health, state only' },
+  { name: 'health-checks', file: 'health-checks.mjs', label: 'fastify-health /health, 10 cached checks + process' },
+  { name: 'health-ready', file: 'health-ready.mjs', label: 'fastify-health /health/ready', skipOn404: true },
+  { name: 'under-pressure', file: 'under-pressure.mjs', label: '@fastify/under-pressure /status', peer: true },
+  { name: 'fastify-healthcheck', file: 'fastify-healthcheck.mjs', label: 'fastify-healthcheck /health', peer: true },
+  { name: 'terminus', file: 'terminus.mjs', label: '@godaddy/terminus /healthcheck', peer: true },
+  { name: 'lightship', file: 'lightship.mjs', label: 'lightship /health', peer: true }
+]
+
+// ---------------------------------------------------------------------------------------
+// Server processes: every one started is tracked, and killed at the end whatever happens.
+
+const children = new Set()
+
+function killAll () {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  children.clear()
+}
+
+process.on('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping every bench server`)
+    killAll()
+    process.exit(130)
+  })
+}
+
+class ServerFailed extends Error {}
+
+/**
+ * Forks a bench server and waits for its ready line: resolves with { child, info } where
+ * info is the parsed line ({ ready, port, path, pid } or { ready: false, skipped }).
+ */
+function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {}) {
+  const child = fork(path.join(serversDir, file), [], {
+    cwd: path.join(here, '..'),
+    env: { ...process.env, BENCH_PORT: '0', ...env },
+    execArgv,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
+  })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000) })
+  child.stderrTail = () => stderr.trim()
+
+  return new Promise((resolve, reject) => {
+    let stdout = ''
+    let settled = false
+    const settle = (fn, value) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      fn(value)
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      settle(reject, new ServerFailed(`${file}: no ready line within ${timeoutMs} ms\n${stderr}`))
+    }, timeoutMs)
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk) => {
+      if (settled) return
+      stdout += chunk
+      for (const line of stdout.split('\n').slice(0, -1)) {
+        let info
+        try { info = JSON.parse(line) } catch { continue }
+        if (info !== null && typeof info === 'object' && 'ready' in info) {
+          settle(resolve, { child, info })
+          return
+        }
+      }
+    })
+    child.on('error', (error) => settle(reject, new ServerFailed(`${file}: ${error.message}`)))
+    child.on('exit', (code, signal) => {
+      settle(reject, new ServerFailed(`${file} exited (${signal ?? code}) before its ready line\n${stderr}`))
+    })
+  })
+}
+
+let statsId = 0
+
+/** Asks a server for { cpu, rss, heapUsed, counts } over IPC. */
+function serverStats (child, { gc = false } = {}) {
+  const id = ++statsId
+  return new Promise((resolve, reject) => {
+    const onMessage = (message) => {
+      if (message?.type !== 'stats' || message.id !== id) return
+      done()
+      resolve(message)
+    }
+    const onExit = (code, signal) => {
+      done()
+      reject(new ServerFailed(`server exited (${signal ?? code}) during the run\n${child.stderrTail()}`))
+    }
+    const timer = setTimeout(() => { done(); reject(new ServerFailed('no stats answer within 10 s')) }, 10000)
+    const done = () => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+    }
+    child.on('message', onMessage)
+    child.on('exit', onExit)
+    child.send({ type: 'stats', id, gc })
+  })
+}
+
+/** Asks a server to exit (normally, so --cpu-prof can write), then kills it if it lingers. */
+async function stopServer (child, graceMs = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try { child.send({ type: 'exit' }) } catch { /* channel already closed */ }
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---------------------------------------------------------------------------------------
+// The rest of the machine: CPU used by every process, from /proc/stat (Linux only). Minus the
+// server's and this process's own CPU, it is what other processes took during a run.
+
+let ticksPerSecond = 100
+try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100 } catch { /* keep 100 */ }
+
+/** Busy and stolen CPU of the whole machine so far, in microseconds; null off Linux. */
+function machineCpu () {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal = 0] = fields
+    const us = (ticks) => (ticks * 1e6) / ticksPerSecond
+    return { busyUs: us(user + nice + system + irq + softirq), stealUs: us(steal) }
+  } catch {
+    return null
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP: one plain request to see what a target answers, and the load itself.
+
+/** One GET on a fresh connection: status, content type and the body (truncated). */
+function probe (url) {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => { body += chunk })
+      response.on('end', () => resolve({
+        statusCode: response.statusCode,
+        contentType: response.headers['content-type'] ?? null,
+        cacheControl: response.headers['cache-control'] ?? null,
+        bytes: Buffer.byteLength(body),
+        body: body.length > 600 ? body.slice(0, 600) + '…' : body
+      }))
+    })
+    request.on('error', reject)
+    request.setTimeout(5000, () => request.destroy(new Error(`GET ${url}: no answer within 5 s`)))
+  })
+}
+
+function percentile (sorted, p) {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/**
+ * Runs autocannon against `url`. Latencies are collected from every response (autocannon's
+ * own histogram keeps whole milliseconds only; these keep the microseconds).
+ */
+async function load (url, { duration, pipelining }) {
+  let latencies = new Float64Array(1 << 16)
+  let count = 0
+  const cpuBefore = process.cpuUsage()
+  const instance = autocannon({
+    url,
+    connections: config.connections,
+    pipelining,
+    duration,
+    // autocannon stops on its sampling tick: a short tick keeps the duration close to the asked one.
+    sampleInt: 250,
+    timeout: 10
+  })
+  instance.on('response', (_client, _statusCode, _bytes, responseTime) => {
+    if (count === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2)
+      bigger.set(latencies)
+      latencies = bigger
+    }
+    latencies[count++] = responseTime
+  })
+  const result = await instance
+  const cpu = process.cpuUsage(cpuBefore)
+  const sorted = latencies.subarray(0, count).sort()
+  return {
+    requests: result.requests.total,
+    seconds: result.duration,
+    rps: result.requests.total / result.duration,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    loadCpuUs: cpu.user + cpu.system
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements
+
+const MiB = 1024 * 1024
+const skipped = new Map() // target name -> reason
+const failures = [] // { target, pipelining, round, error }
+const probes = new Map() // target name -> first probe answer
+const runs = [] // one per target, round and pipelining value
+
+function profileArgs (target, tag) {
+  if (!config.profile.includes(target)) return []
+  const dir = path.join(resultsDir, 'profiles')
+  mkdirSync(dir, { recursive: true })
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${target}-${tag}.cpuprofile`]
+}
+
+/** One measured run on a warm server: the load, and the server's own counters around it. */
+async function measuredRun (child, url, pipelining) {
+  const before = await serverStats(child)
+  const machineBefore = machineCpu()
+  const measured = await load(url, { duration: config.duration, pipelining })
+  const machineAfter = machineCpu()
+  const after = await serverStats(child)
+
+  const cpuUs = (after.cpu.user - before.cpu.user) + (after.cpu.system - before.cpu.system)
+  let checkCalls = null
+  if (after.counts !== null) {
+    checkCalls = {}
+    for (const name of Object.keys(after.counts)) checkCalls[name] = after.counts[name] - (before.counts?.[name] ?? 0)
+  }
+  // Other processes' CPU during the run, in percent of one core (server and load excluded).
+  let foreignPct = null
+  let stealPct = null
+  if (machineBefore !== null && machineAfter !== null) {
+    const foreignUs = Math.max(0, machineAfter.busyUs - machineBefore.busyUs - cpuUs - measured.loadCpuUs)
+    foreignPct = (100 * foreignUs) / (measured.seconds * 1e6)
+    stealPct = (100 * (machineAfter.stealUs - machineBefore.stealUs)) / (measured.seconds * 1e6)
+  }
+  return {
+    ...measured,
+    cpuUsPerRequest: measured.requests > 0 ? cpuUs / measured.requests : null,
+    cpuUs,
+    loadCpuUsPerRequest: measured.requests > 0 ? measured.loadCpuUs / measured.requests : null,
+    foreignPct,
+    stealPct,
+    rssWarmMiB: before.rss / MiB,
+    rssLoadMiB: after.rss / MiB,
+    checkCalls
+  }
+}
+
+async function measure (target, pipelining, round) {
+  const execArgv = profileArgs(target.name, `p${pipelining}-r${round + 1}`)
+  const { child, info } = await startServer(target.file, { execArgv })
+  try {
+    if (!info.ready) {
+      skipped.set(target.name, info.skipped)
+      console.log(`  ${target.name.padEnd(20)} skipped: ${info.skipped}`)
+      return
+    }
+    const url = `http://${info.host}:${info.port}${info.path}`
+    const started = await serverStats(child)
+    const answer = await probe(url)
+    if (!probes.has(target.name)) probes.set(target.name, { url: info.path, ...answer })
+    if (target.skipOn404 && answer.statusCode === 404) {
+      skipped.set(target.name, `GET ${info.path} answers 404`)
+      return
+    }
+
+    await load(url, { duration: config.warmup, pipelining })
+    let run
+    let attempts = 0
+    for (let attempt = 0; attempt <= config.retries; attempt++) {
+      attempts++
+      const candidate = await measuredRun(child, url, pipelining)
+      if (run === undefined || (candidate.foreignPct ?? 0) < (run.foreignPct ?? 0)) run = candidate
+      if ((run.foreignPct ?? 0) <= config.maxForeignPct) break
+      if (attempt < config.retries) {
+        console.log(`  ${target.name.padEnd(20)} noisy: other processes took ${fmt(candidate.foreignPct, 0)}% of a core; measuring again`)
+      }
+    }
+    run = { target: target.name, pipelining, round: round + 1, attempts, rssStartMiB: started.rss / MiB, ...run }
+    runs.push(run)
+    const checkCalls = run.checkCalls
+    console.log(`  ${target.name.padEnd(20)} ${fmt(run.rps, 0).padStart(7)} req/s  ${fmt(run.cpuUsPerRequest, 1).padStart(6)} µs CPU/req` +
+      `  p50 ${fmt(run.p50, 2)} ms  p99 ${fmt(run.p99, 2)} ms  non-2xx ${run.non2xx}  errors ${run.errors}  other CPU ${fmt(run.foreignPct, 0)}%` +
+      (checkCalls === null ? '' : `  check calls ${Object.values(checkCalls).join(',')}`))
+  } finally {
+    await stopServer(child, execArgv.length > 0 ? 15000 : 3000)
+  }
+}
+
+/**
+ * RSS added by the plugin: the baseline server alone vs the same with fastify-health
+ * registered, both after the same amount of load (pipelining 1): first `warmup` seconds on
+ * the bare route, then `warmup` seconds on /health for the plugin process (so its code is
+ * warm too) or on the bare route again for the bare one. Heap is read after a forced GC.
+ */
+async function rssProbe (round) {
+  const variants = [
+    { name: 'bare', env: { BENCH_TARGET: 'rss-bare' }, second: '/' },
+    { name: 'plugin', env: { BENCH_TARGET: 'rss-plugin', BENCH_WITH_HEALTH: '1' }, second: '/health' }
+  ]
+  if (round % 2 === 1) variants.reverse()
+  const result = { round: round + 1 }
+  for (const variant of variants) {
+    const { child, info } = await startServer('baseline.mjs', { env: variant.env, execArgv: ['--expose-gc'] })
+    try {
+      const started = await serverStats(child)
+      const base = `http://${info.host}:${info.port}`
+      await load(base + '/', { duration: config.warmup, pipelining: 1 })
+      await load(base + variant.second, { duration: config.warmup, pipelining: 1 })
+      const warm = await serverStats(child)
+      const collected = await serverStats(child, { gc: true })
+      result[variant.name] = {
+        rssStartMiB: started.rss / MiB,
+        rssWarmMiB: warm.rss / MiB,
+        heapAfterGcMiB: collected.heapUsed / MiB
+      }
+    } finally {
+      await stopServer(child)
+    }
+  }
+  console.log(`  RSS probe: bare ${fmt(result.bare.rssWarmMiB, 1)} MiB, with plugin ${fmt(result.plugin.rssWarmMiB, 1)} MiB` +
+    ` (+${fmt(result.plugin.rssWarmMiB - result.bare.rssWarmMiB, 2)} MiB; heap after GC +${fmt(result.plugin.heapAfterGcMiB - result.bare.heapAfterGcMiB, 2)} MiB)`)
+  return result
+}
+
+// ---------------------------------------------------------------------------------------
+// Summary
+
+function fmt (value, digits) {
+  return value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits)
+}
+
+function median (values) {
+  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b)
+  if (sorted.length === 0) return null
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+function summarize (targets) {
+  const summary = {}
+  for (const pipelining of config.pipelining) {
+    const rows = {}
+    for (const target of targets) {
+      const own = runs.filter((r) => r.target === target.name && r.pipelining === pipelining)
+      if (own.length === 0) continue
+      const pick = (key) => median(own.map((r) => r[key]))
+      const row = {
+        label: target.label,
+        rounds: own.length,
+        rps: pick('rps'),
+        cpuUsPerRequest: pick('cpuUsPerRequest'),
+        p50: pick('p50'),
+        p99: pick('p99'),
+        non2xx: own.reduce((sum, r) => sum + r.non2xx, 0),
+        errors: own.reduce((sum, r) => sum + r.errors, 0),
+        rssWarmMiB: pick('rssWarmMiB'),
+        rssLoadMiB: pick('rssLoadMiB'),
+        loadCpuUsPerRequest: pick('loadCpuUsPerRequest'),
+        foreignPct: pick('foreignPct')
+      }
+      if (own[0].checkCalls !== null) {
+        row.checkCalls = {}
+        for (const name of Object.keys(own[0].checkCalls)) row.checkCalls[name] = median(own.map((r) => r.checkCalls[name]))
+        row.checkCallsExpected = median(own.map((r) => r.seconds)) / CHECK_CACHE_FOR_S
+      }
+      rows[target.name] = row
+    }
+    const base = rows.baseline
+    for (const row of Object.values(rows)) {
+      row.rpsRatio = base?.rps ? row.rps / base.rps : null
+      row.cpuRatio = base?.cpuUsPerRequest ? row.cpuUsPerRequest / base.cpuUsPerRequest : null
+    }
+    summary[pipelining] = rows
+  }
+  return summary
+}
+
+/** The issue's targets, checked against this run (measured, not asserted in tests). */
+function assess (summary, rss) {
+  const lines = []
+  const verdict = (ok) => ok === null ? 'n/a' : ok ? 'met' : 'NOT met'
+  for (const [pipelining, rows] of Object.entries(summary)) {
+    const base = rows.baseline
+    const health = rows.health
+    const checks = rows['health-checks']
+    const peers = Object.entries(rows).filter(([name]) => TARGETS.find((t) => t.name === name)?.peer)
+    const bestPeer = peers.reduce((best, [name, row]) => (best === null || row.rps > best.row.rps ? { name, row } : best), null)
+    if (health && base) {
+      lines.push(`pipelining ${pipelining}: /health state only req/s >= baseline: ${fmt(health.rpsRatio, 3)}x, ${verdict(health.rpsRatio >= 1)}`)
+      lines.push(`pipelining ${pipelining}: /health state only CPU/request <= baseline: ${fmt(health.cpuRatio, 3)}x, ${verdict(health.cpuRatio <= 1)}`)
+    }
+    if (checks && base) {
+      lines.push(`pipelining ${pipelining}: /health with checks req/s >= 0.9 x baseline: ${fmt(checks.rpsRatio, 3)}x, ${verdict(checks.rpsRatio >= 0.9)}`)
+      lines.push(`pipelining ${pipelining}: /health with checks p99 <= baseline p99 + 1 ms: ${fmt(checks.p99, 2)} vs ${fmt(base.p99 + 1, 2)} ms, ${verdict(checks.p99 <= base.p99 + 1)}`)
+    } else if (base) {
+      lines.push(`pipelining ${pipelining}: /health with checks: n/a (target skipped)`)
+    }
+    if (bestPeer !== null) {
+      for (const [name, row] of [['/health state only', health], ['/health with checks', checks]]) {
+        if (!row) continue
+        lines.push(`pipelining ${pipelining}: ${name} ahead of every peer (best: ${bestPeer.name}, ${fmt(bestPeer.row.rpsRatio, 3)}x): ` +
+          `${fmt(row.rpsRatio, 3)}x, ${verdict(row.rps > bestPeer.row.rps)}`)
+      }
+    }
+  }
+  if (rss !== null) {
+    lines.push(`RSS added by the plugin < 2 MiB: ${fmt(rss.addedRssMiB, 2)} MiB, ${verdict(rss.addedRssMiB < 2)}`)
+  }
+  return lines
+}
+
+function markdown (report) {
+  const { meta, summary, rss, assessment } = report
+  const out = []
+  out.push(`# fastify-health benchmark (${meta.finished.slice(0, 16).replace('T', ' ')} UTC)`)
+  out.push('')
+  out.push(`node ${meta.node}, fastify ${meta.versions.fastify}, autocannon ${meta.versions.autocannon}, ${meta.cpus} CPUs (${meta.cpuModel}), ` +
+    `commit ${meta.commit}. ${meta.config.connections} connections; ${meta.config.rounds} round(s) of ${meta.config.duration} s per target ` +
+    `after ${meta.config.warmup} s of uncounted warm-up; medians over rounds${meta.config.quick ? ' (QUICK MODE: smoke check, not a measurement)' : ''}` +
+    `${meta.config.profile.length > 0 ? `; PROFILED (with --cpu-prof): ${meta.config.profile.join(', ')}` : ''}.`)
+  out.push('Ratios (x) are to the baseline of the same run. CPU is the server\'s own (user + system) per request; the load generator shares the 2 cores, so req/s differences are compressed and CPU/request is the sharper figure. "other CPU %" is what other processes on this shared machine took during the measured run, in percent of one core (runs above ' + meta.config.maxForeignPct + '% were measured again, up to ' + meta.config.retries + ' times).')
+  for (const [pipelining, rows] of Object.entries(summary)) {
+    out.push('')
+    out.push(`## Pipelining ${pipelining}`)
+    out.push('')
+    out.push('| target | req/s | req/s x | CPU µs/req | CPU x | p50 ms | p99 ms | non-2xx | errors | RSS warm MiB | RSS load MiB | other CPU % |')
+    out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+    for (const [name, row] of Object.entries(rows)) {
+      out.push(`| ${name} | ${fmt(row.rps, 0)} | ${fmt(row.rpsRatio, 3)} | ${fmt(row.cpuUsPerRequest, 1)} | ${fmt(row.cpuRatio, 3)} | ` +
+        `${fmt(row.p50, 2)} | ${fmt(row.p99, 2)} | ${row.non2xx} | ${row.errors} | ${fmt(row.rssWarmMiB, 1)} | ${fmt(row.rssLoadMiB, 1)} | ${fmt(row.foreignPct, 0)} |`)
+    }
+    const checks = rows['health-checks']
+    if (checks?.checkCalls) {
+      out.push('')
+      out.push(`Check function calls during the measured run (median over rounds; expected about ${fmt(checks.checkCallsExpected, 1)}, one per ${CHECK_CACHE_FOR_S} s): ` +
+        Object.entries(checks.checkCalls).map(([name, calls]) => `${name} ${calls}`).join(', '))
+    }
+  }
+  if (rss !== null) {
+    out.push('')
+    out.push('## RSS added by the plugin')
+    out.push('')
+    out.push('The baseline process alone vs the same process with fastify-health registered, same load; medians over rounds.')
+    out.push('')
+    out.push('| process | RSS after start MiB | RSS after warm-up MiB | heap after GC MiB |')
+    out.push('|---|--:|--:|--:|')
+    out.push(`| bare Fastify | ${fmt(rss.bare.rssStartMiB, 2)} | ${fmt(rss.bare.rssWarmMiB, 2)} | ${fmt(rss.bare.heapAfterGcMiB, 2)} |`)
+    out.push(`| + fastify-health | ${fmt(rss.plugin.rssStartMiB, 2)} | ${fmt(rss.plugin.rssWarmMiB, 2)} | ${fmt(rss.plugin.heapAfterGcMiB, 2)} |`)
+    out.push(`| added | ${fmt(rss.addedRssStartMiB, 2)} | ${fmt(rss.addedRssMiB, 2)} | ${fmt(rss.addedHeapMiB, 2)} |`)
+  }
+  out.push('')
+  out.push('## Issue 5 targets (measured, not asserted)')
+  out.push('')
+  for (const line of assessment) out.push(`- ${line}`)
+  out.push('')
+  out.push('## Skipped or failed')
+  out.push('')
+  if (report.skipped.length === 0 && report.failures.length === 0) out.push('- none')
+  for (const { target, reason } of report.skipped) out.push(`- ${target}: skipped, ${reason}`)
+  for (const { target, pipelining, round, error } of report.failures) out.push(`- ${target} (pipelining ${pipelining}, round ${round}): FAILED, ${error.split('\n')[0]}`)
+  out.push('')
+  out.push('## What each target answered')
+  out.push('')
+  out.push('| target | path | status | content-type | bytes | body |')
+  out.push('|---|---|--:|---|--:|---|')
+  for (const [name, answer] of Object.entries(report.probes)) {
+    out.push(`| ${name} | ${answer.url} | ${answer.statusCode} | ${answer.contentType ?? ''} | ${answer.bytes} | \`${answer.body.replaceAll('|', '\\|').replaceAll('`', "'")}\` |`)
+  }
+  return out.join('\n') + '\n'
+}
+
+// ---------------------------------------------------------------------------------------
+// Main
+
+function versionOf (name) {
+  try {
+    return JSON.parse(readFileSync(path.join(here, '..', 'node_modules', name, 'package.json'), 'utf8')).version
+  } catch { return null }
+}
+
+async function preconditions () {
+  // The package must be built: the servers import it by self-reference.
+  let pkg
+  try {
+    pkg = await import('fastify-health')
+  } catch (error) {
+    throw new Error(`cannot import fastify-health (run \`npm run build\` first, or use \`npm run bench\`): ${error.message}`)
+  }
+  // The baseline carries a literal copy of the plugin's schema: it must still be the same.
+  const { HealthResponseJsonSchema } = await import('./servers/_schema.mjs')
+  if (JSON.stringify(HealthResponseJsonSchema) !== JSON.stringify(pkg.HealthResponseSchema)) {
+    console.warn('warning: bench/servers/_schema.mjs differs from the exported HealthResponseSchema; the baseline serializes with the old copy')
+  }
+}
+
+async function main () {
+  await preconditions()
+  const targets = TARGETS.filter((t) => config.only === null || t.name === 'baseline' || config.only.includes(t.name))
+  const unknown = (config.only ?? []).filter((name) => !TARGETS.some((t) => t.name === name))
+  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}`)
+
+  const perRun = config.warmup + config.duration + 1
+  const estimate = config.rounds * (config.pipelining.length * targets.length * perRun + (config.rss ? 2 * (2 * config.warmup + 1.5) : 0))
+  console.log(`fastify-health bench: ${targets.length} targets, pipelining ${config.pipelining.join(' and ')}, ${config.connections} connections, ` +
+    `${config.rounds} round(s) of ${config.duration} s after ${config.warmup} s of warm-up; about ${Math.ceil(estimate / 60)} min${quick ? ' (quick mode)' : ''}`)
+  if (config.profile.length > 0) console.log(`profiling ${config.profile.join(', ')} into bench/results/profiles (their figures include the profiler's cost)`)
+
+  const rssRounds = []
+  const started = new Date()
+  for (let round = 0; round < config.rounds; round++) {
+    for (const pipelining of config.pipelining) {
+      // Round-robin: each round (and each pipelining value in it) starts one target further on.
+      const active = targets.filter((t) => !skipped.has(t.name))
+      const shift = (round * config.pipelining.length + config.pipelining.indexOf(pipelining)) % active.length
+      const order = [...active.slice(shift), ...active.slice(0, shift)]
+      console.log(`round ${round + 1}/${config.rounds}, pipelining ${pipelining}`)
+      for (const target of order) {
+        if (skipped.has(target.name)) continue
+        try {
+          await measure(target, pipelining, round)
+        } catch (error) {
+          // A target that fails (crash, refused connection, bad answer) is reported, not fatal.
+          failures.push({ target: target.name, pipelining, round: round + 1, error: error.message })
+          console.log(`  ${target.name.padEnd(20)} FAILED: ${error.message.split('\n')[0]}`)
+        }
+        await sleep(200) // let the sockets and the CPU settle before the next server
+      }
+    }
+    if (config.rss) rssRounds.push(await rssProbe(round))
+  }
+
+  let rss = null
+  if (rssRounds.length > 0) {
+    const pick = (variant, key) => median(rssRounds.map((r) => r[variant][key]))
+    rss = {
+      rounds: rssRounds,
+      bare: { rssStartMiB: pick('bare', 'rssStartMiB'), rssWarmMiB: pick('bare', 'rssWarmMiB'), heapAfterGcMiB: pick('bare', 'heapAfterGcMiB') },
+      plugin: { rssStartMiB: pick('plugin', 'rssStartMiB'), rssWarmMiB: pick('plugin', 'rssWarmMiB'), heapAfterGcMiB: pick('plugin', 'heapAfterGcMiB') }
+    }
+    rss.addedRssStartMiB = median(rssRounds.map((r) => r.plugin.rssStartMiB - r.bare.rssStartMiB))
+    rss.addedRssMiB = median(rssRounds.map((r) => r.plugin.rssWarmMiB - r.bare.rssWarmMiB))
+    rss.addedHeapMiB = median(rssRounds.map((r) => r.plugin.heapAfterGcMiB - r.bare.heapAfterGcMiB))
+  }
+
+  const summary = summarize(targets)
+  let commit = null
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() } catch { /* not a git tree */ }
+  const baselineBody = probes.get('baseline')?.body
+  const healthBody = probes.get('health')?.body
+  const report = {
+    meta: {
+      started: started.toISOString(),
+      finished: new Date().toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      commit,
+      versions: Object.fromEntries(['fastify', 'autocannon', '@fastify/under-pressure', 'fastify-healthcheck', '@godaddy/terminus', 'lightship']
+        .map((name) => [name, versionOf(name)])),
+      config,
+      sameBodyAsBaseline: baselineBody !== undefined && healthBody !== undefined ? baselineBody === healthBody : null
+    },
+    summary,
+    rss,
+    assessment: [],
+    skipped: [...skipped].map(([target, reason]) => ({ target, reason })),
+    failures,
+    probes: Object.fromEntries(probes),
+    runs
+  }
+  report.assessment = assess(summary, rss)
+
+  mkdirSync(resultsDir, { recursive: true })
+  const jsonFile = path.join(resultsDir, `${config.out}.json`)
+  const mdFile = path.join(resultsDir, `${config.out}.md`)
+  const md = markdown(report)
+  writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n')
+  writeFileSync(mdFile, md)
+  console.log('\n' + md)
+  console.log(`written: ${path.relative(process.cwd(), jsonFile)}, ${path.relative(process.cwd(), mdFile)}`)
+  if (failures.length > 0) process.exitCode = 1
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(error)
+  process.exitCode = 1
+} finally {
+  killAll()
+}
