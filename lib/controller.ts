@@ -22,6 +22,15 @@ export const kStart = Symbol('fastify-health.start')
 export const kStop = Symbol('fastify-health.stop')
 export const kChecks = Symbol('fastify-health.checks')
 
+/** A value as an error message shows it; never throws (BigInt, cycles, symbols). */
+function describeValue (value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
 const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
 const countsByView = {
   health: countsFor('health'), live: countsFor('live'), ready: countsFor('ready'), started: countsFor('started')
@@ -62,7 +71,7 @@ export class HealthController {
 
   /** Moves to `state`; anything that is not a State value throws FST_HEALTH_INVALID_STATE. */
   setState = (state: State): void => {
-    if (!isState(state)) throw new FST_HEALTH_INVALID_STATE(JSON.stringify(state) ?? String(state))
+    if (!isState(state)) throw new FST_HEALTH_INVALID_STATE(describeValue(state))
     if (state === this.#state) return
     const from = this.#state
     this.#state = state

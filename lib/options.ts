@@ -91,20 +91,24 @@ const links: Rule = (value) => {
   return bad === undefined ? undefined : `has a link "${bad}" that is not a URI`
 }
 
+// HTTP forbids a body with these, and an answer without its document tells a reader nothing.
+const BODILESS_CODES = new Set([204, 205, 304])
 const codeRanges: Record<Status, [number, number]> = { pass: [200, 399], warn: [200, 399], fail: [400, 599] }
 
 const statusCodes: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object like { pass: 200, warn: 202, fail: 503 }'
   for (const [status, code] of Object.entries(value)) {
-    const range = codeRanges[status as Status]
+    const range = Object.hasOwn(codeRanges, status) ? codeRanges[status as Status] : undefined
     if (range === undefined) return `has an unknown status "${status}" (expected pass, warn or fail)`
     if (!Number.isInteger(code) || (code as number) < range[0] || (code as number) > range[1]) {
       return `sets ${status} to ${String(code)}: the draft requires an integer in ${range[0]}-${range[1]}`
     }
+    if (BODILESS_CODES.has(code as number)) return `sets ${status} to ${String(code)}, a code that cannot carry the health document`
   }
   return undefined
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 const MAX_TIMER_MS = 2 ** 31 - 1
 const milliseconds = (min: number): Rule => (value) =>
   Number.isInteger(value) && (value as number) >= min && (value as number) <= MAX_TIMER_MS
@@ -161,7 +165,7 @@ const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
   cacheControl: text,
   statusCodes,
   prefix: (value) => value === '' ? undefined : urlPath(value),
-  logLevel: text,
+  logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   checks: (value) => isPlainObject(value) ? undefined : 'must be an object of check name to function or { check, ...options }',
   exposeDetails: (value) => typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request',
   process: processChecks,
@@ -181,7 +185,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     throw new FST_HEALTH_INVALID_OPTION('options', 'must be the service name or an options object')
   }
   for (const key of Object.keys(options)) {
-    const rule = rules[key as keyof typeof rules]
+    // Own keys only: `toString` or `constructor` is no option, whatever Object.prototype says.
+    const rule = Object.hasOwn(rules, key) ? rules[key as keyof typeof rules] : undefined
     if (rule === undefined) throw new FST_HEALTH_UNKNOWN_OPTION(key)
     const problem = options[key] === undefined ? undefined : rule(options[key])
     if (problem !== undefined) throw new FST_HEALTH_INVALID_OPTION(key, problem)
@@ -197,7 +202,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     version: given.version,
     releaseId: given.releaseId,
     description: given.description,
-    links: given.links,
+    // A copy: the answer is built from it, so later changes to the caller's object must not leak in.
+    links: given.links === undefined ? undefined : { ...given.links },
     initialState: given.initialState ?? State.NOINFO,
     cacheControl: given.cacheControl ?? DEFAULT_CACHE_CONTROL,
     statusCodes: { ...DEFAULT_STATUS_CODES, ...given.statusCodes },

@@ -22,13 +22,36 @@ export function createController (fastify: FastifyInstance, options: ResolvedOpt
   return health
 }
 
+/**
+ * Node closes only the keep-alive connections that are idle when close() starts; one whose
+ * request was still in flight would hold the close open until its keep-alive timeout (72 s by
+ * default), past any orchestrator's grace period. Close each as soon as it goes idle.
+ */
+function sweepIdleConnections (fastify: FastifyInstance): NodeJS.Timeout | undefined {
+  const server = fastify.server as { closeIdleConnections?: () => void }
+  // HTTP/2 servers have no idle HTTP/1 connections to sweep.
+  if (typeof server.closeIdleConnections !== 'function') return undefined
+  const sweeper = setInterval(() => server.closeIdleConnections?.(), 50)
+  sweeper.unref()
+  return sweeper
+}
+
 /** Everything the plugin adds to an instance, given its controller. */
 export function mountHealth (fastify: FastifyInstance, health: HealthController, options: ResolvedOptions): void {
   fastify.decorate('health', health)
-  // preClose runs before the server stops listening: probes still connected learn of the shutdown.
-  fastify.addHook('preClose', async () => health.setStateShutDown())
+  // Closing means shutting down for whatever still reads the state: report(), onChange
+  // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
+  // which is why health.shutdown() drains before it closes.)
+  let sweeper: NodeJS.Timeout | undefined
+  fastify.addHook('preClose', async () => {
+    health.setStateShutDown()
+    sweeper = sweepIdleConnections(fastify)
+  })
   fastify.addHook('onReady', async () => health[kStart]())
-  fastify.addHook('onClose', async () => health[kStop]())
+  fastify.addHook('onClose', async () => {
+    clearInterval(sweeper)
+    health[kStop]()
+  })
   registerHealthRoute(fastify, health, options, 'health', options.url)
   for (const [view, url] of Object.entries(options.probes)) {
     registerHealthRoute(fastify, health, options, view as 'live' | 'ready' | 'started', url)
