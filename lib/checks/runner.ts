@@ -61,9 +61,9 @@ export class CheckRunner {
     if (interval > 0 || age < cacheFor) return undefined
     // Stale: start one run (not while a timed-out one is still going), and wait for it only when
     // the reading is too old to serve meanwhile; within cacheFor + timeout a caller would have
-    // waited that long anyway.
+    // waited that long anyway. cacheFor 0 asks for a fresh reading every time: always wait.
     const run = this.#pending ?? (this.#running ? undefined : this.#run())
-    return age < cacheFor + timeout ? undefined : run
+    return cacheFor > 0 && age < cacheFor + timeout ? undefined : run
   }
 
   /** Runs in the background every `interval` ms from now on (no-op without an interval). */
