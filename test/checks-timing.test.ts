@@ -1,0 +1,351 @@
+import { performance } from 'node:perf_hooks'
+import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
+import { test, type Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyHealth, { type CheckFunction, type FastifyHealthOptions, type HealthResponse, State } from '../lib/index.js'
+import { schemaErrors } from './helpers.js'
+
+// Short real timers only. Counts are asserted with bounds that a slow machine cannot break:
+// timers never fire early, so a loop of period P cannot run more than elapsed / P + 1 times,
+// and lower bounds are reached by polling (with a generous limit), never by a fixed sleep.
+
+async function build (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  return app
+}
+
+async function get (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
+  const res = await app.inject(url)
+  const body = res.json() as HealthResponse
+  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
+  return { statusCode: res.statusCode, body }
+}
+
+/** Asserts that every answer is a valid health document (one assertion for many answers). */
+function allValid (t: Test, answers: Array<{ body: string }>, label: string): void {
+  t.same(answers.flatMap((res) => schemaErrors(JSON.parse(res.body))), [], `${label}: every body matches the schema`)
+}
+
+/** Resolves once `condition()` holds; fails the test after `limit` ms of polling. */
+async function until (t: Test, condition: () => boolean, what: string, limit = 5000): Promise<void> {
+  const start = performance.now()
+  while (!condition()) {
+    if (performance.now() - start > limit) {
+      t.fail(`gave up waiting: ${what}`)
+      return
+    }
+    await sleep(5)
+  }
+  t.pass(what)
+}
+
+interface Gate {
+  promise: Promise<void>
+  open: () => void
+}
+
+function gate (): Gate {
+  let open = (): void => {}
+  const promise = new Promise<void>((resolve) => { open = resolve })
+  return { promise, open }
+}
+
+/** Ref'd timers only: what keeps a process alive. */
+const refTimers = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+
+test('single flight', async (t) => {
+  t.test('1000 concurrent requests share one run', async (t) => {
+    let calls = 0
+    let arrived = 0
+    const release = gate()
+    const check: CheckFunction = async () => {
+      calls++
+      await release.promise
+      return { observedValue: calls }
+    }
+    // cacheFor 0: only single flight can keep the requests to one run.
+    const app = await build(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
+    app.addHook('preHandler', async () => { arrived++ })
+    await app.ready()
+    const requests = Array.from({ length: 1000 }, () => app.inject('/health'))
+    await until(t, () => arrived === 1000, 'every request reached the handler', 30_000)
+    await tick()
+    t.equal(calls, 1, 'one run for all of them, while it is in flight')
+    release.open()
+    const answers = await Promise.all(requests)
+    t.equal(calls, 1, 'still one run')
+    const bodies = new Set(answers.map((res) => res.body))
+    t.equal(bodies.size, 1, 'every request got the same answer')
+    allValid(t, answers, '1000 answers')
+    const body = answers[0]?.json() as HealthResponse
+    t.ok(answers.every((res) => res.statusCode === 200))
+    t.equal(body.checks?.db?.[0]?.observedValue, 1)
+  })
+
+  t.test('never more than one run in flight, whatever the request pattern', async (t) => {
+    let inFlight = 0
+    let most = 0
+    let calls = 0
+    const check: CheckFunction = async () => {
+      calls++
+      inFlight++
+      most = Math.max(most, inFlight)
+      await sleep(calls % 3)
+      inFlight--
+      return { status: calls % 2 === 0 ? 'pass' : 'warn' }
+    }
+    const app = await build(t, { checks: { db: { check, cacheFor: 0, timeout: 5_000 } } })
+    for (let round = 0; round < 20; round++) {
+      const burst = await Promise.all(Array.from({ length: 25 }, () => app.inject('/health')))
+      t.ok(burst.every((res) => res.statusCode === 200 || res.statusCode === 202), `round ${round}: answered`)
+      allValid(t, burst, `round ${round}`)
+      await sleep(round % 3)
+    }
+    t.equal(most, 1, 'at most one run at a time')
+    t.ok(calls >= 2 && calls <= 500, `runs were shared (${calls} runs for 500 requests)`)
+  })
+
+  t.test('probes share the run of /health', async (t) => {
+    let calls = 0
+    const release = gate()
+    const app = await build(t, {
+      checks: { db: { check: async () => { calls++; await release.promise }, probes: ['live', 'ready'], cacheFor: 0, timeout: 60_000 } }
+    })
+    await app.ready()
+    const requests = ['/health', '/health/ready', '/health/live', '/health'].map((url) => app.inject(url))
+    await sleep(20)
+    release.open()
+    const answers = await Promise.all(requests)
+    t.same(answers.map((res) => res.statusCode), [200, 200, 200, 200])
+    allValid(t, answers, 'the four answers')
+    t.equal(calls, 1)
+  })
+})
+
+test('cacheFor', async (t) => {
+  t.test('no new run within cacheFor', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 60_000 } } })
+    for (let i = 0; i < 50; i++) {
+      const got = await get(t, app)
+      t.equal(got.body.checks?.db?.[0]?.observedValue, 1)
+    }
+    await get(t, app, '/health/ready')
+    t.equal(calls, 1)
+  })
+
+  t.test('the default cacheFor (1000 ms) reuses the reading', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: () => { calls++ } } })
+    const start = performance.now()
+    await get(t, app)
+    await get(t, app)
+    await get(t, app)
+    // Only meaningful when the three requests took less than the default window.
+    if (performance.now() - start < 900) t.equal(calls, 1)
+    else t.ok(calls <= 3)
+  })
+
+  t.test('a request after cacheFor starts a new run', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 20, timeout: 5_000 } } })
+    await get(t, app)
+    t.equal(calls, 1)
+    await sleep(40)
+    await get(t, app)
+    t.equal(calls, 2, 'the stale reading started a run')
+  })
+
+  t.test('within cacheFor + timeout the stale reading is served while the refresh runs', async (t) => {
+    let calls = 0
+    const second = gate()
+    const app = await build(t, {
+      checks: {
+        db: {
+          cacheFor: 20,
+          timeout: 10_000,
+          check: async () => {
+            const n = ++calls
+            if (n === 2) await second.promise
+            return { observedValue: n }
+          }
+        }
+      }
+    })
+    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 1)
+    await sleep(40)
+    // The refresh hangs on the gate: the answer cannot be waiting for it.
+    const stale = await get(t, app)
+    t.equal(stale.body.checks?.db?.[0]?.observedValue, 1, 'the old reading, at once')
+    t.equal(calls, 2, 'and a refresh was started')
+    const again = await get(t, app)
+    t.equal(again.body.checks?.db?.[0]?.observedValue, 1, 'still the old reading while the refresh runs')
+    t.equal(calls, 2, 'and no second refresh')
+    second.open()
+    let latest: unknown
+    for (let i = 0; i < 100 && latest !== 2; i++) {
+      latest = (await get(t, app)).body.checks?.db?.[0]?.observedValue
+      if (latest !== 2) await sleep(10)
+    }
+    t.equal(latest, 2, 'the refreshed reading is served once it arrives')
+  })
+
+  t.test('beyond cacheFor + timeout the request waits for the new run', async (t) => {
+    let calls = 0
+    const app = await build(t, {
+      checks: {
+        db: {
+          cacheFor: 10,
+          timeout: 30,
+          check: () => {
+            calls++
+            // The first run passes; the second never ends.
+            return calls === 1 ? { observedValue: 1 } : new Promise(() => {})
+          }
+        }
+      }
+    })
+    t.equal((await get(t, app)).statusCode, 200)
+    await sleep(100)
+    const got = await get(t, app)
+    t.equal(calls, 2)
+    t.equal(got.statusCode, 503, 'not the stale pass: the request waited for the run, which timed out')
+    t.equal(got.body.checks?.db?.[0]?.output, 'Timed out after 30 ms')
+  })
+
+  t.test('cacheFor 0: every request gets a fresh reading, concurrent ones still share one run', async (t) => {
+    let calls = 0
+    const app = await build(t, {
+      checks: { db: { cacheFor: 0, timeout: 10_000, check: async () => { const n = ++calls; await sleep(10); return { observedValue: n } } } }
+    })
+    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 1)
+    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 2, 'the next request waits for a new run, not the last reading')
+    const together = await Promise.all(Array.from({ length: 10 }, () => app.inject('/health')))
+    allValid(t, together, 'ten answers')
+    const values = together.map((res) => (res.json() as HealthResponse).checks?.db?.[0]?.observedValue)
+    t.same(values, Array.from({ length: 10 }, () => 3), 'ten concurrent requests: one run, one reading')
+    t.equal(calls, 3)
+  })
+})
+
+test('interval', async (t) => {
+  t.test('runs in the background on its period, without requests', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 20 } } })
+    const start = performance.now()
+    await app.ready()
+    t.equal(calls, 1, 'the first run starts when the instance is ready')
+    await until(t, () => calls >= 4, 'it runs again and again')
+    const elapsed = performance.now() - start
+    t.ok(calls <= Math.floor(elapsed / 20) + 2, `no more often than its period (${calls} runs in ${Math.round(elapsed)} ms)`)
+    const got = await get(t, app)
+    t.ok((got.body.checks?.db?.[0]?.observedValue as number) >= 4, 'a request reads the latest background reading')
+  })
+
+  t.test('requests only read: they never start a run, whatever cacheFor says', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 60_000, cacheFor: 0 } } })
+    await app.ready()
+    await sleep(5)
+    for (let i = 0; i < 30; i++) await get(t, app)
+    await get(t, app, '/health/ready')
+    t.equal(calls, 1)
+  })
+
+  t.test('the first request waits for the first background run instead of starting another', async (t) => {
+    let calls = 0
+    const release = gate()
+    const app = await build(t, {
+      checks: { db: { check: async () => { calls++; await release.promise; return { observedValue: 'first' } }, interval: 60_000 } }
+    })
+    await app.ready()
+    const request = app.inject('/health')
+    await sleep(10)
+    release.open()
+    const res = await request
+    allValid(t, [res], 'the answer')
+    t.equal(calls, 1)
+    t.equal((res.json() as HealthResponse).checks?.db?.[0]?.observedValue, 'first')
+  })
+
+  t.test('a check added after ready starts its loop at once', async (t) => {
+    let calls = 0
+    const app = await build(t)
+    await app.ready()
+    app.health.addCheck('late', () => { calls++ }, { interval: 20 })
+    t.equal(calls, 1, 'run when added')
+    await until(t, () => calls >= 3, 'and on its period')
+  })
+
+  t.test('a hung background check is not started again while it runs, and times out', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, interval: 10, timeout: 20 } } })
+    await app.ready()
+    let output: unknown
+    for (let i = 0; i < 200 && output === undefined; i++) {
+      await sleep(10)
+      output = (await get(t, app)).body.checks?.db?.[0]?.output
+    }
+    t.equal(output, 'Timed out after 20 ms')
+    await sleep(60)
+    t.equal(calls, 1, 'never started a second time')
+  })
+
+  t.test('the loop timers do not keep the process alive', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => { calls++ }, interval: 30_000 } } })
+    const before = refTimers()
+    await app.ready()
+    await until(t, () => calls === 1, 'the first run happened')
+    await sleep(5)
+    t.equal(refTimers(), before, 'the wait for the next run is unref\'d')
+  })
+
+  t.test('timers stop on close: the check is not called after app.close()', async (t) => {
+    let calls = 0
+    const app = await build(t, { checks: { db: { check: () => { calls++ }, interval: 10 } } })
+    await app.ready()
+    await until(t, () => calls >= 3, 'it runs in the background')
+    await app.close()
+    const atClose = calls
+    await sleep(100)
+    t.equal(calls, atClose, 'no run after close')
+  })
+
+  t.test('close aborts a background run in flight', async (t) => {
+    const signals: AbortSignal[] = []
+    // The check honours its signal, as it should: it ends when aborted.
+    const check: CheckFunction = (signal) => {
+      signals.push(signal)
+      return new Promise((resolve, reject) => { signal.addEventListener('abort', () => reject(signal.reason)) })
+    }
+    const app = await build(t, { checks: { db: { check, interval: 10, timeout: 60_000 } } })
+    await app.ready()
+    t.equal(signals.length, 1)
+    t.notOk(signals[0]?.aborted)
+    await app.close()
+    t.ok(signals[0]?.aborted, 'the signal is aborted on close')
+    t.match(signals[0]?.reason, { message: 'The health checks were stopped' })
+  })
+
+  // BUG (todo): CheckRunner.stop() aborts the signal but leaves the run's timeout timer (ref'd)
+  // in place until the check settles: a hung check keeps a closed process alive for `timeout` ms.
+  t.test('close leaves no timer of a hung check behind', async (t) => {
+    const todo = 'lib/checks/runner.ts stop(): the timeout timer of the run in flight is neither cleared nor unref\'d'
+    let settle = (): void => {}
+    const app = await build(t, {
+      checks: { db: { check: () => new Promise<undefined>((resolve) => { settle = () => resolve(undefined) }), interval: 10, timeout: 60_000 } }
+    })
+    const before = refTimers()
+    await app.ready()
+    await app.close()
+    t.equal(refTimers(), before, 'no timer left that keeps the process alive', { todo })
+    // Let the hung check end, which clears the timer, so that this test file exits.
+    settle()
+    await tick()
+    await tick()
+    t.equal(refTimers(), before, 'the timer is gone once the check settles')
+  })
+})

@@ -1,0 +1,333 @@
+import * as perfHooks from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { test, type Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyHealth, {
+  type FastifyHealthOptions, type HealthCheckEntry, type HealthResponse, type ProcessChecksOptions, State
+} from '../lib/index.js'
+import { createProcessChecks, type ProcessChecks } from '../lib/checks/process.js'
+import { schemaErrors } from './helpers.js'
+
+const healthCodes = { pass: 200, warn: 202, fail: 503 } as const
+const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
+const ALL_OFF = { uptime: false, eventLoopDelay: false, eventLoopUtilization: false, memory: false } as const
+
+async function build (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  return app
+}
+
+async function get (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
+  const res = await app.inject(url)
+  const body = res.json() as HealthResponse
+  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
+  const codes = url === '/health' ? healthCodes : probeCodes
+  t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
+  return { statusCode: res.statusCode, body }
+}
+
+/** Only the given process settings on; the rest off. */
+const only = (settings: ProcessChecksOptions): ProcessChecksOptions => ({ ...ALL_OFF, ...settings })
+
+const twoDecimals = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && Math.round(value * 100) / 100 === value
+
+test('process: true adds the four checks, in the draft vocabulary', async (t) => {
+  const uptimeBefore = process.uptime()
+  const app = await build(t, { process: true })
+  const { body } = await get(t, app)
+  const uptimeAfter = process.uptime()
+  t.same(Object.keys(body.checks ?? {}), ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization'])
+  const checks = body.checks as Record<string, HealthCheckEntry[]>
+
+  const [uptime] = checks.uptime ?? []
+  t.match(uptime, { componentType: 'system', observedUnit: 's', status: 'pass', time: String })
+  t.ok(Number.isInteger(uptime?.observedValue), 'uptime is whole seconds')
+  t.ok((uptime?.observedValue as number) >= Math.floor(uptimeBefore) - 1 && (uptime?.observedValue as number) <= Math.ceil(uptimeAfter) + 1,
+    'uptime is the process uptime')
+
+  const [delay] = checks['eventloop:delay'] ?? []
+  t.match(delay, { componentType: 'system', observedUnit: 'ms', status: /^(pass|warn|fail)$/, time: String })
+  t.ok(twoDecimals(delay?.observedValue) && (delay?.observedValue as number) >= 0, 'p99 delay in ms, rounded')
+
+  const [utilization] = checks['eventloop:utilization'] ?? []
+  t.match(utilization, { componentType: 'system', observedUnit: 'percent', status: /^(pass|warn|fail)$/, time: String })
+  const percent = utilization?.observedValue as number
+  t.ok(twoDecimals(percent) && percent >= 0 && percent <= 100, 'utilization in percent, rounded')
+
+  const memory = checks['memory:utilization'] ?? []
+  t.same(memory.map((e) => e.componentId), ['heapUsed', 'rss'], 'one node for the heap, one for the RSS')
+  for (const entry of memory) {
+    t.match(entry, { componentType: 'system', observedUnit: 'MiB', status: 'pass', time: String })
+    t.ok(twoDecimals(entry.observedValue) && (entry.observedValue as number) > 0, `${String(entry.componentId)} in MiB, rounded`)
+  }
+  const heapMiB = process.memoryUsage().heapUsed / 1024 / 1024
+  t.ok((memory[0]?.observedValue as number) < heapMiB * 4 + 64, 'the heap reading is in MiB, not bytes')
+})
+
+test('process: false, or every setting off, adds no check', async (t) => {
+  for (const setting of [false, ALL_OFF] as const) {
+    const app = await build(t, { process: setting })
+    const { body, statusCode } = await get(t, app)
+    t.notOk(body.checks, JSON.stringify(setting))
+    t.equal(statusCode, 200)
+  }
+})
+
+test('each setting turns its check on or off', async (t) => {
+  const cases: Array<[ProcessChecksOptions, string[]]> = [
+    [only({ uptime: true }), ['uptime']],
+    [only({ eventLoopDelay: true }), ['eventloop:delay']],
+    [only({ eventLoopUtilization: {} }), ['eventloop:utilization']],
+    [only({ memory: true }), ['memory:utilization']],
+    [{ uptime: false, memory: false }, ['eventloop:delay', 'eventloop:utilization']],
+    [{ uptime: undefined, eventLoopDelay: false, eventLoopUtilization: false, memory: { rss: undefined } }, ['uptime', 'memory:utilization']]
+  ]
+  for (const [settings, names] of cases) {
+    const app = await build(t, { process: settings })
+    const { body } = await get(t, app)
+    t.same(Object.keys(body.checks ?? {}), names, JSON.stringify(settings))
+  }
+})
+
+test('thresholds', async (t) => {
+  const cases: Array<[string, ProcessChecksOptions, string, Array<[string | undefined, string, RegExp | undefined]>, 'pass' | 'warn' | 'fail']> = [
+    ['eventLoopDelay { warn: 0 }', only({ eventLoopDelay: { warn: 0 } }), 'eventloop:delay',
+      [[undefined, 'warn', /^p99 event loop delay \d+(\.\d+)? ms is at or above the warn threshold of 0 ms$/]], 'warn'],
+    ['eventLoopDelay { fail: 0 }', only({ eventLoopDelay: { fail: 0 } }), 'eventloop:delay',
+      [[undefined, 'fail', /^p99 event loop delay .* is at or above the fail threshold of 0 ms$/]], 'fail'],
+    ['eventLoopDelay far away', only({ eventLoopDelay: { warn: 1e9, fail: 1e9 } }), 'eventloop:delay', [[undefined, 'pass', undefined]], 'pass'],
+    ['eventLoopUtilization { fail: 0 }', only({ eventLoopUtilization: { fail: 0 } }), 'eventloop:utilization',
+      [[undefined, 'fail', /^event loop utilization \d+(\.\d+)? percent is at or above the fail threshold of 0 percent$/]], 'fail'],
+    ['eventLoopUtilization above 100', only({ eventLoopUtilization: { warn: 101 } }), 'eventloop:utilization', [[undefined, 'pass', undefined]], 'pass'],
+    ['memory { rss: { fail: 1 } }', only({ memory: { rss: { fail: 1 } } }), 'memory:utilization',
+      [['heapUsed', 'pass', undefined], ['rss', 'fail', /^rss \d+(\.\d+)? MiB is at or above the fail threshold of 1 MiB$/]], 'fail'],
+    ['memory { heapUsed: { warn: 0 } }', only({ memory: { heapUsed: { warn: 0 } } }), 'memory:utilization',
+      [['heapUsed', 'warn', /^heapUsed .* MiB is at or above the warn threshold of 0 MiB$/], ['rss', 'pass', undefined]], 'warn'],
+    ['memory warn and fail crossed: fail wins', only({ memory: { rss: { warn: 1, fail: 2 } } }), 'memory:utilization',
+      [['heapUsed', 'pass', undefined], ['rss', 'fail', /fail threshold of 2 MiB/]], 'fail'],
+    ['memory far away', only({ memory: { heapUsed: { warn: 1e9, fail: 1e9 }, rss: { warn: 1e9 } } }), 'memory:utilization',
+      [['heapUsed', 'pass', undefined], ['rss', 'pass', undefined]], 'pass'],
+    ['uptime { warn: 1e9 } (a minimum)', only({ uptime: { warn: 1e9 } }), 'uptime',
+      [[undefined, 'warn', /^uptime \d+ s is below the warn threshold of 1000000000 s$/]], 'warn'],
+    ['uptime { fail: 1e9, warn: 1e9 }', only({ uptime: { fail: 1e9, warn: 1e9 } }), 'uptime',
+      [[undefined, 'fail', /^uptime \d+ s is below the fail threshold of 1000000000 s$/]], 'fail'],
+    ['uptime { warn: 0 }: never below', only({ uptime: { warn: 0 } }), 'uptime', [[undefined, 'pass', undefined]], 'pass']
+  ]
+  for (const [label, settings, name, nodes, overall] of cases) {
+    t.test(label, async (t) => {
+      const app = await build(t, { process: settings })
+      const got = await get(t, app)
+      const entries = got.body.checks?.[name] ?? []
+      t.equal(entries.length, nodes.length)
+      nodes.forEach(([componentId, status, output], i) => {
+        const entry = entries[i]
+        t.equal(entry?.componentId, componentId)
+        t.equal(entry?.status, status, `${componentId ?? name}: ${status}`)
+        if (output === undefined) t.notOk(entry !== undefined && 'output' in entry, 'no output when passing')
+        else t.match(entry?.output, output)
+      })
+      t.equal(got.body.status, overall)
+      t.equal(got.statusCode, healthCodes[overall])
+      if (overall !== 'pass') t.match(got.body.output, new RegExp(`^${name}: ${overall} \\(`), 'summarised at the top')
+    })
+  }
+})
+
+test('critical and probes apply to every process check', async (t) => {
+  t.test('critical: false turns a failing process check into warn', async (t) => {
+    const app = await build(t, { process: only({ memory: { rss: { fail: 1 } }, critical: false }) })
+    const got = await get(t, app)
+    t.equal(got.statusCode, 202)
+    t.equal((await get(t, app, '/health/ready')).statusCode, 200)
+  })
+
+  t.test("probes: ['live'] counts them for liveness, not readiness", async (t) => {
+    const app = await build(t, { process: { ...ALL_OFF, memory: { rss: { fail: 1 } }, uptime: true, probes: ['live'] } })
+    const live = await get(t, app, '/health/live')
+    t.equal(live.statusCode, 503)
+    t.same(Object.keys(live.body.checks ?? {}), ['uptime', 'memory:utilization'])
+    const ready = await get(t, app, '/health/ready')
+    t.equal(ready.statusCode, 200)
+    t.notOk(ready.body.checks)
+  })
+
+  t.test('by default they count for readiness', async (t) => {
+    const app = await build(t, { process: only({ uptime: { fail: 1e9 } }) })
+    t.equal((await get(t, app, '/health/ready')).statusCode, 503)
+    t.equal((await get(t, app, '/health/live')).statusCode, 200)
+  })
+})
+
+test('default thresholds: a blocked event loop makes the delay warn', async (t) => {
+  const app = await build(t, { process: only({ eventLoopDelay: true, interval: 400 }) })
+  await app.ready()
+  // Let the delay sampler tick after the first reading's reset: its first tick after a reset only
+  // sets a baseline. The block then ends well before the next reading (due 400 ms after ready).
+  await sleep(30)
+  // Block the loop for 200 ms: the next window holds a delay of about that, at or above the default
+  // warn threshold of 100 ms and under the default fail threshold of 1000 ms.
+  const end = perfHooks.performance.now() + 200
+  while (perfHooks.performance.now() < end) Math.sqrt(end)
+  // The delay lands in the window of the next reading or of the one after: look at a few.
+  const seen = new Set<unknown>()
+  let delay: HealthCheckEntry | undefined
+  for (let i = 0; i < 500 && seen.size < 5; i++) {
+    delay = (await get(t, app)).body.checks?.['eventloop:delay']?.[0]
+    seen.add(delay?.time)
+    if (delay?.status !== 'pass') break
+    await sleep(10)
+  }
+  const value = delay?.observedValue as number
+  t.ok(value >= 100, `a window saw the block (${String(value)} ms)`)
+  // Only a machine that stalled the process for another 800 ms would cross the fail threshold.
+  const expected = value >= 1000 ? 'fail' : 'warn'
+  t.equal(delay?.status, expected)
+  t.match(delay?.output, new RegExp(`^p99 event loop delay \\d+(\\.\\d+)? ms is at or above the ${expected} threshold of ${expected === 'warn' ? 100 : 1000} ms$`))
+})
+
+test('interval: readings are taken in the background on the configured period', async (t) => {
+  const app = await build(t, { process: only({ uptime: true, interval: 20 }) })
+  const first = await get(t, app)
+  const time = first.body.checks?.uptime?.[0]?.time
+  let latest = time
+  for (let i = 0; i < 500 && latest === time; i++) {
+    await sleep(10)
+    latest = (await get(t, app)).body.checks?.uptime?.[0]?.time
+  }
+  t.not(latest, time, 'a newer reading without any run being asked for')
+})
+
+test('process options are validated at registration', async (t) => {
+  const cases: Array<[unknown, RegExp]> = [
+    ['yes', /must be a boolean or an object of process check settings/],
+    [5, /must be a boolean or an object/],
+    [[], /must be a boolean or an object/],
+    [null, /must be a boolean or an object/],
+    [{ cpu: true }, /has an unknown setting "cpu"/],
+    [{ uptime: 'on' }, /sets uptime to something other than a boolean or \{ warn, fail \} numbers/],
+    [{ uptime: { minimum: 5 } }, /sets uptime/],
+    [{ uptime: { warn: '5' } }, /sets uptime/],
+    [{ eventLoopDelay: { warn: Infinity } }, /sets eventLoopDelay/],
+    [{ eventLoopDelay: { fail: Number.NaN } }, /sets eventLoopDelay/],
+    [{ eventLoopUtilization: [90] }, /sets eventLoopUtilization/],
+    [{ eventLoopUtilization: null }, /sets eventLoopUtilization/],
+    [{ memory: 'on' }, /sets memory to something other than a boolean or \{ heapUsed, rss \} thresholds/],
+    [{ memory: { heapUsed: true } }, /sets memory/],
+    [{ memory: { heap: { warn: 1 } } }, /sets memory/],
+    [{ memory: { rss: { warn: 'x' } } }, /sets memory/],
+    [{ memory: { rss: 5 } }, /sets memory/],
+    [{ interval: 0 }, /sets interval to something other than milliseconds from 1/],
+    [{ interval: 1.5 }, /sets interval/],
+    [{ interval: 2 ** 31 }, /sets interval/],
+    [{ interval: '5s' }, /sets interval/],
+    [{ critical: 'no' }, /sets critical to something other than a boolean/],
+    [{ probes: 'live' }, /sets probes to something other than an array of "live" and "ready"/],
+    [{ probes: ['started'] }, /sets probes/]
+  ]
+  for (const [setting, message] of cases) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', process: setting as never }) },
+      { code: 'FST_HEALTH_INVALID_OPTION', message: new RegExp('option "process" ' + message.source) }, JSON.stringify(setting))
+  }
+  const fine: ProcessChecksOptions[] = [
+    { interval: 1, critical: true, probes: [] },
+    { uptime: { warn: undefined, fail: 3 }, memory: { heapUsed: undefined, rss: {} }, eventLoopDelay: {}, eventLoopUtilization: false },
+    { interval: undefined, critical: undefined, probes: undefined, memory: undefined }
+  ]
+  for (const setting of fine) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(fastifyHealth, { serviceName: 'orders', process: setting })
+    t.pass(`accepted: ${JSON.stringify(setting)}`)
+  }
+})
+
+/** createProcessChecks, wrapped to count the runs of each check and the disposals. */
+function counting (): { create: typeof createProcessChecks, runs: Map<string, number>, disposed: () => number } {
+  const runs = new Map<string, number>()
+  let disposed = 0
+  const create = (options: ProcessChecksOptions): ProcessChecks => {
+    const real = createProcessChecks(options)
+    return {
+      checks: real.checks.map(([name, check, checkOptions]) => [name, (signal) => {
+        runs.set(name, (runs.get(name) ?? 0) + 1)
+        return check(signal)
+      }, checkOptions]),
+      dispose: () => { disposed++; real.dispose() }
+    }
+  }
+  return { create, runs, disposed: () => disposed }
+}
+
+async function buildCounted (t: Test, settings: ProcessChecksOptions): Promise<{ app: FastifyInstance, runs: Map<string, number>, disposed: () => number }> {
+  const { create, runs, disposed } = counting()
+  const { fastifyHealth: mocked } = await t.mockImport<typeof import('../lib/plugin.js')>('../lib/plugin.js', {
+    '../lib/checks/process.js': { createProcessChecks: create }
+  })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(mocked, { serviceName: 'orders', initialState: State.WORK, process: settings })
+  return { app, runs, disposed }
+}
+
+test('sampling costs nothing per request: requests only read the last readings', async (t) => {
+  const { app, runs } = await buildCounted(t, { interval: 60_000 })
+  await app.ready()
+  const once = [['uptime', 1], ['eventloop:delay', 1], ['eventloop:utilization', 1], ['memory:utilization', 1]]
+  t.same([...runs], once, 'each check ran once, when the instance became ready')
+  for (let i = 0; i < 30; i++) await get(t, app)
+  await get(t, app, '/health/ready')
+  t.same([...runs], once, 'and not once more for 31 requests')
+})
+
+test('sampling stops on close', async (t) => {
+  const { app, runs, disposed } = await buildCounted(t, { interval: 10 })
+  await app.ready()
+  for (let i = 0; i < 500 && (runs.get('uptime') ?? 0) < 3; i++) await sleep(10)
+  t.ok((runs.get('uptime') ?? 0) >= 3, 'sampling on its interval')
+  t.equal(disposed(), 0)
+  await app.close()
+  t.equal(disposed(), 1, 'the sampling was disposed of when the instance closed')
+  const atClose = [...runs]
+  await sleep(80)
+  t.same([...runs], atClose, 'no reading after close')
+})
+
+test('dispose() disables the event loop delay histogram', async (t) => {
+  const made: Array<{ enabled: number, disabled: number }> = []
+  const { createProcessChecks: create } = await t.mockImport<typeof import('../lib/checks/process.js')>('../lib/checks/process.js', {
+    'node:perf_hooks': {
+      ...perfHooks,
+      monitorEventLoopDelay: (options?: perfHooks.EventLoopMonitorOptions) => {
+        const histogram = perfHooks.monitorEventLoopDelay(options)
+        const counts = { enabled: 0, disabled: 0 }
+        made.push(counts)
+        const enable = histogram.enable.bind(histogram)
+        const disable = histogram.disable.bind(histogram)
+        histogram.enable = () => { counts.enabled++; return enable() }
+        histogram.disable = () => { counts.disabled++; return disable() }
+        return histogram
+      }
+    }
+  })
+  const checks = create({})
+  t.same(made, [{ enabled: 1, disabled: 0 }], 'sampling starts when the checks are made')
+  checks.dispose()
+  t.same(made, [{ enabled: 1, disabled: 1 }], 'and stops on dispose')
+  create({ eventLoopDelay: false }).dispose()
+  t.equal(made.length, 1, 'no histogram when the delay check is off')
+})
+
+// BUG (todo): the first utilization reading covers the time from registration to ready, when the
+// loop is always busy, so a freshly started service reads ~100% and answers warn (202) for a whole
+// interval (5 s by default). Same window for the first event loop delay reading.
+test('a freshly started service with the default process checks passes', async (t) => {
+  const todo = 'lib/checks/process.ts: the first eventloop:utilization window is the busy startup'
+  const app = await build(t, { process: true })
+  const got = await get(t, app)
+  t.equal(got.body.checks?.['eventloop:utilization']?.[0]?.status, 'pass', 'utilization passes', { todo })
+  t.equal(got.statusCode, 200, '200 right after start', { todo })
+})
