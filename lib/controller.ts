@@ -90,8 +90,8 @@ export class HealthController {
    * A bad name, a duplicate or a bad option throws a FST_HEALTH_* error.
    */
   addCheck = (name: string, check: CheckFunction, options?: CheckOptions): void => {
+    // No announcement: nothing changes until the check's first reading arrives.
     this[kChecks].add(name, check, options)
-    this.#changed()
   }
 
   /** Calls `listener` on every change of the overall status; returns the unsubscribe function. */

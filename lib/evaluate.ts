@@ -22,7 +22,6 @@ export interface Situation {
 }
 
 const MAX_SUMMARY_LENGTH = 1024
-const NOT_CHECKED: HealthCheckEntry[] = [{ status: Status.WARN, output: 'Not checked yet' }]
 
 /** Which checks a view counts: all for /health, the marked ones for probes, none for /started. */
 export function countsFor (view: View): (runner: CheckRunner) => boolean {
@@ -52,10 +51,11 @@ export function evaluate (view: View, situation: Situation): Evaluation {
   let checks: Record<string, HealthCheckEntry[]> | undefined
   const counts = countsFor(view)
   for (const runner of situation.runners) {
-    if (!counts(runner)) continue
     const outcome = runner.outcome
-    const entries = outcome?.entries ?? NOT_CHECKED
-    const own = outcome?.status ?? Status.WARN
+    // A check with no reading yet is left out: a request waits for its first reading, so only
+    // announcements (a state change before any request) could ever see it.
+    if (outcome === undefined || !counts(runner)) continue
+    const { entries, status: own } = outcome
     // A failing check that is not critical lowers the answer to warn, never to fail.
     status = worstStatus(status, own === Status.FAIL && !runner.settings.critical ? Status.WARN : own)
     ;(checks ??= {})[runner.name] = entries

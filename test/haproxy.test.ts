@@ -42,6 +42,9 @@ function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
     if (/^(NODE_OPTIONS|NODE_V8_COVERAGE|TAP|_TAPJS)/.test(key)) continue
     env[key] = value
   }
+  // tap follows children for coverage whatever their environment; these load the built dist/,
+  // whose source maps point at lib/, and would merge a second, partial copy into lib's figures.
+  env._TAPJS_PROCESSINFO_COV_EXCLUDE_ = String(/[\\/](node_modules|dist)[\\/]/)
   return { ...env, ...extra }
 }
 

@@ -1,6 +1,9 @@
 import type { HealthCheckEntry } from '../schema.js'
 import { Status } from '../states.js'
 
+/** A component detail after normalisation: its status is always set. */
+export type ReadingEntry = HealthCheckEntry & { status: Status }
+
 /** Longest `output` kept from a check, so that one chatty error cannot bloat every answer. */
 export const MAX_OUTPUT_LENGTH = 512
 /** Most bytes one check's serialized result may take. */
@@ -26,16 +29,17 @@ export function truncate (text: string, max = MAX_OUTPUT_LENGTH): string {
 }
 
 /** An entry that says the check failed, and why, in words only: never a stack trace. */
-export function failedEntry (output: string, time: string): HealthCheckEntry {
+export function failedEntry (output: string, time: string): ReadingEntry {
   return { status: Status.FAIL, time, output: truncate(output) }
 }
 
-/** The message of anything thrown, without its stack. */
+/** The message of anything thrown, without its stack; never throws itself. */
 export function describeThrown (thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
   try {
+    if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
     return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown)}`
   } catch {
+    // A getter that throws, a BigInt, a cycle, a symbol name: say so rather than fail the reading.
     return 'threw a value that cannot be shown'
   }
 }
@@ -50,7 +54,9 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   if (entry.status === undefined) {
     entry.status = Status.PASS
   } else {
-    const word = typeof entry.status === 'string' ? statusWords[entry.status.trim().toLowerCase()] : undefined
+    const key = typeof entry.status === 'string' ? entry.status.trim().toLowerCase() : undefined
+    // Own keys only: "constructor" is no status word, whatever Object.prototype says.
+    const word = key !== undefined && Object.hasOwn(statusWords, key) ? statusWords[key] : undefined
     if (word === undefined) return `unknown status ${JSON.stringify(entry.status)}`
     entry.status = word
   }
@@ -78,7 +84,7 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
  * means one node, an array means one node each. Anything that cannot be made valid becomes a
  * single `fail` entry saying what was wrong.
  */
-export function normalizeResult (result: unknown, time: string): HealthCheckEntry[] {
+export function normalizeResult (result: unknown, time: string): ReadingEntry[] {
   if (result === undefined || result === null) return [{ status: Status.PASS, time }]
   const nodes = Array.isArray(result) ? result : [result]
   if (nodes.length === 0) return [failedEntry('Invalid check result: an empty array (no nodes)', time)]
@@ -96,7 +102,7 @@ export function normalizeResult (result: unknown, time: string): HealthCheckEntr
   }
   // Dates are ISO strings by now, as `time` wants them.
   const copies: unknown[] = JSON.parse(json)
-  const entries: HealthCheckEntry[] = []
+  const entries: ReadingEntry[] = []
   for (let i = 0; i < nodes.length; i++) {
     const copy = copies[i]
     if (!isPlainObject(copy)) {
@@ -104,7 +110,7 @@ export function normalizeResult (result: unknown, time: string): HealthCheckEntr
     }
     const problem = repairEntry(copy, time)
     if (problem !== undefined) return [failedEntry(`Invalid check result: ${problem}`, time)]
-    entries.push(copy as HealthCheckEntry)
+    entries.push(copy as ReadingEntry)
   }
   return entries
 }

@@ -13,7 +13,7 @@ export interface RunnerSettings {
 
 function outcomeOf (result: unknown): CheckOutcome {
   const entries = normalizeResult(result, new Date().toISOString())
-  const status = entries.reduce((worst, entry) => worstStatus(worst, entry.status ?? Status.PASS), Status.PASS as Status)
+  const status = entries.reduce((worst, entry) => worstStatus(worst, entry.status), Status.PASS as Status)
   return { entries, status, at: performance.now() }
 }
 
@@ -35,6 +35,9 @@ export class CheckRunner {
   /** The check function has not settled yet; it may outlive its timeout. */
   #running = false
   #abort: AbortController | undefined
+  /** The timeout of the run in flight. */
+  #deadline: NodeJS.Timeout | undefined
+  /** The background loop's next run. */
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
@@ -75,17 +78,21 @@ export class CheckRunner {
   stop (): void {
     this.#stopped = true
     clearTimeout(this.#timer)
+    // A check that ignores its signal must not hold a closed process open until its timeout.
+    clearTimeout(this.#deadline)
     this.#abort?.abort(new Error('The health checks were stopped'))
   }
 
   #loop = (): void => {
     const run = this.#pending ?? (this.#running ? undefined : this.#run())
-    Promise.resolve(run).then(() => {
+    const next = (): void => {
       if (this.#stopped) return
       this.#timer = setTimeout(this.#loop, this.settings.interval)
       // A background check must never keep a process alive on its own.
       this.#timer.unref()
-    })
+    }
+    // Both ways: a loop must go on, and never leave a rejection unhandled.
+    Promise.resolve(run).then(next, next)
   }
 
   #run (): Promise<void> {
@@ -96,9 +103,8 @@ export class CheckRunner {
     const settled = (): void => { this.#running = false }
     reading.then(settled, settled)
 
-    let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<CheckOutcome>((resolve) => {
-      timer = setTimeout(() => {
+      this.#deadline = setTimeout(() => {
         abort.abort(new Error(`Timed out after ${this.settings.timeout} ms`))
         resolve(failedOutcome(`Timed out after ${this.settings.timeout} ms`))
       }, this.settings.timeout)
@@ -109,7 +115,7 @@ export class CheckRunner {
       timedOut
     ])
     this.#pending = outcome.then((result) => {
-      clearTimeout(timer)
+      clearTimeout(this.#deadline)
       this.#outcome = result
       this.#pending = undefined
       this.#onOutcome()
