@@ -1,0 +1,88 @@
+import Fastify from 'fastify'
+import { describe, expect, test } from 'tstyche'
+import fastifyHealth, {
+  type CheckFunction, type CheckOptions, type ComponentDetail, type HealthReport, type ProcessChecksOptions, type Status
+} from '../lib/index.js'
+
+const app = Fastify()
+
+describe('addCheck', () => {
+  test('a check gets an AbortSignal and may return a detail, an array, or nothing, sync or async', () => {
+    expect(app.health.addCheck('db:responseTime', async (signal) => {
+      expect(signal).type.toBe<AbortSignal>()
+      return { componentType: 'datastore', observedValue: 3, observedUnit: 'ms', status: 'pass' }
+    })).type.not.toRaiseError()
+    expect(app.health.addCheck('cache', () => [{ componentId: 'a' }, { componentId: 'b', status: 'warn' }])).type.not.toRaiseError()
+    expect(app.health.addCheck('queue', () => {})).type.not.toRaiseError()
+    expect(app.health.addCheck('queue', async () => undefined)).type.not.toRaiseError()
+  })
+
+  test('user keys are allowed beside the draft fields, which are typed', () => {
+    expect(app.health.addCheck('x', () => ({ region: 'eu', time: new Date() }))).type.not.toRaiseError()
+    expect(app.health.addCheck('x', () => ({ affectedEndpoints: 'not an array' }))).type.toRaiseError()
+    expect(app.health.addCheck('x', () => ({ links: { about: 1 } }))).type.toRaiseError()
+  })
+
+  test('a check that returns something else is rejected', () => {
+    expect(app.health.addCheck('x', () => 42)).type.toRaiseError()
+    expect(app.health.addCheck('x', async () => 'ok')).type.toRaiseError()
+    expect(app.health.addCheck(42, () => {})).type.toRaiseError()
+  })
+
+  test('options are typed', () => {
+    expect(app.health.addCheck('x', () => {}, { timeout: 500, critical: false, cacheFor: 0, interval: 1000, probes: ['live', 'ready'] }))
+      .type.not.toRaiseError()
+    expect(app.health.addCheck('x', () => {}, { probes: ['started'] })).type.toRaiseError()
+    expect(app.health.addCheck('x', () => {}, { timeout: '1s' })).type.toRaiseError()
+    expect(app.health.addCheck('x', () => {}, { retries: 2 })).type.toRaiseError()
+  })
+
+  test('the exported types describe the same thing', () => {
+    expect<CheckFunction>().type.toBeAssignableFrom(async (_signal: AbortSignal) => ({ status: 'pass' } satisfies ComponentDetail))
+    expect<CheckOptions>().type.toBeAssignableFrom({ timeout: 1 })
+  })
+})
+
+describe('the checks, process and probes options', () => {
+  test('checks: a function or { check, ...options } per name', () => {
+    expect(app.register(fastifyHealth, {
+      serviceName: 'orders',
+      checks: { db: async () => ({ status: 'ok' }), redis: { check: () => {}, timeout: 200, critical: false } }
+    })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: 'SELECT 1' } })).type.toRaiseError()
+  })
+
+  test('process: true or settings', () => {
+    expect(app.register(fastifyHealth, { serviceName: 'orders', process: true })).type.not.toRaiseError()
+    const settings: ProcessChecksOptions = { interval: 1000, eventLoopDelay: { warn: 50 }, memory: { rss: { fail: 500 } }, uptime: false }
+    expect(app.register(fastifyHealth, { serviceName: 'orders', process: settings })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', process: { cpu: true } })).type.toRaiseError()
+  })
+
+  test('probes, exposeDetails and shutdownDelay', () => {
+    expect(app.register(fastifyHealth, {
+      serviceName: 'orders',
+      probes: { live: '/livez', ready: '/readyz', started: false },
+      exposeDetails: (request) => request.headers['x-token'] === 'secret',
+      shutdownDelay: 5000
+    })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', probes: { live: true } })).type.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', exposeDetails: 'yes' })).type.toRaiseError()
+  })
+})
+
+describe('onChange and shutdown', () => {
+  test('a listener gets the statuses and the report; subscribing returns the unsubscribe function', () => {
+    const unsubscribe = app.health.onChange((current, previous, report) => {
+      expect(current).type.toBe<Status>()
+      expect(previous).type.toBe<Status>()
+      expect(report).type.toBe<HealthReport>()
+    })
+    expect(unsubscribe).type.toBe<() => void>()
+    expect(app.health.onChange('listener')).type.toRaiseError()
+  })
+
+  test('shutdown() resolves when the instance is closed', () => {
+    expect(app.health.shutdown()).type.toBe<Promise<void>>()
+  })
+})
