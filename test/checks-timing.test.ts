@@ -1,27 +1,12 @@
 import { performance } from 'node:perf_hooks'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyHealth, { type CheckFunction, type FastifyHealthOptions, type HealthResponse, State } from '../lib/index.js'
-import { schemaErrors } from './helpers.js'
+import type { CheckFunction, HealthResponse } from '../lib/index.js'
+import { getAnswer, schemaErrors, workingApp } from './helpers.js'
 
 // Short real timers only. Counts are asserted with bounds that a slow machine cannot break:
 // timers never fire early, so a loop of period P cannot run more than elapsed / P + 1 times,
 // and lower bounds are reached by polling (with a generous limit), never by a fixed sleep.
-
-async function build (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
-  return app
-}
-
-async function get (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
-  const res = await app.inject(url)
-  const body = res.json() as HealthResponse
-  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
-  return { statusCode: res.statusCode, body }
-}
 
 /** Asserts that every answer is a valid health document (one assertion for many answers). */
 function allValid (t: Test, answers: Array<{ body: string }>, label: string): void {
@@ -66,7 +51,7 @@ test('single flight', async (t) => {
       return { observedValue: calls }
     }
     // cacheFor 0: only single flight can keep the requests to one run.
-    const app = await build(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
+    const app = await workingApp(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
     app.addHook('preHandler', async () => { arrived++ })
     await app.ready()
     const requests = Array.from({ length: 1000 }, () => app.inject('/health'))
@@ -96,7 +81,7 @@ test('single flight', async (t) => {
       inFlight--
       return { status: calls % 2 === 0 ? 'pass' : 'warn' }
     }
-    const app = await build(t, { checks: { db: { check, cacheFor: 0, timeout: 5_000 } } })
+    const app = await workingApp(t, { checks: { db: { check, cacheFor: 0, timeout: 5_000 } } })
     for (let round = 0; round < 20; round++) {
       const burst = await Promise.all(Array.from({ length: 25 }, () => app.inject('/health')))
       t.ok(burst.every((res) => res.statusCode === 200 || res.statusCode === 202), `round ${round}: answered`)
@@ -110,7 +95,7 @@ test('single flight', async (t) => {
   t.test('probes share the run of /health', async (t) => {
     let calls = 0
     const release = gate()
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: { db: { check: async () => { calls++; await release.promise }, probes: ['live', 'ready'], cacheFor: 0, timeout: 60_000 } }
     })
     await app.ready()
@@ -127,22 +112,22 @@ test('single flight', async (t) => {
 test('cacheFor', async (t) => {
   t.test('no new run within cacheFor', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 60_000 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 60_000 } } })
     for (let i = 0; i < 50; i++) {
-      const got = await get(t, app)
+      const got = await getAnswer(t, app)
       t.equal(got.body.checks?.db?.[0]?.observedValue, 1)
     }
-    await get(t, app, '/health/ready')
+    await getAnswer(t, app, '/health/ready')
     t.equal(calls, 1)
   })
 
   t.test('the default cacheFor (1000 ms) reuses the reading', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: () => { calls++ } } })
+    const app = await workingApp(t, { checks: { db: () => { calls++ } } })
     const start = performance.now()
-    await get(t, app)
-    await get(t, app)
-    await get(t, app)
+    await getAnswer(t, app)
+    await getAnswer(t, app)
+    await getAnswer(t, app)
     // Only meaningful when the three requests took less than the default window.
     if (performance.now() - start < 900) t.equal(calls, 1)
     else t.ok(calls <= 3)
@@ -150,18 +135,18 @@ test('cacheFor', async (t) => {
 
   t.test('a request after cacheFor starts a new run', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 20, timeout: 5_000 } } })
-    await get(t, app)
+    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 20, timeout: 5_000 } } })
+    await getAnswer(t, app)
     t.equal(calls, 1)
     await sleep(40)
-    await get(t, app)
+    await getAnswer(t, app)
     t.equal(calls, 2, 'the stale reading started a run')
   })
 
   t.test('within cacheFor + timeout the stale reading is served while the refresh runs', async (t) => {
     let calls = 0
     const second = gate()
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         db: {
           cacheFor: 20,
@@ -174,19 +159,19 @@ test('cacheFor', async (t) => {
         }
       }
     })
-    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 1)
+    t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.observedValue, 1)
     await sleep(40)
     // The refresh hangs on the gate: the answer cannot be waiting for it.
-    const stale = await get(t, app)
+    const stale = await getAnswer(t, app)
     t.equal(stale.body.checks?.db?.[0]?.observedValue, 1, 'the old reading, at once')
     t.equal(calls, 2, 'and a refresh was started')
-    const again = await get(t, app)
+    const again = await getAnswer(t, app)
     t.equal(again.body.checks?.db?.[0]?.observedValue, 1, 'still the old reading while the refresh runs')
     t.equal(calls, 2, 'and no second refresh')
     second.open()
     let latest: unknown
     for (let i = 0; i < 100 && latest !== 2; i++) {
-      latest = (await get(t, app)).body.checks?.db?.[0]?.observedValue
+      latest = (await getAnswer(t, app)).body.checks?.db?.[0]?.observedValue
       if (latest !== 2) await sleep(10)
     }
     t.equal(latest, 2, 'the refreshed reading is served once it arrives')
@@ -194,7 +179,7 @@ test('cacheFor', async (t) => {
 
   t.test('beyond cacheFor + timeout the request waits for the new run', async (t) => {
     let calls = 0
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         db: {
           cacheFor: 10,
@@ -207,9 +192,9 @@ test('cacheFor', async (t) => {
         }
       }
     })
-    t.equal((await get(t, app)).statusCode, 200)
+    t.equal((await getAnswer(t, app)).statusCode, 200)
     await sleep(100)
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.equal(calls, 2)
     t.equal(got.statusCode, 503, 'not the stale pass: the request waited for the run, which timed out')
     t.equal(got.body.checks?.db?.[0]?.output, 'Timed out after 30 ms')
@@ -217,11 +202,11 @@ test('cacheFor', async (t) => {
 
   t.test('cacheFor 0: every request gets a fresh reading, concurrent ones still share one run', async (t) => {
     let calls = 0
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: { db: { cacheFor: 0, timeout: 10_000, check: async () => { const n = ++calls; await sleep(10); return { observedValue: n } } } }
     })
-    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 1)
-    t.equal((await get(t, app)).body.checks?.db?.[0]?.observedValue, 2, 'the next request waits for a new run, not the last reading')
+    t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.observedValue, 1)
+    t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.observedValue, 2, 'the next request waits for a new run, not the last reading')
     const together = await Promise.all(Array.from({ length: 10 }, () => app.inject('/health')))
     allValid(t, together, 'ten answers')
     const values = together.map((res) => (res.json() as HealthResponse).checks?.db?.[0]?.observedValue)
@@ -233,31 +218,31 @@ test('cacheFor', async (t) => {
 test('interval', async (t) => {
   t.test('runs in the background on its period, without requests', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 20 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 20 } } })
     const start = performance.now()
     await app.ready()
     t.equal(calls, 1, 'the first run starts when the instance is ready')
     await until(t, () => calls >= 4, 'it runs again and again')
     const elapsed = performance.now() - start
     t.ok(calls <= Math.floor(elapsed / 20) + 2, `no more often than its period (${calls} runs in ${Math.round(elapsed)} ms)`)
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.ok((got.body.checks?.db?.[0]?.observedValue as number) >= 4, 'a request reads the latest background reading')
   })
 
   t.test('requests only read: they never start a run, whatever cacheFor says', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 60_000, cacheFor: 0 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 60_000, cacheFor: 0 } } })
     await app.ready()
     await sleep(5)
-    for (let i = 0; i < 30; i++) await get(t, app)
-    await get(t, app, '/health/ready')
+    for (let i = 0; i < 30; i++) await getAnswer(t, app)
+    await getAnswer(t, app, '/health/ready')
     t.equal(calls, 1)
   })
 
   t.test('the first request waits for the first background run instead of starting another', async (t) => {
     let calls = 0
     const release = gate()
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: { db: { check: async () => { calls++; await release.promise; return { observedValue: 'first' } }, interval: 60_000 } }
     })
     await app.ready()
@@ -272,7 +257,7 @@ test('interval', async (t) => {
 
   t.test('a check added after ready starts its loop at once', async (t) => {
     let calls = 0
-    const app = await build(t)
+    const app = await workingApp(t)
     await app.ready()
     app.health.addCheck('late', () => { calls++ }, { interval: 20 })
     t.equal(calls, 1, 'run when added')
@@ -281,12 +266,12 @@ test('interval', async (t) => {
 
   t.test('a hung background check is not started again while it runs, and times out', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, interval: 10, timeout: 20 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, interval: 10, timeout: 20 } } })
     await app.ready()
     let output: unknown
     for (let i = 0; i < 200 && output === undefined; i++) {
       await sleep(10)
-      output = (await get(t, app)).body.checks?.db?.[0]?.output
+      output = (await getAnswer(t, app)).body.checks?.db?.[0]?.output
     }
     t.equal(output, 'Timed out after 20 ms')
     await sleep(60)
@@ -295,7 +280,7 @@ test('interval', async (t) => {
 
   t.test('the loop timers do not keep the process alive', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => { calls++ }, interval: 30_000 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => { calls++ }, interval: 30_000 } } })
     const before = refTimers()
     await app.ready()
     await until(t, () => calls === 1, 'the first run happened')
@@ -305,7 +290,7 @@ test('interval', async (t) => {
 
   t.test('timers stop on close: the check is not called after app.close()', async (t) => {
     let calls = 0
-    const app = await build(t, { checks: { db: { check: () => { calls++ }, interval: 10 } } })
+    const app = await workingApp(t, { checks: { db: { check: () => { calls++ }, interval: 10 } } })
     await app.ready()
     await until(t, () => calls >= 3, 'it runs in the background')
     await app.close()
@@ -321,7 +306,7 @@ test('interval', async (t) => {
       signals.push(signal)
       return new Promise((resolve, reject) => { signal.addEventListener('abort', () => reject(signal.reason)) })
     }
-    const app = await build(t, { checks: { db: { check, interval: 10, timeout: 60_000 } } })
+    const app = await workingApp(t, { checks: { db: { check, interval: 10, timeout: 60_000 } } })
     await app.ready()
     t.equal(signals.length, 1)
     t.notOk(signals[0]?.aborted)
@@ -334,7 +319,7 @@ test('interval', async (t) => {
   // in place until the check settles: a hung check keeps a closed process alive for `timeout` ms.
   t.test('close leaves no timer of a hung check behind', async (t) => {
     let settle = (): void => {}
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: { db: { check: () => new Promise<undefined>((resolve) => { settle = () => resolve(undefined) }), interval: 10, timeout: 60_000 } }
     })
     const before = refTimers()

@@ -1,7 +1,9 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
-import { type HealthResponse, HealthResponseSchema, type HealthStatus, State } from '../lib/index.js'
+import fastifyHealth, {
+  type FastifyHealthOptions, type HealthResponse, HealthResponseSchema, type HealthStatus, State
+} from '../lib/index.js'
 
 const compiledResponse = TypeCompiler.Compile(HealthResponseSchema)
 
@@ -78,4 +80,26 @@ export async function request (url: string, method: 'GET' | 'HEAD' = 'GET'): Pro
   const response = await fetch(url, { method })
   const text = await response.text()
   return { statusCode: response.status, headers: response.headers, text, body: text === '' ? undefined : JSON.parse(text) }
+}
+
+/** HTTP codes by status: of /health with the default statusCodes, and of the probes. */
+export const healthCodes = { pass: 200, warn: 202, fail: 503 } as const
+export const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
+
+/** An instance with the plugin registered in state Working, closed when the test ends. */
+export async function workingApp (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  return app
+}
+
+/** GET over inject: the body must match the schema and the code must follow its status. */
+export async function getAnswer (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
+  const res = await app.inject(url)
+  const body = res.json() as HealthResponse
+  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
+  const codes = url.endsWith('/health') ? healthCodes : probeCodes
+  t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
+  return { statusCode: res.statusCode, body }
 }

@@ -3,31 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, {
-  type FastifyHealthOptions, type HealthCheckEntry, type HealthResponse, type ProcessChecksOptions, State
+  type HealthCheckEntry, type ProcessChecksOptions, State
 } from '../lib/index.js'
 import { createProcessChecks } from '../lib/checks/process.js'
 import { kChecks } from '../lib/controller.js'
-import { schemaErrors } from './helpers.js'
+import { getAnswer, healthCodes, workingApp } from './helpers.js'
 
-const healthCodes = { pass: 200, warn: 202, fail: 503 } as const
-const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
 const ALL_OFF = { uptime: false, eventLoopDelay: false, eventLoopUtilization: false, memory: false } as const
-
-async function build (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
-  return app
-}
-
-async function get (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
-  const res = await app.inject(url)
-  const body = res.json() as HealthResponse
-  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
-  const codes = url === '/health' ? healthCodes : probeCodes
-  t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
-  return { statusCode: res.statusCode, body }
-}
 
 /** Only the given process settings on; the rest off. */
 const only = (settings: ProcessChecksOptions): ProcessChecksOptions => ({ ...ALL_OFF, ...settings })
@@ -36,8 +18,8 @@ const twoDecimals = (value: unknown): boolean => typeof value === 'number' && Nu
 
 test('process: true adds the four checks, in the draft vocabulary', async (t) => {
   const uptimeBefore = process.uptime()
-  const app = await build(t, { process: true })
-  const { body } = await get(t, app)
+  const app = await workingApp(t, { process: true })
+  const { body } = await getAnswer(t, app)
   const uptimeAfter = process.uptime()
   t.same(Object.keys(body.checks ?? {}), ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization'])
   const checks = body.checks as Record<string, HealthCheckEntry[]>
@@ -69,8 +51,8 @@ test('process: true adds the four checks, in the draft vocabulary', async (t) =>
 
 test('process: false, or every setting off, adds no check', async (t) => {
   for (const setting of [false, ALL_OFF] as const) {
-    const app = await build(t, { process: setting })
-    const { body, statusCode } = await get(t, app)
+    const app = await workingApp(t, { process: setting })
+    const { body, statusCode } = await getAnswer(t, app)
     t.notOk(body.checks, JSON.stringify(setting))
     t.equal(statusCode, 200)
   }
@@ -86,8 +68,8 @@ test('each setting turns its check on or off', async (t) => {
     [{ uptime: undefined, eventLoopDelay: false, eventLoopUtilization: false, memory: { rss: undefined } }, ['uptime', 'memory:utilization']]
   ]
   for (const [settings, names] of cases) {
-    const app = await build(t, { process: settings })
-    const { body } = await get(t, app)
+    const app = await workingApp(t, { process: settings })
+    const { body } = await getAnswer(t, app)
     t.same(Object.keys(body.checks ?? {}), names, JSON.stringify(settings))
   }
 })
@@ -119,12 +101,12 @@ test('thresholds', async (t) => {
   for (const [label, settings, name, nodes, overall] of cases) {
     t.test(label, async (t) => {
       // Event loop readings are judged from the second on: read them on a short interval.
-      const app = await build(t, { process: name.startsWith('eventloop:') ? { ...settings, interval: 20 } : settings })
-      let got = await get(t, app)
+      const app = await workingApp(t, { process: name.startsWith('eventloop:') ? { ...settings, interval: 20 } : settings })
+      let got = await getAnswer(t, app)
       const startUp = (): boolean => /not judged/.test(got.body.checks?.[name]?.[0]?.output ?? '')
       for (let i = 0; i < 500 && startUp(); i++) {
         await sleep(10)
-        got = await get(t, app)
+        got = await getAnswer(t, app)
       }
       const entries = got.body.checks?.[name] ?? []
       t.equal(entries.length, nodes.length)
@@ -143,8 +125,8 @@ test('thresholds', async (t) => {
 })
 
 test('the first event loop readings cover start-up and are reported, not judged', async (t) => {
-  const app = await build(t, { process: only({ eventLoopDelay: { fail: 0 }, eventLoopUtilization: { fail: 0 } }) })
-  const got = await get(t, app)
+  const app = await workingApp(t, { process: only({ eventLoopDelay: { fail: 0 }, eventLoopUtilization: { fail: 0 } }) })
+  const got = await getAnswer(t, app)
   t.equal(got.statusCode, 200, 'thresholds of 0 are not applied to the start-up window')
   for (const [name, what] of [['eventloop:delay', 'p99 event loop delay'], ['eventloop:utilization', 'event loop utilization']]) {
     const [entry] = got.body.checks?.[name] ?? []
@@ -156,31 +138,31 @@ test('the first event loop readings cover start-up and are reported, not judged'
 
 test('critical and probes apply to every process check', async (t) => {
   t.test('critical: false turns a failing process check into warn', async (t) => {
-    const app = await build(t, { process: only({ memory: { rss: { fail: 1 } }, critical: false }) })
-    const got = await get(t, app)
+    const app = await workingApp(t, { process: only({ memory: { rss: { fail: 1 } }, critical: false }) })
+    const got = await getAnswer(t, app)
     t.equal(got.statusCode, 202)
-    t.equal((await get(t, app, '/health/ready')).statusCode, 200)
+    t.equal((await getAnswer(t, app, '/health/ready')).statusCode, 200)
   })
 
   t.test("probes: ['live'] counts them for liveness, not readiness", async (t) => {
-    const app = await build(t, { process: { ...ALL_OFF, memory: { rss: { fail: 1 } }, uptime: true, probes: ['live'] } })
-    const live = await get(t, app, '/health/live')
+    const app = await workingApp(t, { process: { ...ALL_OFF, memory: { rss: { fail: 1 } }, uptime: true, probes: ['live'] } })
+    const live = await getAnswer(t, app, '/health/live')
     t.equal(live.statusCode, 503)
     t.same(Object.keys(live.body.checks ?? {}), ['uptime', 'memory:utilization'])
-    const ready = await get(t, app, '/health/ready')
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(ready.statusCode, 200)
     t.notOk(ready.body.checks)
   })
 
   t.test('by default they count for readiness', async (t) => {
-    const app = await build(t, { process: only({ uptime: { fail: 1e9 } }) })
-    t.equal((await get(t, app, '/health/ready')).statusCode, 503)
-    t.equal((await get(t, app, '/health/live')).statusCode, 200)
+    const app = await workingApp(t, { process: only({ uptime: { fail: 1e9 } }) })
+    t.equal((await getAnswer(t, app, '/health/ready')).statusCode, 503)
+    t.equal((await getAnswer(t, app, '/health/live')).statusCode, 200)
   })
 })
 
 test('default thresholds: a blocked event loop makes the delay warn', async (t) => {
-  const app = await build(t, { process: only({ eventLoopDelay: true, interval: 400 }) })
+  const app = await workingApp(t, { process: only({ eventLoopDelay: true, interval: 400 }) })
   await app.ready()
   // Let the delay sampler tick after the first reading's reset: its first tick after a reset only
   // sets a baseline. The block then ends well before the next reading (due 400 ms after ready).
@@ -193,7 +175,7 @@ test('default thresholds: a blocked event loop makes the delay warn', async (t) 
   const seen = new Set<unknown>()
   let delay: HealthCheckEntry | undefined
   for (let i = 0; i < 500 && seen.size < 5; i++) {
-    delay = (await get(t, app)).body.checks?.['eventloop:delay']?.[0]
+    delay = (await getAnswer(t, app)).body.checks?.['eventloop:delay']?.[0]
     seen.add(delay?.time)
     if (delay?.status !== 'pass') break
     await sleep(10)
@@ -207,13 +189,13 @@ test('default thresholds: a blocked event loop makes the delay warn', async (t) 
 })
 
 test('interval: readings are taken in the background on the configured period', async (t) => {
-  const app = await build(t, { process: only({ uptime: true, interval: 20 }) })
-  const first = await get(t, app)
+  const app = await workingApp(t, { process: only({ uptime: true, interval: 20 }) })
+  const first = await getAnswer(t, app)
   const time = first.body.checks?.uptime?.[0]?.time
   let latest = time
   for (let i = 0; i < 500 && latest === time; i++) {
     await sleep(10)
-    latest = (await get(t, app)).body.checks?.uptime?.[0]?.time
+    latest = (await getAnswer(t, app)).body.checks?.uptime?.[0]?.time
   }
   t.not(latest, time, 'a newer reading without any run being asked for')
 })
@@ -282,8 +264,8 @@ test('sampling costs nothing per request: requests only read the last readings',
   const atReady = readings(app)
   t.same([...atReady.keys()], ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization'])
   t.ok([...atReady.values()].every((outcome) => outcome !== undefined), 'each check ran when the instance became ready')
-  for (let i = 0; i < 30; i++) await get(t, app)
-  await get(t, app, '/health/ready')
+  for (let i = 0; i < 30; i++) await getAnswer(t, app)
+  await getAnswer(t, app, '/health/ready')
   const after = readings(app)
   for (const [name, outcome] of atReady) t.equal(after.get(name), outcome, `${name}: no run for 31 requests`)
 })
@@ -324,8 +306,8 @@ test('dispose() disables the event loop delay histogram', async (t) => {
 // loop is always busy, so a freshly started service reads ~100% and answers warn (202) for a whole
 // interval (5 s by default). Same window for the first event loop delay reading.
 test('a freshly started service with the default process checks passes', async (t) => {
-  const app = await build(t, { process: true })
-  const got = await get(t, app)
+  const app = await workingApp(t, { process: true })
+  const got = await getAnswer(t, app)
   t.equal(got.body.checks?.['eventloop:utilization']?.[0]?.status, 'pass', 'utilization passes')
   t.equal(got.statusCode, 200, '200 right after start')
 })
