@@ -63,6 +63,9 @@ export function registerHealthRoute (
     exposeHeadRoute: true,
     logLevel: options.logLevel,
     schema: healthRouteSchema(view === 'health' ? Object.values(options.statusCodes) : [200, 503], summaries[view]),
+    // The handler sends prebuilt buffers, which Fastify never serializes: the schema is there to
+    // document the route, so skip compiling a serializer per status code (memory and start-up).
+    serializerCompiler: () => JSON.stringify,
     handler (request, reply) {
       const answer = health[kAnswer](view)
       return answer instanceof Promise ? answer.then((ready) => send(request, reply, ready)) : send(request, reply, answer)
