@@ -51,11 +51,13 @@ export function registerHealthRoute (
 ): void {
   const { cacheControl } = options
   const showDetails = detailPolicy(options)
-  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply => reply
-    .code(answer.statusCode)
-    .header('content-type', HEALTH_CONTENT_TYPE)
-    .header('cache-control', cacheControl)
-    .send(showDetails(request) ? answer.payload : answer.brief())
+  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
+    reply
+      .code(answer.statusCode)
+      .header('content-type', HEALTH_CONTENT_TYPE)
+      .header('cache-control', cacheControl)
+      .send(showDetails(request) ? answer.payload : answer.brief())
+  }
 
   fastify.route({
     method: 'GET',
@@ -66,9 +68,12 @@ export function registerHealthRoute (
     // The handler sends prebuilt buffers, which Fastify never serializes: the schema is there to
     // document the route, so skip compiling a serializer per status code (memory and start-up).
     serializerCompiler: () => JSON.stringify,
+    // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait
+    // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
       const answer = health[kAnswer](view)
-      return answer instanceof Promise ? answer.then((ready) => send(request, reply, ready)) : send(request, reply, answer)
+      if (answer instanceof Promise) return answer.then((ready) => send(request, reply, ready))
+      send(request, reply, answer)
     }
   })
 }
