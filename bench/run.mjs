@@ -44,9 +44,9 @@ function listFromEnv (name, fallback) {
 const config = {
   quick,
   // Seconds of measured load per target, per round, per pipelining value.
-  duration: numberFromEnv('BENCH_DURATION', quick ? 1 : 5, { min: 0.25 }),
+  duration: numberFromEnv('BENCH_DURATION', quick ? 1 : 3, { min: 0.25 }),
   // Seconds of load before each measured run, not counted.
-  warmup: numberFromEnv('BENCH_WARMUP', quick ? 0.5 : 2, { min: 0.25 }),
+  warmup: numberFromEnv('BENCH_WARMUP', quick ? 0.5 : 3, { min: 0.25 }),
   rounds: numberFromEnv('BENCH_ROUNDS', quick ? 1 : 3, { min: 1, integer: true }),
   connections: numberFromEnv('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
   pipelining: listFromEnv('BENCH_PIPELINING', ['1', '10']).map(Number),
@@ -61,6 +61,9 @@ const config = {
   // percentage of one core is done again (at most BENCH_RETRIES times); the quietest is kept.
   maxForeignPct: numberFromEnv('BENCH_MAX_FOREIGN', 15),
   retries: numberFromEnv('BENCH_RETRIES', quick ? 0 : 2, { integer: true }),
+  // Retries in all, as a fraction of the planned measured runs: on a machine that stays busy,
+  // retrying everything would only triple the time.
+  retryBudget: numberFromEnv('BENCH_RETRY_BUDGET', 0.2),
   out: process.env.BENCH_OUT ?? (quick ? 'quick' : 'latest')
 }
 if (config.pipelining.some((p) => !Number.isInteger(p) || p < 1)) throw new Error('BENCH_PIPELINING: expected integers >= 1')
@@ -292,6 +295,7 @@ const skipped = new Map() // target name -> reason
 const failures = [] // { target, pipelining, round, error }
 const probes = new Map() // target name -> first probe answer
 const runs = [] // one per target, round and pipelining value
+let retriesLeft = 0 // set in main() from BENCH_RETRY_BUDGET
 
 function profileArgs (target, tag) {
   if (!config.profile.includes(target)) return []
@@ -327,6 +331,10 @@ async function measuredRun (child, url, pipelining) {
     cpuUsPerRequest: measured.requests > 0 ? cpuUs / measured.requests : null,
     cpuUs,
     loadCpuUsPerRequest: measured.requests > 0 ? measured.loadCpuUs / measured.requests : null,
+    // The load generator does the same work per response for every target, so its own CPU per
+    // request tracks how fast this (virtual) machine runs at the moment: the server's CPU over
+    // it is a figure that the machine's drift cancels out of.
+    cpuPerLoadCpu: measured.requests > 0 && measured.loadCpuUs > 0 ? cpuUs / measured.loadCpuUs : null,
     foreignPct,
     stealPct,
     rssWarmMiB: before.rss / MiB,
@@ -361,9 +369,9 @@ async function measure (target, pipelining, round) {
       const candidate = await measuredRun(child, url, pipelining)
       if (run === undefined || (candidate.foreignPct ?? 0) < (run.foreignPct ?? 0)) run = candidate
       if ((run.foreignPct ?? 0) <= config.maxForeignPct) break
-      if (attempt < config.retries) {
-        console.log(`  ${target.name.padEnd(20)} noisy: other processes took ${fmt(candidate.foreignPct, 0)}% of a core; measuring again`)
-      }
+      if (attempt === config.retries || retriesLeft <= 0) break
+      retriesLeft--
+      console.log(`  ${target.name.padEnd(20)} noisy: other processes took ${fmt(candidate.foreignPct, 0)}% of a core; measuring again`)
     }
     run = { target: target.name, pipelining, round: round + 1, attempts, rssStartMiB: started.rss / MiB, ...run }
     runs.push(run)
@@ -401,6 +409,7 @@ async function rssProbe (round) {
       result[variant.name] = {
         rssStartMiB: started.rss / MiB,
         rssWarmMiB: warm.rss / MiB,
+        newSpaceWarmMiB: warm.newSpace / MiB,
         heapAfterGcMiB: collected.heapUsed / MiB
       }
     } finally {
@@ -408,7 +417,8 @@ async function rssProbe (round) {
     }
   }
   console.log(`  RSS probe: bare ${fmt(result.bare.rssWarmMiB, 1)} MiB, with plugin ${fmt(result.plugin.rssWarmMiB, 1)} MiB` +
-    ` (+${fmt(result.plugin.rssWarmMiB - result.bare.rssWarmMiB, 2)} MiB; heap after GC +${fmt(result.plugin.heapAfterGcMiB - result.bare.heapAfterGcMiB, 2)} MiB)`)
+    ` (+${fmt(result.plugin.rssWarmMiB - result.bare.rssWarmMiB, 2)} MiB; new space +${fmt(result.plugin.newSpaceWarmMiB - result.bare.newSpaceWarmMiB, 2)} MiB;` +
+    ` heap after GC +${fmt(result.plugin.heapAfterGcMiB - result.bare.heapAfterGcMiB, 2)} MiB)`)
   return result
 }
 
@@ -455,10 +465,23 @@ function summarize (targets) {
       }
       rows[target.name] = row
     }
+    // Ratios to the baseline, paired by round: each round's figure over the baseline's of the
+    // same round, then the median. Pairing cancels the drift of a shared machine between rounds
+    // (a slow round slows every target). The ratio of the medians is kept in the JSON too.
     const base = rows.baseline
-    for (const row of Object.values(rows)) {
-      row.rpsRatio = base?.rps ? row.rps / base.rps : null
-      row.cpuRatio = base?.cpuUsPerRequest ? row.cpuUsPerRequest / base.cpuUsPerRequest : null
+    const baseRuns = runs.filter((r) => r.target === 'baseline' && r.pipelining === pipelining)
+    for (const [name, row] of Object.entries(rows)) {
+      const paired = (key) => median(runs
+        .filter((r) => r.target === name && r.pipelining === pipelining)
+        .map((r) => {
+          const b = baseRuns.find((x) => x.round === r.round)
+          return b?.[key] ? r[key] / b[key] : null
+        }))
+      row.rpsRatio = paired('rps')
+      row.cpuRatio = paired('cpuUsPerRequest')
+      row.cpuNormRatio = paired('cpuPerLoadCpu')
+      row.rpsRatioOfMedians = base?.rps ? row.rps / base.rps : null
+      row.cpuRatioOfMedians = base?.cpuUsPerRequest ? row.cpuUsPerRequest / base.cpuUsPerRequest : null
     }
     summary[pipelining] = rows
   }
@@ -474,7 +497,8 @@ function assess (summary, rss) {
     const health = rows.health
     const checks = rows['health-checks']
     const peers = Object.entries(rows).filter(([name]) => TARGETS.find((t) => t.name === name)?.peer)
-    const bestPeer = peers.reduce((best, [name, row]) => (best === null || row.rps > best.row.rps ? { name, row } : best), null)
+    const bestPeer = peers.reduce((best, [name, row]) => (best === null || row.rpsRatio > best.row.rpsRatio ? { name, row } : best), null)
+    const cheapestPeer = peers.reduce((best, [name, row]) => (best === null || row.cpuRatio < best.row.cpuRatio ? { name, row } : best), null)
     if (health && base) {
       lines.push(`pipelining ${pipelining}: /health state only req/s >= baseline: ${fmt(health.rpsRatio, 3)}x, ${verdict(health.rpsRatio >= 1)}`)
       lines.push(`pipelining ${pipelining}: /health state only CPU/request <= baseline: ${fmt(health.cpuRatio, 3)}x, ${verdict(health.cpuRatio <= 1)}`)
@@ -483,13 +507,14 @@ function assess (summary, rss) {
       lines.push(`pipelining ${pipelining}: /health with checks req/s >= 0.9 x baseline: ${fmt(checks.rpsRatio, 3)}x, ${verdict(checks.rpsRatio >= 0.9)}`)
       lines.push(`pipelining ${pipelining}: /health with checks p99 <= baseline p99 + 1 ms: ${fmt(checks.p99, 2)} vs ${fmt(base.p99 + 1, 2)} ms, ${verdict(checks.p99 <= base.p99 + 1)}`)
     } else if (base) {
-      lines.push(`pipelining ${pipelining}: /health with checks: n/a (target skipped)`)
+      lines.push(`pipelining ${pipelining}: /health with checks: n/a (${skipped.has('health-checks') ? 'target skipped' : 'not measured in this run'})`)
     }
     if (bestPeer !== null) {
       for (const [name, row] of [['/health state only', health], ['/health with checks', checks]]) {
         if (!row) continue
-        lines.push(`pipelining ${pipelining}: ${name} ahead of every peer (best: ${bestPeer.name}, ${fmt(bestPeer.row.rpsRatio, 3)}x): ` +
-          `${fmt(row.rpsRatio, 3)}x, ${verdict(row.rps > bestPeer.row.rps)}`)
+        lines.push(`pipelining ${pipelining}: ${name} ahead of every peer in req/s (best: ${bestPeer.name}, ${fmt(bestPeer.row.rpsRatio, 3)}x): ` +
+          `${fmt(row.rpsRatio, 3)}x, ${verdict(row.rpsRatio > bestPeer.row.rpsRatio)}; ` +
+          `in CPU/request (cheapest: ${cheapestPeer.name}, ${fmt(cheapestPeer.row.cpuRatio, 3)}x): ${fmt(row.cpuRatio, 3)}x, ${verdict(row.cpuRatio < cheapestPeer.row.cpuRatio)}`)
       }
     }
   }
@@ -508,15 +533,15 @@ function markdown (report) {
     `commit ${meta.commit}. ${meta.config.connections} connections; ${meta.config.rounds} round(s) of ${meta.config.duration} s per target ` +
     `after ${meta.config.warmup} s of uncounted warm-up; medians over rounds${meta.config.quick ? ' (QUICK MODE: smoke check, not a measurement)' : ''}` +
     `${meta.config.profile.length > 0 ? `; PROFILED (with --cpu-prof): ${meta.config.profile.join(', ')}` : ''}.`)
-  out.push('Ratios (x) are to the baseline of the same run. CPU is the server\'s own (user + system) per request; the load generator shares the 2 cores, so req/s differences are compressed and CPU/request is the sharper figure. "other CPU %" is what other processes on this shared machine took during the measured run, in percent of one core (runs above ' + meta.config.maxForeignPct + '% were measured again, up to ' + meta.config.retries + ' times).')
+  out.push('Ratios (x) are to the baseline of the same run, paired by round (median of each round\'s target / baseline). CPU is the server\'s own (user + system) per request; the load generator shares the 2 cores, so req/s differences are compressed and CPU/request is the sharper figure. "CPU x norm" divides each run\'s server CPU by the load generator\'s own CPU in that run (same work per response for every target), which cancels the VM\'s changing speed. "other CPU %" is what other processes on this shared machine took during the measured run, in percent of one core (runs above ' + meta.config.maxForeignPct + '% were measured again, up to ' + meta.config.retries + ' times each and ' + meta.retriesUsed + ' times in all; the quietest attempt is kept).')
   for (const [pipelining, rows] of Object.entries(summary)) {
     out.push('')
     out.push(`## Pipelining ${pipelining}`)
     out.push('')
-    out.push('| target | req/s | req/s x | CPU µs/req | CPU x | p50 ms | p99 ms | non-2xx | errors | RSS warm MiB | RSS load MiB | other CPU % |')
-    out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
+    out.push('| target | req/s | req/s x | CPU µs/req | CPU x | CPU x norm | p50 ms | p99 ms | non-2xx | errors | RSS warm MiB | RSS load MiB | other CPU % |')
+    out.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|')
     for (const [name, row] of Object.entries(rows)) {
-      out.push(`| ${name} | ${fmt(row.rps, 0)} | ${fmt(row.rpsRatio, 3)} | ${fmt(row.cpuUsPerRequest, 1)} | ${fmt(row.cpuRatio, 3)} | ` +
+      out.push(`| ${name} | ${fmt(row.rps, 0)} | ${fmt(row.rpsRatio, 3)} | ${fmt(row.cpuUsPerRequest, 1)} | ${fmt(row.cpuRatio, 3)} | ${fmt(row.cpuNormRatio, 3)} | ` +
         `${fmt(row.p50, 2)} | ${fmt(row.p99, 2)} | ${row.non2xx} | ${row.errors} | ${fmt(row.rssWarmMiB, 1)} | ${fmt(row.rssLoadMiB, 1)} | ${fmt(row.foreignPct, 0)} |`)
     }
     const checks = rows['health-checks']
@@ -532,11 +557,13 @@ function markdown (report) {
     out.push('')
     out.push('The baseline process alone vs the same process with fastify-health registered, same load; medians over rounds.')
     out.push('')
-    out.push('| process | RSS after start MiB | RSS after warm-up MiB | heap after GC MiB |')
-    out.push('|---|--:|--:|--:|')
-    out.push(`| bare Fastify | ${fmt(rss.bare.rssStartMiB, 2)} | ${fmt(rss.bare.rssWarmMiB, 2)} | ${fmt(rss.bare.heapAfterGcMiB, 2)} |`)
-    out.push(`| + fastify-health | ${fmt(rss.plugin.rssStartMiB, 2)} | ${fmt(rss.plugin.rssWarmMiB, 2)} | ${fmt(rss.plugin.heapAfterGcMiB, 2)} |`)
-    out.push(`| added | ${fmt(rss.addedRssStartMiB, 2)} | ${fmt(rss.addedRssMiB, 2)} | ${fmt(rss.addedHeapMiB, 2)} |`)
+    out.push('| process | RSS after start MiB | RSS after warm-up MiB | of which V8 new space MiB | heap used after GC MiB |')
+    out.push('|---|--:|--:|--:|--:|')
+    out.push(`| bare Fastify | ${fmt(rss.bare.rssStartMiB, 2)} | ${fmt(rss.bare.rssWarmMiB, 2)} | ${fmt(rss.bare.newSpaceWarmMiB, 2)} | ${fmt(rss.bare.heapAfterGcMiB, 2)} |`)
+    out.push(`| + fastify-health | ${fmt(rss.plugin.rssStartMiB, 2)} | ${fmt(rss.plugin.rssWarmMiB, 2)} | ${fmt(rss.plugin.newSpaceWarmMiB, 2)} | ${fmt(rss.plugin.heapAfterGcMiB, 2)} |`)
+    out.push(`| added | ${fmt(rss.addedRssStartMiB, 2)} | ${fmt(rss.addedRssMiB, 2)} | ${fmt(rss.addedNewSpaceMiB, 2)} | ${fmt(rss.addedHeapMiB, 2)} |`)
+    out.push('')
+    out.push('RSS moves with what V8 and the allocator keep reserved (the young generation, which load can grow: new space column; compiled code; freed but unreturned pages), so it varies by a few MiB from process to process; heap used after a forced GC is what the plugin keeps alive.')
   }
   out.push('')
   out.push('## Issue 5 targets (measured, not asserted)')
@@ -545,7 +572,7 @@ function markdown (report) {
   out.push('')
   out.push('## Skipped or failed')
   out.push('')
-  if (report.skipped.length === 0 && report.failures.length === 0) out.push('- none')
+  if (report.skipped.length === 0 && report.failures.length === 0) out.push('- none: every target ran, health-checks and health-ready included')
   for (const { target, reason } of report.skipped) out.push(`- ${target}: skipped, ${reason}`)
   for (const { target, pipelining, round, error } of report.failures) out.push(`- ${target} (pipelining ${pipelining}, round ${round}): FAILED, ${error.split('\n')[0]}`)
   out.push('')
@@ -591,10 +618,13 @@ async function main () {
 
   const perRun = config.warmup + config.duration + 1
   const estimate = config.rounds * (config.pipelining.length * targets.length * perRun + (config.rss ? 2 * (2 * config.warmup + 1.5) : 0))
+  const worst = estimate + Math.floor(config.retryBudget * config.rounds * config.pipelining.length * targets.length) * config.duration
   console.log(`fastify-health bench: ${targets.length} targets, pipelining ${config.pipelining.join(' and ')}, ${config.connections} connections, ` +
-    `${config.rounds} round(s) of ${config.duration} s after ${config.warmup} s of warm-up; about ${Math.ceil(estimate / 60)} min${quick ? ' (quick mode)' : ''}`)
+    `${config.rounds} round(s) of ${config.duration} s after ${config.warmup} s of warm-up; about ${Math.ceil(estimate / 60)} min` +
+    `${worst > estimate ? ` (up to ${Math.ceil(worst / 60)} with retries of noisy runs)` : ''}${quick ? ' (quick mode)' : ''}`)
   if (config.profile.length > 0) console.log(`profiling ${config.profile.join(', ')} into bench/results/profiles (their figures include the profiler's cost)`)
 
+  retriesLeft = Math.floor(config.retryBudget * config.rounds * config.pipelining.length * targets.length)
   const rssRounds = []
   const started = new Date()
   for (let round = 0; round < config.rounds; round++) {
@@ -624,12 +654,16 @@ async function main () {
     const pick = (variant, key) => median(rssRounds.map((r) => r[variant][key]))
     rss = {
       rounds: rssRounds,
-      bare: { rssStartMiB: pick('bare', 'rssStartMiB'), rssWarmMiB: pick('bare', 'rssWarmMiB'), heapAfterGcMiB: pick('bare', 'heapAfterGcMiB') },
-      plugin: { rssStartMiB: pick('plugin', 'rssStartMiB'), rssWarmMiB: pick('plugin', 'rssWarmMiB'), heapAfterGcMiB: pick('plugin', 'heapAfterGcMiB') }
+      bare: {},
+      plugin: {}
+    }
+    for (const variant of ['bare', 'plugin']) {
+      for (const key of ['rssStartMiB', 'rssWarmMiB', 'newSpaceWarmMiB', 'heapAfterGcMiB']) rss[variant][key] = pick(variant, key)
     }
     rss.addedRssStartMiB = median(rssRounds.map((r) => r.plugin.rssStartMiB - r.bare.rssStartMiB))
     rss.addedRssMiB = median(rssRounds.map((r) => r.plugin.rssWarmMiB - r.bare.rssWarmMiB))
     rss.addedHeapMiB = median(rssRounds.map((r) => r.plugin.heapAfterGcMiB - r.bare.heapAfterGcMiB))
+    rss.addedNewSpaceMiB = median(rssRounds.map((r) => r.plugin.newSpaceWarmMiB - r.bare.newSpaceWarmMiB))
   }
 
   const summary = summarize(targets)
@@ -648,6 +682,7 @@ async function main () {
       versions: Object.fromEntries(['fastify', 'autocannon', '@fastify/under-pressure', 'fastify-healthcheck', '@godaddy/terminus', 'lightship']
         .map((name) => [name, versionOf(name)])),
       config,
+      retriesUsed: runs.reduce((sum, run) => sum + run.attempts - 1, 0),
       sameBodyAsBaseline: baselineBody !== undefined && healthBody !== undefined ? baselineBody === healthBody : null
     },
     summary,

@@ -8,6 +8,8 @@
 // utime+stime do, it is portable, and the same message carries RSS and the counters. The
 // price is one IPC round trip before and one after the measured run, outside the load.
 
+import { getHeapSpaceStatistics } from 'node:v8'
+
 export const HOST = '127.0.0.1'
 
 /** The port to listen on: BENCH_PORT, else the first argument, else 0 (any free port). */
@@ -22,7 +24,9 @@ function readStats (counts, gc) {
   if (gc && typeof globalThis.gc === 'function') globalThis.gc()
   const cpu = process.cpuUsage()
   const { rss, heapUsed } = process.memoryUsage()
-  return { cpu, rss, heapUsed, counts: counts === undefined ? null : { ...counts } }
+  // The young generation's reserved size: V8 grows it under load, and it shows in RSS.
+  const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? null
+  return { cpu, rss, heapUsed, newSpace, counts: counts === undefined ? null : { ...counts } }
 }
 
 function serveIpc (counts) {
