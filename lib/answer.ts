@@ -6,10 +6,13 @@ import type { HealthResponse } from './schema.js'
 export interface Answer {
   statusCode: number
   body: HealthResponse
-  /** `body` serialized once, so that a request costs no serialization. */
-  payload: Buffer
+  /**
+   * `body` serialized once, so that a request costs no serialization. A string, not a Buffer:
+   * Node sends a string body in one chunk with the headers, a Buffer as a second one.
+   */
+  payload: string
   /** The answer for callers denied the details (no `checks`, no `output`); built on first use. */
-  brief: () => Buffer
+  brief: () => string
 }
 
 type Identity = Pick<ResolvedOptions, 'serviceName' | 'version' | 'releaseId' | 'description' | 'links'>
@@ -26,12 +29,12 @@ export function buildAnswer (identity: Identity, evaluation: Evaluation, statusC
   body.serviceId = identity.serviceName
   if (identity.description !== undefined) body.description = identity.description
 
-  let brief: Buffer | undefined
+  let brief: string | undefined
   return {
     statusCode,
     body,
-    payload: Buffer.from(JSON.stringify(body)),
-    brief: () => (brief ??= Buffer.from(JSON.stringify(briefBody(body))))
+    payload: JSON.stringify(body),
+    brief: () => (brief ??= JSON.stringify(briefBody(body)))
   }
 }
 

@@ -44,7 +44,7 @@ function detailPolicy (options: ResolvedOptions): (request: FastifyRequest) => b
 
 /**
  * Serves GET (and HEAD: same status and headers, no body) for one view. The handler copies a
- * prebuilt buffer out, and waits only when a check it counts has no reading fresh enough.
+ * prebuilt string out, and waits only when a check it counts has no reading fresh enough.
  */
 export function registerHealthRoute (
   fastify: FastifyInstance, health: HealthController, options: ResolvedOptions, view: View, url: string
@@ -65,7 +65,7 @@ export function registerHealthRoute (
     exposeHeadRoute: true,
     logLevel: options.logLevel,
     schema: healthRouteSchema(view === 'health' ? Object.values(options.statusCodes) : [200, 503], summaries[view]),
-    // The handler sends prebuilt buffers, which Fastify never serializes: the schema is there to
+    // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
     // document the route, so skip compiling a serializer per status code (memory and start-up).
     serializerCompiler: () => JSON.stringify,
     // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait

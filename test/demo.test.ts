@@ -22,8 +22,8 @@ test('the demo service: 202 warming up, 200 working, drains on SIGTERM, exits 0'
       PORT: '0',
       WARMUP_MS: '600',
       SHUTDOWN_DELAY_MS: '800',
-      // The demo loads the built dist/: keep that copy out of lib's coverage figures.
-      _TAPJS_PROCESSINFO_COV_EXCLUDE_: String(/[\\/](node_modules|dist)[\\/]/)
+      // The demo (not library code) loads the built dist/: keep both out of lib's coverage figures.
+      _TAPJS_PROCESSINFO_COV_EXCLUDE_: String(/[\\/](node_modules|dist|examples)[\\/]/)
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
