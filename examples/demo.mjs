@@ -34,11 +34,14 @@ await app.register(fastifyHealth, {
 
 app.get('/', async () => ({ hello: 'world', state: app.health.state }))
 
+// Warming up for a few seconds, as a real service would while it connects and fills caches.
+const warmUp = setTimeout(() => app.health.setStateWorking(), warmUpMs)
+
 closeWithGrace({ delay: shutdownDelay + 10_000 }, async ({ signal, err }) => {
+  clearTimeout(warmUp)
   if (err) app.log.error({ err }, 'closing after an error')
   else app.log.info({ signal, shutdownDelay }, 'draining before close')
   await app.health.shutdown()
 })
 
 await app.listen({ host, port })
-setTimeout(() => app.health.setStateWorking(), warmUpMs)

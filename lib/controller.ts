@@ -20,6 +20,7 @@ export type ChangeListener = (current: Status, previous: Status, report: HealthR
 export const kAnswer = Symbol('fastify-health.answer')
 export const kStart = Symbol('fastify-health.start')
 export const kStop = Symbol('fastify-health.stop')
+export const kClosing = Symbol('fastify-health.closing')
 export const kChecks = Symbol('fastify-health.checks')
 
 /** A value as an error message shows it; never throws (BigInt, cycles, symbols). */
@@ -53,6 +54,8 @@ export class HealthController {
   #revision = 0
   #status: Status
   #shutdown: Promise<void> | undefined
+  /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
+  #closing = false
 
   constructor (options: ResolvedOptions, log: FastifyBaseLogger, close: () => Promise<unknown>) {
     this.#options = options
@@ -73,6 +76,12 @@ export class HealthController {
   setState = (state: State): void => {
     if (!isState(state)) throw new FST_HEALTH_INVALID_STATE(describeValue(state))
     if (state === this.#state) return
+    if (this.#closing) {
+      // A late warm-up timer or a reconnect handler must not put a draining service back in
+      // rotation: readiness would say 200 while the instance is about to close.
+      this.#log.warn({ state }, 'fastify-health: the service is shutting down; state change ignored')
+      return
+    }
     const from = this.#state
     this.#state = state
     if (state === State.WORK) this.#started = true
@@ -114,7 +123,7 @@ export class HealthController {
    */
   shutdown = (): Promise<void> => {
     this.#shutdown ??= (async () => {
-      this.setStateShutDown()
+      this[kClosing]()
       const delay = this.#options.shutdownDelay
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
       await this.#close()
@@ -126,6 +135,12 @@ export class HealthController {
   [kAnswer] (view: View): Answer | Promise<Answer> {
     const wait = this[kChecks].refresh(countsByView[view])
     return wait === undefined ? this.#answer(view) : wait.then(() => this.#answer(view))
+  }
+
+  /** Closing has begun: Shutting down, for good. */
+  [kClosing] (): void {
+    this.setStateShutDown()
+    this.#closing = true
   }
 
   [kStart] (): void {

@@ -3,7 +3,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { createProcessChecks } from './checks/process.js'
-import { HealthController, kChecks, kStart, kStop } from './controller.js'
+import { HealthController, kChecks, kClosing, kStart, kStop } from './controller.js'
 import { FST_HEALTH_ALREADY_REGISTERED } from './errors.js'
 import { type FastifyHealthOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { registerHealthRoute } from './route.js'
@@ -44,7 +44,7 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   // which is why health.shutdown() drains before it closes.)
   let sweeper: NodeJS.Timeout | undefined
   fastify.addHook('preClose', async () => {
-    health.setStateShutDown()
+    health[kClosing]()
     sweeper = sweepIdleConnections(fastify)
   })
   fastify.addHook('onReady', async () => health[kStart]())
