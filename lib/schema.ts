@@ -1,45 +1,67 @@
-import { Type, type Static } from '@sinclair/typebox'
+import type { Static } from '@sinclair/typebox'
+import type { buildSchemas } from './schema-typebox.js'
 
-// The application/health+json format of draft-inadarei-api-health-check-06, as TypeBox schemas.
-// No `format` keywords: a client validating with TypeBox's Value.Check would need them registered.
+// The TypeBox schemas of the application/health+json format, built as the very objects TypeBox
+// builds (its Kind and Optional markers included, so TypeCompiler, Value and Type.* compose with
+// them), without loading TypeBox at run time. Their types, and the reference they must equal
+// (test/schema.test.ts), come from lib/schema-typebox.ts.
 
-export const HealthStatusSchema = Type.Union([
-  Type.Literal('pass'), Type.Literal('warn'), Type.Literal('fail')
-], { description: 'pass: healthy; warn: healthy with concerns; fail: unhealthy' })
+type Schemas = ReturnType<typeof buildSchemas>
 
-export const HealthLinksSchema = Type.Record(Type.String(), Type.String(), {
-  description: 'Link relations (registered names or URIs) to URIs'
+const Kind = Symbol.for('TypeBox.Kind')
+const OptionalKind = Symbol.for('TypeBox.Optional')
+
+type Schema = Record<string | symbol, unknown>
+const described = (description: string | undefined): Schema => description === undefined ? {} : { description }
+const string = (description?: string): Schema => ({ ...described(description), type: 'string', [Kind]: 'String' })
+const literal = (value: string): Schema => ({ const: value, type: 'string', [Kind]: 'Literal' })
+const array = (items: Schema): Schema => ({ type: 'array', items, [Kind]: 'Array' })
+const record = (values: Schema, description: string): Schema =>
+  ({ description, type: 'object', patternProperties: { '^(.*)$': values }, [Kind]: 'Record' })
+const optional = (schema: Schema): Schema => ({ ...schema, [OptionalKind]: 'Optional' })
+
+/** An object schema: properties marked optional() are optional, the others required. */
+function object (properties: Record<string, Schema>, extra: Schema = {}): Schema {
+  const required = Object.keys(properties).filter((key) => properties[key]?.[OptionalKind] === undefined)
+  return { ...extra, type: 'object', properties, ...(required.length > 0 ? { required } : {}), [Kind]: 'Object' }
+}
+
+const status = (): Schema => ({
+  description: 'pass: healthy; warn: healthy with concerns; fail: unhealthy',
+  anyOf: [literal('pass'), literal('warn'), literal('fail')],
+  [Kind]: 'Union'
 })
-
-/** One component detail: one entry of the array under a `checks` key, one per node. */
-export const HealthCheckEntrySchema = Type.Object({
-  componentId: Type.Optional(Type.String()),
-  componentType: Type.Optional(Type.String()),
-  observedValue: Type.Optional(Type.Unknown()),
-  observedUnit: Type.Optional(Type.String()),
-  status: Type.Optional(HealthStatusSchema),
-  affectedEndpoints: Type.Optional(Type.Array(Type.String())),
-  time: Type.Optional(Type.String({ description: 'ISO 8601 date-time of the reading' })),
-  output: Type.Optional(Type.String()),
-  links: Type.Optional(HealthLinksSchema)
+const links = (): Schema => record(string(), 'Link relations (registered names or URIs) to URIs')
+const entry = (): Schema => object({
+  componentId: optional(string()),
+  componentType: optional(string()),
+  observedValue: optional({ [Kind]: 'Unknown' }),
+  observedUnit: optional(string()),
+  status: optional(status()),
+  affectedEndpoints: optional(array(string())),
+  time: optional(string('ISO 8601 date-time of the reading')),
+  output: optional(string()),
+  links: optional(links())
 }, { additionalProperties: true })
+const checks = (): Schema => record(array(entry()), 'Keyed "componentName:measurementName"; one entry per node')
 
-export const HealthChecksSchema = Type.Record(Type.String(), Type.Array(HealthCheckEntrySchema), {
-  description: 'Keyed "componentName:measurementName"; one entry per node'
-})
-
+export const HealthStatusSchema = status() as unknown as Schemas['HealthStatusSchema']
+export const HealthLinksSchema = links() as unknown as Schemas['HealthLinksSchema']
+/** One component detail: one entry of the array under a `checks` key, one per node. */
+export const HealthCheckEntrySchema = entry() as unknown as Schemas['HealthCheckEntrySchema']
+export const HealthChecksSchema = checks() as unknown as Schemas['HealthChecksSchema']
 /** The whole application/health+json document. */
-export const HealthResponseSchema = Type.Object({
-  status: HealthStatusSchema,
-  version: Type.Optional(Type.String()),
-  releaseId: Type.Optional(Type.String()),
-  notes: Type.Optional(Type.Array(Type.String())),
-  output: Type.Optional(Type.String()),
-  checks: Type.Optional(HealthChecksSchema),
-  links: Type.Optional(HealthLinksSchema),
-  serviceId: Type.Optional(Type.String()),
-  description: Type.Optional(Type.String())
-})
+export const HealthResponseSchema = object({
+  status: status(),
+  version: optional(string()),
+  releaseId: optional(string()),
+  notes: optional(array(string())),
+  output: optional(string()),
+  checks: optional(checks()),
+  links: optional(links()),
+  serviceId: optional(string()),
+  description: optional(string())
+}) as unknown as Schemas['HealthResponseSchema']
 
 export type HealthStatus = Static<typeof HealthStatusSchema>
 export type HealthLinks = Static<typeof HealthLinksSchema>
