@@ -2,6 +2,7 @@ import type { FastifyRequest, LogLevel } from 'fastify'
 import type { ProcessChecksOptions } from './checks/process.js'
 import type { CheckDefinition, CheckFunction } from './checks/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
+import { millisecondsProblem } from './milliseconds.js'
 import { isState, State, Status } from './states.js'
 
 export interface FastifyHealthOptions {
@@ -109,11 +110,7 @@ const statusCodes: Rule = (value) => {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-const MAX_TIMER_MS = 2 ** 31 - 1
-const milliseconds = (min: number): Rule => (value) =>
-  Number.isInteger(value) && (value as number) >= min && (value as number) <= MAX_TIMER_MS
-    ? undefined
-    : `must be an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`
+const milliseconds = (min: number): Rule => (value) => millisecondsProblem(value, min)
 
 const probePaths: Rule = (value) => {
   if (typeof value === 'boolean') return undefined
@@ -146,7 +143,7 @@ const processChecks: Rule = (value) => {
     }
   }
   const { interval, critical, probes } = value
-  if (interval !== undefined && milliseconds(1)(interval) !== undefined) return 'sets interval to something other than milliseconds from 1'
+  if (interval !== undefined && millisecondsProblem(interval, 1) !== undefined) return 'sets interval to something other than milliseconds from 1'
   if (critical !== undefined && typeof critical !== 'boolean') return 'sets critical to something other than a boolean'
   if (probes !== undefined && !(Array.isArray(probes) && probes.every((p) => p === 'live' || p === 'ready'))) {
     return 'sets probes to something other than an array of "live" and "ready"'

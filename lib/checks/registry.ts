@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks'
 import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
+import { millisecondsProblem } from '../milliseconds.js'
 import { CheckRunner, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
 export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000 } as const
-const MAX_TIMER_MS = 2 ** 31 - 1
 const probeNames = new Set<unknown>(['live', 'ready'])
 
 // `componentName:measurementName`: either part may be left out, neither may hold a colon.
@@ -16,9 +16,8 @@ function invalid (name: string, problem: string): never {
 
 function milliseconds (name: string, option: string, value: unknown, min: number): number | undefined {
   if (value === undefined) return undefined
-  if (!Number.isInteger(value) || (value as number) < min || (value as number) > MAX_TIMER_MS) {
-    invalid(name, `option "${option}" must be an integer number of milliseconds from ${min} to ${MAX_TIMER_MS}`)
-  }
+  const problem = millisecondsProblem(value, min)
+  if (problem !== undefined) invalid(name, `option "${option}" ${problem}`)
   return value as number
 }
 
