@@ -8,9 +8,11 @@ export interface Answer {
   body: HealthResponse
   /**
    * `body` serialized once, so that a request costs no serialization. A string, not a Buffer:
-   * Node sends a string body in one chunk with the headers, a Buffer as a second one.
+   * Node sends a string body in one chunk with the headers, a Buffer as a second one. Built on
+   * first use: checks settling one after another rebuild the answer each time, and only the
+   * ones a request reads need serializing.
    */
-  payload: string
+  readonly payload: string
   /** The answer for callers denied the details (no `checks`, no `output`); built on first use. */
   brief: () => string
 }
@@ -29,11 +31,12 @@ export function buildAnswer (identity: Identity, evaluation: Evaluation, statusC
   body.serviceId = identity.serviceName
   if (identity.description !== undefined) body.description = identity.description
 
+  let payload: string | undefined
   let brief: string | undefined
   return {
     statusCode,
     body,
-    payload: JSON.stringify(body),
+    get payload () { return (payload ??= JSON.stringify(body)) },
     brief: () => (brief ??= JSON.stringify(briefBody(body)))
   }
 }
