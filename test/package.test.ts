@@ -184,6 +184,31 @@ main().catch((error) => { console.error(error); process.exit(1) })
   assertAnswer(t, out.answers[3], State.NOINFO, { serviceId: 'billing' })
 })
 
+t.test('import and require() load one copy: a plugin registered by one is seen by the other', async (t) => {
+  await writeFile(join(consumer, 'both.mjs'), `
+import { createRequire } from 'node:module'
+import Fastify from 'fastify'
+import imported, { HealthController, State } from 'fastify-health'
+
+const required = createRequire(import.meta.url)('fastify-health')
+const app = Fastify()
+await app.register(imported, 'orders')
+const out = {
+  samePlugin: imported === required,
+  sameClass: HealthController === required.HealthController && app.health instanceof required.HealthController,
+  sameStates: State === required.State,
+  secondRegistration: await app.register(required, 'orders').then(() => null, (e) => e.code)
+}
+await app.close()
+process.stdout.write(JSON.stringify(out))
+`)
+  const out = JSON.parse(await node('both.mjs', consumer))
+  t.equal(out.samePlugin, true, 'the imported plugin is the required one')
+  t.equal(out.sameClass, true, 'one HealthController class: instanceof works across both')
+  t.equal(out.sameStates, true, 'one State object')
+  t.equal(out.secondRegistration, 'FST_HEALTH_ALREADY_REGISTERED', 'registering the required copy after the imported one is refused')
+})
+
 t.test('the declarations type-check a TypeScript consumer, ESM and CommonJS', async (t) => {
   await writeFile(join(consumer, 'consumer.mts'), `
 import Fastify from 'fastify'
