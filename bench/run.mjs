@@ -57,6 +57,9 @@ const config = {
   profile: listFromEnv('BENCH_PROFILE', []),
   // Skip the "RSS added by the plugin" probe with BENCH_RSS=0.
   rss: process.env.BENCH_RSS !== '0',
+  // Pairs of processes (bare, with the plugin) in the RSS probe: RSS varies by a few MiB from
+  // one process to the next, so the median needs more than a few.
+  rssPairs: numberFromEnv('BENCH_RSS_PAIRS', quick ? 1 : 7, { min: 1, integer: true }),
   // The machine is shared: a measured run during which other processes used more than this
   // percentage of one core is done again (at most BENCH_RETRIES times); the quietest is kept.
   maxForeignPct: numberFromEnv('BENCH_MAX_FOREIGN', 15),
@@ -584,7 +587,7 @@ function markdown (report) {
     out.push('')
     out.push('## RSS added by the plugin')
     out.push('')
-    out.push('The baseline process alone vs the same process with fastify-health registered, same load; medians over rounds.')
+    out.push(`The baseline process alone vs the same process with fastify-health registered, same load; medians over ${rss.rounds.length} pairs of processes.`)
     out.push('')
     out.push('| process | RSS after start MiB | RSS after warm-up MiB | of which V8 new space MiB | heap used after GC MiB |')
     out.push('|---|--:|--:|--:|--:|')
@@ -601,7 +604,7 @@ function markdown (report) {
   out.push('')
   out.push('## Skipped or failed')
   out.push('')
-  if (report.skipped.length === 0 && report.failures.length === 0) out.push('- none: every target ran, health-checks and health-ready included')
+  if (report.skipped.length === 0 && report.failures.length === 0) out.push('- none: every target of this run ran')
   for (const { target, reason } of report.skipped) out.push(`- ${target}: skipped, ${reason}`)
   for (const { target, pipelining, round, error } of report.failures) out.push(`- ${target} (pipelining ${pipelining}, round ${round}): FAILED, ${error.split('\n')[0]}`)
   out.push('')
@@ -647,7 +650,7 @@ async function main () {
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}`)
 
   const perRun = config.warmup + config.duration + 1
-  const estimate = config.rounds * (config.pipelining.length * targets.length * perRun + (config.rss ? 2 * (2 * config.warmup + 1.5) : 0))
+  const estimate = config.rounds * config.pipelining.length * targets.length * perRun + (config.rss ? config.rssPairs * 2 * (2 * config.warmup + 1.5) : 0)
   const worst = estimate + Math.floor(config.retryBudget * config.rounds * config.pipelining.length * targets.length) * config.duration
   console.log(`fastify-health bench: ${targets.length} targets, pipelining ${config.pipelining.join(' and ')}, ${config.connections} connections, ` +
     `${config.rounds} round(s) of ${config.duration} s after ${config.warmup} s of warm-up; about ${Math.ceil(estimate / 60)} min` +
@@ -676,7 +679,9 @@ async function main () {
         await sleep(200) // let the sockets and the CPU settle before the next server
       }
     }
-    if (config.rss) rssRounds.push(await rssProbe(round))
+  }
+  if (config.rss) {
+    for (let pair = 0; pair < config.rssPairs; pair++) rssRounds.push(await rssProbe(pair))
   }
 
   let rss = null
