@@ -8,38 +8,21 @@
 // RSS and check counters over IPC. Rounds rotate the order of the targets. Figures are medians
 // over rounds; ratios are to the baseline of the same run.
 import { fork, execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const serversDir = path.join(here, 'servers')
-const resultsDir = path.join(here, 'results')
+import {
+  chooseTargets, fmt, listFromEnv, median, numberFromEnv, readyLine, resultsDir, rootDir, ServerFailed, serversDir, TARGETS,
+  runMain, trackChildren, versionOf, writeResults
+} from './common.mjs'
 
 // ---------------------------------------------------------------------------------------
 // Configuration
 
 const quick = process.env.BENCH_QUICK === '1'
-
-function numberFromEnv (name, fallback, { min = 0, integer = false } = {}) {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
-    throw new Error(`${name}=${raw}: expected ${integer ? 'an integer' : 'a number'} >= ${min}`)
-  }
-  return value
-}
-
-function listFromEnv (name, fallback) {
-  const raw = process.env[name]
-  if (raw === undefined || raw.trim() === '') return fallback
-  return raw.split(',').map((item) => item.trim()).filter((item) => item !== '')
-}
 
 const config = {
   quick,
@@ -74,55 +57,18 @@ if (config.pipelining.some((p) => !Number.isInteger(p) || p < 1)) throw new Erro
 // A check's results are cached this long by the health-checks target (its cacheFor).
 const CHECK_CACHE_FOR_S = 1
 
-/**
- * The targets, in their base order. `peer` marks the other libraries; `skipOn404` a route
- * that may not exist yet. The path comes from the server's ready line.
- */
-const TARGETS = [
-  { name: 'baseline', file: 'baseline.mjs', label: 'bare Fastify route + response schema (baseline)' },
-  { name: 'node-http', file: 'node-http.mjs', label: 'node:http, constant buffer (ceiling)' },
-  { name: 'health', file: 'health.mjs', label: 'fastify-health /health, state only' },
-  { name: 'health-checks', file: 'health-checks.mjs', label: 'fastify-health /health, 10 cached checks + process' },
-  // The checks target answers ~2 KB, the baseline 68 bytes: this baseline returns the checks
-  // target's document, so that the two compare the plugin's work and not the answer's size.
-  { name: 'baseline-checks', file: 'baseline-checks.mjs', label: 'bare Fastify route + response schema, the checks target\'s document', baselineOf: 'health-checks' },
-  { name: 'health-ready', file: 'health-ready.mjs', label: 'fastify-health /health/ready', skipOn404: true },
-  { name: 'under-pressure', file: 'under-pressure.mjs', label: '@fastify/under-pressure /status', peer: true },
-  { name: 'fastify-healthcheck', file: 'fastify-healthcheck.mjs', label: 'fastify-healthcheck /health', peer: true },
-  { name: 'terminus', file: 'terminus.mjs', label: '@godaddy/terminus /healthcheck', peer: true },
-  { name: 'lightship', file: 'lightship.mjs', label: 'lightship /health', peer: true }
-]
-
 // ---------------------------------------------------------------------------------------
 // Server processes: every one started is tracked, and killed at the end whatever happens.
 
-const children = new Set()
-
-function killAll () {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  children.clear()
-}
-
-process.on('exit', killAll)
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\n${signal}: stopping every bench server`)
-    killAll()
-    process.exit(130)
-  })
-}
-
-class ServerFailed extends Error {}
+const { children, killAll } = trackChildren('bench server')
 
 /**
  * Forks a bench server and waits for its ready line: resolves with { child, info } where
  * info is the parsed line ({ ready, port, path, pid } or { ready: false, skipped }).
  */
-function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {}) {
+async function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {}) {
   const child = fork(path.join(serversDir, file), [], {
-    cwd: path.join(here, '..'),
+    cwd: rootDir,
     env: { ...process.env, BENCH_PORT: '0', ...env },
     execArgv,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc']
@@ -134,37 +80,8 @@ function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {})
   child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000) })
   child.stderrTail = () => stderr.trim()
 
-  return new Promise((resolve, reject) => {
-    let stdout = ''
-    let settled = false
-    const settle = (fn, value) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      fn(value)
-    }
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      settle(reject, new ServerFailed(`${file}: no ready line within ${timeoutMs} ms\n${stderr}`))
-    }, timeoutMs)
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk) => {
-      if (settled) return
-      stdout += chunk
-      for (const line of stdout.split('\n').slice(0, -1)) {
-        let info
-        try { info = JSON.parse(line) } catch { continue }
-        if (info !== null && typeof info === 'object' && 'ready' in info) {
-          settle(resolve, { child, info })
-          return
-        }
-      }
-    })
-    child.on('error', (error) => settle(reject, new ServerFailed(`${file}: ${error.message}`)))
-    child.on('exit', (code, signal) => {
-      settle(reject, new ServerFailed(`${file} exited (${signal ?? code}) before its ready line\n${stderr}`))
-    })
-  })
+  const info = await readyLine(child, file, timeoutMs, child.stderrTail)
+  return { child, info }
 }
 
 let statsId = 0
@@ -431,17 +348,6 @@ async function rssProbe (round) {
 // ---------------------------------------------------------------------------------------
 // Summary
 
-function fmt (value, digits) {
-  return value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits)
-}
-
-function median (values) {
-  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b)
-  if (sorted.length === 0) return null
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-
 function summarize (targets) {
   const summary = {}
   for (const pipelining of config.pipelining) {
@@ -626,12 +532,6 @@ function markdown (report) {
 // ---------------------------------------------------------------------------------------
 // Main
 
-function versionOf (name) {
-  try {
-    return JSON.parse(readFileSync(path.join(here, '..', 'node_modules', name, 'package.json'), 'utf8')).version
-  } catch { return null }
-}
-
 async function preconditions () {
   // The package must be built: the servers import it by self-reference.
   try {
@@ -644,10 +544,7 @@ async function preconditions () {
 async function main () {
   await preconditions()
   // The baselines always run: every ratio needs its own.
-  const targets = TARGETS.filter((t) => config.only === null || t.name === 'baseline' || config.only.includes(t.name) ||
-    (t.baselineOf !== undefined && config.only.includes(t.baselineOf)))
-  const unknown = (config.only ?? []).filter((name) => !TARGETS.some((t) => t.name === name))
-  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}`)
+  const targets = chooseTargets(config.only)
 
   const perRun = config.warmup + config.duration + 1
   const estimate = config.rounds * config.pipelining.length * targets.length * perRun + (config.rss ? config.rssPairs * 2 * (2 * config.warmup + 1.5) : 0)
@@ -732,22 +629,8 @@ async function main () {
   }
   report.assessment = assess(summary, rss)
 
-  mkdirSync(resultsDir, { recursive: true })
-  const jsonFile = path.join(resultsDir, `${config.out}.json`)
-  const mdFile = path.join(resultsDir, `${config.out}.md`)
-  const md = markdown(report)
-  writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n')
-  writeFileSync(mdFile, md)
-  console.log('\n' + md)
-  console.log(`written: ${path.relative(process.cwd(), jsonFile)}, ${path.relative(process.cwd(), mdFile)}`)
+  writeResults(config.out, report, markdown(report))
   if (failures.length > 0) process.exitCode = 1
 }
 
-try {
-  await main()
-} catch (error) {
-  console.error(error)
-  process.exitCode = 1
-} finally {
-  killAll()
-}
+await runMain(main, killAll)
