@@ -52,9 +52,11 @@ export function registerHealthRoute (
   const { cacheControl } = options
   const showDetails = detailPolicy(options)
   const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
+    // Always set the code, 200 included: a hook of the app may have set another one.
+    // type() sets content-type without header()'s lower-casing.
     reply
       .code(answer.statusCode)
-      .header('content-type', HEALTH_CONTENT_TYPE)
+      .type(HEALTH_CONTENT_TYPE)
       .header('cache-control', cacheControl)
       .send(showDetails(request) ? answer.payload : answer.brief())
   }

@@ -5,7 +5,7 @@ import fastifyHealth, {
   DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, HEALTH_CONTENT_TYPE, HealthController, State, Status,
   type FastifyHealthOptions, fastifyHealth as namedExport
 } from '../lib/index.js'
-import { worstStatus } from '../lib/states.js'
+import { stateStatus, worstStatus } from '../lib/states.js'
 import { assertAnswer, loggedApp, schemaErrors, stateChanges } from './helpers.js'
 
 const CONTENT_TYPE = 'application/health+json; charset=utf-8'
@@ -603,6 +603,22 @@ test('statuses are ordered pass < warn < fail (the internal worstStatus)', async
   for (const [i, a] of order.entries()) {
     for (const [j, b] of order.entries()) {
       t.equal(worstStatus(a, b), order[Math.max(i, j)], `${a} vs ${b}`)
+    }
+  }
+})
+
+test('the answer sets its own code and type, whatever an app hook set before it', async (t) => {
+  for (const state of ALL_STATES) {
+    const app = newApp(t)
+    app.addHook('onRequest', async (_request, reply) => {
+      reply.code(418).header('content-type', 'text/plain')
+    })
+    await app.register(fastifyHealth, { serviceName: 'orders', initialState: state })
+    for (const url of ['/health', '/health/ready']) {
+      const res = await app.inject(url)
+      const expected = url === '/health' ? DEFAULT_STATUS_CODES[stateStatus[state]] : (state === State.WORK ? 200 : 503)
+      t.equal(res.statusCode, expected, `${state}: ${url} answers ${expected}, not the hook's 418`)
+      t.equal(res.headers['content-type'], CONTENT_TYPE, `${state}: ${url} content type`)
     }
   }
 })
