@@ -2,7 +2,7 @@
 // by valgrind's callgrind. Run with `npm run bench:instructions` (builds first); see
 // bench/README.md.
 //
-// Why: wall-clock CPU time on a shared VM drifts by 10-15% between runs, and `perf` counters
+// Why: wall-clock CPU time on a shared VM drifts between runs (bench/README.md), and `perf` counters
 // are not available here. Callgrind counts the instructions each thread executes in user space,
 // which do not depend on the speed of the machine.
 //
