@@ -28,7 +28,7 @@ const names = Object.keys(createRequire(import.meta.url)('../dist/cjs/index.js')
 rmSync('dist/esm/index.js.map', { force: true })
 writeFileSync('dist/esm/index.js', [
   '// The CommonJS build, re-exported: see scripts/build.mjs. Loaded with require(), not import:',
-  "// importing CommonJS makes Node 20 parse it for export names, which costs ~4 MiB of RSS.",
+  '// importing CommonJS makes Node 20 parse it for export names, which costs ~4 MiB of RSS.',
   "import { createRequire } from 'node:module'",
   "const lib = createRequire(import.meta.url)('../cjs/index.js')",
   `export const { ${names.join(', ')} } = lib`,
