@@ -20,8 +20,8 @@ export interface FastifyHealthOptions {
   links?: Record<string, string>
   /** The state before any `setState*()` call. Default `State.NOINFO`. */
   initialState?: State
-  /** The Cache-Control header of every answer. Default `max-age=5`. */
-  cacheControl?: string
+  /** The Cache-Control header of every answer, or false to send none. Default `max-age=5`. */
+  cacheControl?: string | false
   /** HTTP codes per status: pass and warn in 200-399, fail in 400-599. Default 200/202/503. */
   statusCodes?: Partial<Record<Status, number>>
   /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
@@ -55,7 +55,7 @@ export interface ResolvedOptions {
   description?: string
   links?: Record<string, string>
   initialState: State
-  cacheControl: string
+  cacheControl: string | false
   statusCodes: Readonly<Record<Status, number>>
   logLevel?: LogLevel
   checks: Record<string, CheckFunction | CheckDefinition>
@@ -75,6 +75,14 @@ type Rule = (value: unknown) => string | undefined
 
 const text: Rule = (value) =>
   typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string'
+
+// What Node's HTTP server accepts in a header value: a CR or LF would fail every answer.
+const INVALID_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/
+
+const cacheControl: Rule = (value) =>
+  value === false || (typeof value === 'string' && value.trim() !== '' && !INVALID_HEADER_CHARACTER.test(value))
+    ? undefined
+    : 'must be false or a non-empty string without control characters'
 
 const urlPath: Rule = (value) =>
   typeof value === 'string' && value.startsWith('/') ? undefined : 'must be a string that starts with "/"'
@@ -159,7 +167,7 @@ const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
   description: text,
   links,
   initialState: (value) => isState(value) ? undefined : 'must be one of the State values',
-  cacheControl: text,
+  cacheControl,
   statusCodes,
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,

@@ -15,7 +15,7 @@ async function listening (t: Test, options: FastifyHealthOptions | string): Prom
   return { app, base }
 }
 
-function assertHeaders (t: Test, answer: HttpAnswer, cacheControl: string): void {
+function assertHeaders (t: Test, answer: HttpAnswer, cacheControl: string | null): void {
   t.equal(answer.headers.get('content-type'), CONTENT_TYPE, 'content-type')
   t.equal(answer.headers.get('cache-control'), cacheControl, 'cache-control')
 }
@@ -90,6 +90,18 @@ test('options over HTTP: prefix with a trailing slash, path, cache control, code
     t.equal(head.text, '')
   }
   t.equal((await request(`${base}/health`)).statusCode, 404, 'nothing at the default path')
+})
+
+test('cacheControl: false over HTTP: no Cache-Control header on the health route or the probes', async (t) => {
+  const { app, base } = await listening(t, { serviceName: 'orders', cacheControl: false })
+  app.health.setStateWorking()
+  for (const path of ['/health', '/health/live', '/health/ready', '/health/started']) {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const answer = await request(`${base}${path}`, method)
+      t.equal(answer.statusCode, 200, `${method} ${path}: status`)
+      assertHeaders(t, answer, null)
+    }
+  }
 })
 
 test('a probe during app.close() (return503OnClosing: false) sees Shutting down before the server stops', async (t) => {

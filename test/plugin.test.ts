@@ -369,6 +369,20 @@ test('every option appears in every answer', async (t) => {
   }
 })
 
+test('cacheControl: false sends no Cache-Control header on any route, GET or HEAD', async (t) => {
+  const app = newApp(t)
+  await app.register(fastifyHealth, { serviceName: 'orders', cacheControl: false })
+  app.health.setStateWorking()
+  for (const url of ['/health', '/health/live', '/health/ready', '/health/started']) {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await app.inject({ method, url })
+      t.equal(res.statusCode, 200, `${method} ${url}: status`)
+      t.equal(res.headers['content-type'], CONTENT_TYPE, `${method} ${url}: content-type`)
+      t.notOk('cache-control' in res.headers, `${method} ${url}: no cache-control`)
+    }
+  }
+})
+
 test('options set to undefined are left out, as if not given', async (t) => {
   const app = newApp(t)
   await app.register(fastifyHealth, {
@@ -536,6 +550,11 @@ test('every ill-typed option fails at registration with FST_HEALTH_INVALID_OPTIO
     [{ serviceName: 'orders', initialState: 1 }, 'initialState'],
     [{ serviceName: 'orders', cacheControl: '' }, 'cacheControl'],
     [{ serviceName: 'orders', cacheControl: 5 }, 'cacheControl'],
+    [{ serviceName: 'orders', cacheControl: true }, 'cacheControl'],
+    [{ serviceName: 'orders', cacheControl: ' ' }, 'cacheControl'],
+    // Node would refuse these header values on every request: refused at registration instead.
+    [{ serviceName: 'orders', cacheControl: 'max-age=5\r\nset-cookie: a=b' }, 'cacheControl'],
+    [{ serviceName: 'orders', cacheControl: 'max-age=5\u0000' }, 'cacheControl'],
     [{ serviceName: 'orders', prefix: 'api' }, 'prefix'],
     [{ serviceName: 'orders', prefix: 5 }, 'prefix'],
     [{ serviceName: 'orders', prefix: null }, 'prefix'],

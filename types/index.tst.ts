@@ -37,6 +37,7 @@ describe('register', () => {
     })).type.not.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })).type.not.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', statusCodes: { warn: 200 } })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', cacheControl: false })).type.not.toRaiseError()
   })
 
   test('options as a function of the parent instance, as Fastify allows', () => {
@@ -76,6 +77,7 @@ describe('register', () => {
     expect(app.register(fastifyHealth, { serviceName: 'orders', initialState: 'bogus' })).type.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', initialState: 'pass' })).type.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', cacheControl: 5 })).type.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', cacheControl: true })).type.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', statusCodes: { ok: 200 } })).type.toRaiseError("'ok' does not exist")
     expect(app.register(fastifyHealth, { serviceName: 'orders', statusCodes: { pass: '200' } })).type.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'loud' })).type.toRaiseError()
