@@ -18,6 +18,8 @@ export const TARGETS = [
   { name: 'baseline', file: 'baseline.mjs', label: 'bare Fastify route + response schema (baseline)' },
   { name: 'node-http', file: 'node-http.mjs', label: 'node:http, constant buffer (ceiling)' },
   { name: 'health', file: 'health.mjs', label: 'fastify-health /health, state only' },
+  // The same without the Cache-Control header, which the baseline does not send either.
+  { name: 'health-no-cache-header', file: 'health-no-cache-header.mjs', label: 'fastify-health /health, state only, cacheControl: false' },
   { name: 'health-checks', file: 'health-checks.mjs', label: 'fastify-health /health, 10 cached checks + process' },
   // The checks target answers ~2 KB, the baseline 68 bytes: this baseline returns the checks
   // target's document, so that the two compare the plugin's work and not the answer's size.

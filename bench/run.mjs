@@ -429,6 +429,11 @@ function assess (summary, rss) {
       lines.push(`pipelining ${pipelining}: /health state only req/s >= baseline: ${fmt(health.rpsRatio, 3)}x, ${verdict(health.rpsRatio >= 1)}`)
       lines.push(`pipelining ${pipelining}: /health state only CPU/request <= baseline: ${fmt(health.cpuRatio, 3)}x, ${verdict(health.cpuRatio <= 1)}`)
     }
+    const headerless = rows['health-no-cache-header']
+    if (headerless && base) {
+      lines.push(`pipelining ${pipelining}: the same with cacheControl: false (no Cache-Control header, like the baseline): ` +
+        `req/s ${fmt(headerless.rpsRatio, 3)}x, ${verdict(headerless.rpsRatio >= 1)}; CPU/request ${fmt(headerless.cpuRatio, 3)}x, ${verdict(headerless.cpuRatio <= 1)}`)
+    }
     if (checks?.ownBaseline) {
       const same = checks.ownBaseline
       lines.push(`pipelining ${pipelining}: /health with checks req/s >= 0.9 x a bare route with the same answer (${same.name}): ${fmt(same.rpsRatio, 3)}x, ${verdict(same.rpsRatio >= 0.9)}` +
