@@ -200,6 +200,33 @@ test('cacheFor', async (t) => {
     t.equal(got.body.checks?.db?.[0]?.output, 'Timed out after 30 ms')
   })
 
+  // A request skips looking at the checks until the first reading it counts goes stale.
+  for (const order of ['short first', 'long first']) {
+    t.test(`the shortest cacheFor decides when readings are looked at again (${order})`, async (t) => {
+      const calls = { short: 0, long: 0 }
+      const short = { cacheFor: 20, timeout: 5_000, check: () => ({ observedValue: ++calls.short }) }
+      const long = { cacheFor: 60_000, check: () => ({ observedValue: ++calls.long }) }
+      const app = await workingApp(t, { checks: order === 'short first' ? { short, long } : { long, short } })
+      await getAnswer(t, app)
+      await getAnswer(t, app)
+      t.same(calls, { short: 1, long: 1 }, 'both fresh: no run')
+      await sleep(40)
+      await getAnswer(t, app)
+      t.same(calls, { short: 2, long: 1 }, 'the short one went stale and ran; the long one did not')
+    })
+  }
+
+  t.test('a check added while the others are fresh runs on the next request', async (t) => {
+    let added = 0
+    const app = await workingApp(t, { checks: { db: { cacheFor: 60_000, check: () => {} } } })
+    await getAnswer(t, app) // waits for db's first reading
+    await getAnswer(t, app) // finds every reading fresh for a minute, and remembers that
+    app.health.addCheck('cache:responseTime', () => ({ observedValue: ++added }), { cacheFor: 60_000 })
+    const got = await getAnswer(t, app)
+    t.equal(added, 1, 'it ran')
+    t.equal(got.body.checks?.['cache:responseTime']?.[0]?.observedValue, 1, 'and its reading is in the answer')
+  })
+
   t.test('cacheFor 0: every request gets a fresh reading, concurrent ones still share one run', async (t) => {
     let calls = 0
     const app = await workingApp(t, {

@@ -46,9 +46,17 @@ export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
   readonly #onOutcome: () => void
   #started = false
+  /**
+   * Per view (its `counts` function): until when every reading it counts is fresh, so that a
+   * request before then skips the loop over the checks. Forgotten on any new reading or check.
+   */
+  readonly #freshUntil = new Map<(runner: CheckRunner) => boolean, number>()
 
   constructor (onOutcome: () => void) {
-    this.#onOutcome = onOutcome
+    this.#onOutcome = () => {
+      this.#freshUntil.clear()
+      onOutcome()
+    }
   }
 
   get size (): number {
@@ -69,6 +77,7 @@ export class CheckRegistry {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
     const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onOutcome)
     this.#runners.set(name, runner)
+    this.#freshUntil.clear()
     if (this.#started) runner.start()
   }
 
@@ -87,13 +96,17 @@ export class CheckRegistry {
    */
   refresh (counts: (runner: CheckRunner) => boolean): Promise<unknown> | undefined {
     if (this.#runners.size === 0) return undefined
-    let waits: Array<Promise<void>> | undefined
     const now = performance.now()
+    if (now < (this.#freshUntil.get(counts) ?? -Infinity)) return undefined
+    let waits: Array<Promise<void>> | undefined
+    let freshUntil = Infinity
     for (const runner of this.#runners.values()) {
       if (!counts(runner)) continue
       const wait = runner.refresh(now)
       if (wait !== undefined) (waits ??= []).push(wait)
+      freshUntil = Math.min(freshUntil, runner.freshUntil())
     }
+    this.#freshUntil.set(counts, freshUntil)
     return waits === undefined ? undefined : Promise.all(waits)
   }
 

@@ -69,6 +69,16 @@ export class CheckRunner {
     return cacheFor > 0 && age < cacheFor + timeout ? undefined : run
   }
 
+  /**
+   * Until when `refresh()` would return undefined without starting anything: never before the
+   * first reading, for good once a background loop keeps it, else until the reading goes stale.
+   */
+  freshUntil (): number {
+    const outcome = this.#outcome
+    if (outcome === undefined) return -Infinity
+    return this.settings.interval > 0 ? Infinity : outcome.at + this.settings.cacheFor
+  }
+
   /** Runs in the background every `interval` ms from now on (no-op without an interval). */
   start (): void {
     if (this.settings.interval > 0 && this.#timer === undefined && !this.#stopped) this.#loop()
