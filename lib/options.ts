@@ -80,7 +80,7 @@ const text: Rule = (value) =>
 const INVALID_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/
 
 const cacheControl: Rule = (value) =>
-  value === false || (typeof value === 'string' && value.trim() !== '' && !INVALID_HEADER_CHARACTER.test(value))
+  value === false || (text(value) === undefined && !INVALID_HEADER_CHARACTER.test(value as string))
     ? undefined
     : 'must be false or a non-empty string without control characters'
 
