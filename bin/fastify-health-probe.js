@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Docker HEALTHCHECK probe: see docs/probe.md. The logic lives in lib/probe.ts, built by `npm run build`.
-import { main } from '../dist/esm/probe.js'
+// Docker HEALTHCHECK probe. The logic lives in lib/command/probe.ts, built by `npm run build`.
+import { createRequire } from 'node:module'
 
+const { main } = createRequire(import.meta.url)('../dist/cjs/command/probe.js')
 process.exitCode = await main(process.argv, process)

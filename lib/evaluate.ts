@@ -1,5 +1,5 @@
-import { truncate } from './checks/normalize.js'
-import type { CheckRunner } from './checks/runner.js'
+import { truncate } from './engine/normalize.js'
+import type { CheckRunner } from './engine/runner.js'
 import type { HealthCheckEntry } from './schema.js'
 import { State, stateStatus, Status, statusNotes, worstStatus } from './states.js'
 

@@ -8,9 +8,9 @@ export { createHealthServer, type HealthServer, type HealthServerOptions } from 
 export {
   type FastifyHealthOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
 } from './options.js'
-export type { CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './checks/types.js'
-export type { ProcessChecksOptions, Thresholds } from './checks/process.js'
-export { CHECK_DEFAULTS } from './checks/registry.js'
+export type { CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
+export type { ProcessChecksOptions, Thresholds } from './process-checks.js'
+export { CHECK_DEFAULTS } from './engine/registry.js'
 export { State, Status } from './states.js'
 export { HEALTH_CONTENT_TYPE } from './route.js'
 export * from './schema.js'

@@ -1,8 +1,8 @@
 import type { FastifyRequest, LogLevel } from 'fastify'
-import type { ProcessChecksOptions } from './checks/process.js'
-import type { CheckDefinition, CheckFunction } from './checks/types.js'
+import type { ProcessChecksOptions } from './process-checks.js'
+import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
-import { millisecondsProblem } from './milliseconds.js'
+import { millisecondsProblem } from './duration.js'
 import { isState, State, Status } from './states.js'
 
 export interface FastifyHealthOptions {

@@ -2,7 +2,7 @@ import type {
   FastifyBaseLogger, FastifyInstance, FastifyPluginAsync, FastifyTypeProvider, RawServerBase, RawServerDefault
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { createProcessChecks } from './checks/process.js'
+import { createProcessChecks } from './process-checks.js'
 import { HealthController, kChecks, kClosing, kStart, kStop } from './controller.js'
 import { FST_HEALTH_ALREADY_REGISTERED } from './errors.js'
 import { type FastifyHealthOptions, type ResolvedOptions, resolveOptions } from './options.js'

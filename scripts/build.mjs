@@ -1,37 +1,73 @@
-// Builds the package twice from lib/: ES modules in dist/esm and CommonJS in dist/cjs, so that
-// both `import` and `require()` work on every Node 20 release (require of ESM needs 20.19+).
+// Builds the package from lib/: the code once, as CommonJS in dist/cjs, and the declarations
+// twice, for CommonJS (dist/cjs) and for ES modules (dist/esm). Each ES module entry is a small
+// file that loads the CommonJS build: one copy of the plugin for `import` and `require()`.
+// Runs before `npm pack` and `npm publish` (the prepack script), so a tarball always has dist/.
 import { execFileSync } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { dirname, relative } from 'node:path'
 
+const root = new URL('..', import.meta.url)
+process.chdir(new URL('..', import.meta.url).pathname)
 const tsc = (project) => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { stdio: 'inherit' })
 
 rmSync('dist', { recursive: true, force: true })
 tsc('tsconfig.build.json')
 tsc('tsconfig.cjs.json')
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n')
+
 // `require('fastify-health')` returns the plugin itself, with every named export on it, as
-// Fastify's own plugins do: `fastify.register(require('fastify-health'), 'orders')`.
+// Fastify's own plugins do: `fastify.register(require('fastify-health'), 'orders')`. Its
+// declarations say the same: a function merged with a namespace of the named exports.
 writeFileSync('dist/cjs/require.js', [
   "'use strict'",
   "const lib = require('./index.js')",
   'module.exports = Object.assign(lib.default, lib)',
   ''
 ].join('\n'))
+writeFileSync('dist/cjs/require.d.ts', requireDeclarations('dist/cjs/index.d.ts'))
 
-// The ES module entry re-exports the CommonJS build instead of loading its own copy: an app
-// whose code imports the plugin while a dependency requires it gets one plugin and one
-// HealthController class (no dual-package hazard), and the ES module loader's per-module
-// records for 15 more modules (about 0.35 MiB of heap) are not paid. The .d.ts files of
-// dist/esm stay: they describe the same exports.
-const names = Object.keys(createRequire(import.meta.url)('../dist/cjs/index.js')).filter((name) => name !== 'default')
-rmSync('dist/esm/index.js.map', { force: true })
-writeFileSync('dist/esm/index.js', [
-  '// The CommonJS build, re-exported: see scripts/build.mjs. Loaded with require(), not import:',
-  '// importing CommonJS makes Node 20 parse it for export names, which costs ~4 MiB of RSS.',
-  "import { createRequire } from 'node:module'",
-  "const lib = createRequire(import.meta.url)('../cjs/index.js')",
-  `export const { ${names.join(', ')} } = lib`,
-  'export default lib.default',
-  ''
-].join('\n'))
+// The ES module entries. Loaded with require(), not import: importing CommonJS makes Node 20
+// parse it for export names, which costs ~4 MiB of RSS.
+const entries = JSON.parse(readFileSync('package.json', 'utf8')).exports
+for (const entry of Object.values(entries)) {
+  if (typeof entry === 'string') continue
+  const esm = entry.import.default
+  const cjs = entry.require.default.replace(/require\.js$/, 'index.js')
+  const lib = createRequire(new URL(esm, root))(relative(dirname(esm), cjs).replace(/^(?!\.)/, './'))
+  const names = Object.keys(lib).filter((name) => name !== 'default')
+  mkdirSync(dirname(esm), { recursive: true })
+  writeFileSync(esm, [
+    '// The CommonJS build, re-exported (see scripts/build.mjs).',
+    "import { createRequire } from 'node:module'",
+    `const lib = createRequire(import.meta.url)('${relative(dirname(esm), cjs).replace(/^(?!\.)/, './')}')`,
+    `export const { ${names.join(', ')} } = lib`,
+    ...('default' in lib ? ['export default lib.default'] : []),
+    ''
+  ].join('\n'))
+}
+
+/**
+ * The declarations of the CommonJS entry: `export =` of the plugin merged with a namespace that
+ * re-exports every name of the built index, so that `import x = require('fastify-health')` gives
+ * the plugin with `x.State`, `x.errors`, `x.default` and the types, as `require()` does.
+ */
+function requireDeclarations (index) {
+  const ts = createRequire(import.meta.url)('typescript')
+  const program = ts.createProgram([index], { noEmit: true, skipLibCheck: true })
+  const checker = program.getTypeChecker()
+  const names = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(index)))
+    .map((symbol) => symbol.getName())
+    .filter((name) => name !== 'default')
+  return [
+    "import * as lib from './index.js'",
+    'type Plugin = typeof lib.fastifyHealth',
+    'declare function fastifyHealth (...params: Parameters<Plugin>): ReturnType<Plugin>',
+    'declare namespace fastifyHealth {',
+    ...names.map((name) => `  export import ${name} = lib.${name}`),
+    '  export { fastifyHealth as default }',
+    '}',
+    'export = fastifyHealth',
+    ''
+  ].join('\n')
+}

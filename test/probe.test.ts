@@ -8,7 +8,7 @@ import { test, type Test } from 'tap'
 import fastifyHealth from '../lib/index.js'
 import {
   DEFAULT_TIMEOUT, DEFAULT_URL, USAGE, judge, main, parseCommandLine, probe, readyUrl
-} from '../lib/probe.js'
+} from '../lib/command/probe.js'
 
 interface Run {
   code: number
@@ -296,7 +296,7 @@ test('judge, on codes a server cannot send through node:http', async (t) => {
 // The real command, as Docker runs it. It needs the build (`npm run build`, which CI runs
 // before tap); without it, the in-process tests above still cover every line of lib/probe.ts.
 const bin = fileURLToPath(new URL('../bin/fastify-health-probe.js', import.meta.url))
-const built = existsSync(fileURLToPath(new URL('../dist/esm/probe.js', import.meta.url)))
+const built = existsSync(fileURLToPath(new URL('../dist/cjs/command/probe.js', import.meta.url)))
 
 async function spawnProbe (...args: string[]): Promise<Run> {
   const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -308,7 +308,7 @@ async function spawnProbe (...args: string[]): Promise<Run> {
   return { code, stdout, stderr }
 }
 
-test('bin/fastify-health-probe.js end to end', { skip: built ? false : 'dist/esm/probe.js not built' }, async (t) => {
+test('bin/fastify-health-probe.js end to end', { skip: built ? false : 'dist/cjs/command/probe.js not built' }, async (t) => {
   const { app, url } = await healthApp(t)
   app.health.setStateWorking()
   t.equal(assertOneLine(t, await spawnProbe(url), true), `healthy: ${url} answered 200 with status pass\n`)

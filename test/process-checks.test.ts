@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, {
   type HealthCheckEntry, type ProcessChecksOptions, State
 } from '../lib/index.js'
-import { createProcessChecks } from '../lib/checks/process.js'
+import { createProcessChecks } from '../lib/process-checks.js'
 import { kChecks } from '../lib/controller.js'
 import { getAnswer, healthCodes, workingApp } from './helpers.js'
 

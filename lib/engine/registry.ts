@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
-import { millisecondsProblem } from '../milliseconds.js'
+import { millisecondsProblem } from '../duration.js'
 import { CheckRunner, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 

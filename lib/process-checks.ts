@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
-import type { ComponentDetail, CheckFunction, CheckOptions, ProbeName } from './types.js'
+import type { ComponentDetail, CheckFunction, CheckOptions, ProbeName } from './engine/types.js'
 
 /** Levels at which a reading turns `warn` and `fail`; either may be left out. */
 export interface Thresholds {
