@@ -63,7 +63,7 @@ export class HealthController {
     this.#close = close
     this.#state = options.initialState
     this.#started = this.#state === State.WORK
-    this[kChecks] = new CheckRegistry(() => this.#changed())
+    this[kChecks] = new CheckRegistry(() => this.#changed(), log)
     this.#status = this.#answer('health').body.status
   }
 

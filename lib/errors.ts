@@ -25,3 +25,9 @@ export const FST_HEALTH_INVALID_CHECK = createError(
 
 export const FST_HEALTH_DUPLICATE_CHECK = createError(
   'FST_HEALTH_DUPLICATE_CHECK', 'fastify-health: a check named "%s" is already registered')
+
+export const FST_HEALTH_INVALID_CHECK_TARGET = createError(
+  'FST_HEALTH_INVALID_CHECK_TARGET', 'fastify-health: %s expects %s, got %s', 500, TypeError)
+
+export const FST_HEALTH_INVALID_CHECK_OPTION = createError(
+  'FST_HEALTH_INVALID_CHECK_OPTION', 'fastify-health: %s option "%s" %s', 500, TypeError)

@@ -8,7 +8,7 @@ export { createHealthServer, type HealthServer, type HealthServerOptions } from 
 export {
   type FastifyHealthOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
 } from './options.js'
-export type { CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
+export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions, Thresholds } from './process-checks.js'
 export { CHECK_DEFAULTS } from './engine/registry.js'
 export { State, Status } from './states.js'

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
 import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
 import { millisecondsProblem } from '../duration.js'
 import { CheckRunner, type RunnerSettings } from './runner.js'
@@ -45,6 +46,7 @@ function settingsOf (name: string, options: Record<string, unknown>): RunnerSett
 export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
   readonly #onOutcome: () => void
+  readonly #log: FastifyBaseLogger
   #started = false
   /**
    * Per view (its `counts` function): until when every reading it counts is fresh, so that a
@@ -52,7 +54,8 @@ export class CheckRegistry {
    */
   readonly #freshUntil = new Map<(runner: CheckRunner) => boolean, number>()
 
-  constructor (onOutcome: () => void) {
+  constructor (onOutcome: () => void, log: FastifyBaseLogger) {
+    this.#log = log
     this.#onOutcome = () => {
       this.#freshUntil.clear()
       onOutcome()
@@ -75,7 +78,7 @@ export class CheckRegistry {
     if (this.#runners.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof check !== 'function') invalid(name, 'is not a function')
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onOutcome)
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onOutcome, this.#log)
     this.#runners.set(name, runner)
     this.#freshUntil.clear()
     if (this.#started) runner.start()

@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult } from './normalize.js'
-import type { CheckFunction, CheckOutcome, ProbeName } from './types.js'
+import type { CheckContext, CheckFunction, CheckOutcome, ProbeName } from './types.js'
 
 export interface RunnerSettings {
   timeout: number
@@ -29,6 +30,7 @@ export class CheckRunner {
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
   readonly #onOutcome: () => void
+  readonly #context: CheckContext
   #outcome: CheckOutcome | undefined
   /** The run whose outcome is not recorded yet: every caller in the meantime shares it. */
   #pending: Promise<void> | undefined
@@ -41,8 +43,9 @@ export class CheckRunner {
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
-  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onOutcome: () => void) {
+  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onOutcome: () => void, log: FastifyBaseLogger) {
     this.name = name
+    this.#context = { log: log.child({ check: name }) }
     this.#check = check
     this.settings = settings
     this.#onOutcome = onOutcome
@@ -109,7 +112,7 @@ export class CheckRunner {
     const abort = new AbortController()
     this.#abort = abort
     this.#running = true
-    const reading = new Promise((resolve) => resolve(this.#check(abort.signal)))
+    const reading = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
     const settled = (): void => { this.#running = false }
     reading.then(settled, settled)
 

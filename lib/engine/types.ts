@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { HealthCheckEntry, HealthLinks } from '../schema.js'
 
 /** The probes a check can count for, beside `/health` itself. */
@@ -22,8 +23,14 @@ export interface ComponentDetail {
 /** What a check may return: one detail, one per node, or nothing (meaning pass). */
 export type CheckResult = ComponentDetail | ComponentDetail[] | undefined | null | void
 
+/** What a check is given beside its signal. */
+export interface CheckContext {
+  /** The instance's logger, bound to the check's name. */
+  log: FastifyBaseLogger
+}
+
 /** A dependency check. `signal` aborts when the check times out or the server closes. */
-export type CheckFunction = (signal: AbortSignal) => CheckResult | Promise<CheckResult>
+export type CheckFunction = (signal: AbortSignal, context: CheckContext) => CheckResult | Promise<CheckResult>
 
 export interface CheckOptions {
   /** Milliseconds before the run is aborted and reported as `fail`. Default 2000. */

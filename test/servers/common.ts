@@ -1,0 +1,80 @@
+// What the real-server tests share: free loopback ports, scratch folders, waiting for a server,
+// and freezing one (SIGSTOP to every process it runs, so that its connections hang).
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** A new empty folder under the system's temporary folder, and how to remove it. */
+export async function scratchDir (prefix: string): Promise<{ path: string, remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `fastify-health-${prefix}-`))
+  return { path, remove: () => rm(path, { recursive: true, force: true }) }
+}
+
+/** Polls `probe` until it resolves truthy; rejects with `what` after `timeout` ms. Bounded. */
+export async function waitFor<T> (what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeout = 30_000, every = 50): Promise<T> {
+  const deadline = Date.now() + timeout
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined && value !== false) return value
+    } catch (error) {
+      last = error
+    }
+    await sleep(every)
+  }
+  throw new Error(`Timed out after ${timeout} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`)
+}
+
+/** `pid` and every process below it (children that called setsid() included). */
+export async function processTree (pid: number): Promise<number[]> {
+  const parents = new Map<number, number[]>()
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8')
+      // The command name may hold spaces and parentheses: the parent pid follows the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)])
+    } catch {
+      // The process ended while the table was read.
+    }
+  }
+  const tree: number[] = []
+  const queue = [pid]
+  while (queue.length > 0) {
+    const next = queue.shift() as number
+    tree.push(next)
+    queue.push(...(parents.get(next) ?? []))
+  }
+  return tree
+}
+
+/** Sends `signal` to the server process and every process below it. */
+export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+  for (const each of await processTree(pid)) {
+    try {
+      process.kill(each, signal)
+    } catch {
+      // Gone already.
+    }
+  }
+}
+
+/** Freezes a server: every connection to it hangs until thaw() is called. */
+export const freeze = (pid: number): Promise<void> => signalTree(pid, 'SIGSTOP')
+export const thaw = (pid: number): Promise<void> => signalTree(pid, 'SIGCONT')
