@@ -1,6 +1,7 @@
-// Builds the package from lib/: the code once, as CommonJS in dist/cjs, and the declarations
-// twice, for CommonJS (dist/cjs) and for ES modules (dist/esm). Each ES module entry is a small
-// file that loads the CommonJS build: one copy of the plugin for `import` and `require()`.
+// Builds the package from lib/: the code and its declarations once, as CommonJS in dist/cjs.
+// Each ES module entry (dist/esm) is a small file that loads the CommonJS build, and declares
+// what it exports by re-exporting the CommonJS declarations: one copy of the plugin and of its
+// types for `import` and `require()`, so a program that has both sees one `fastify.health`.
 // Runs before `npm pack` and `npm publish` (the prepack script), so a tarball always has dist/.
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,7 +14,6 @@ const tsc = (project) => execFileSync(process.execPath, ['node_modules/typescrip
 
 rmSync('dist', { recursive: true, force: true })
 tsc('tsconfig.build.json')
-tsc('tsconfig.cjs.json')
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n')
 
 // `require('fastify-health')` returns the plugin itself, with every named export on it, as
@@ -45,6 +45,12 @@ for (const entry of Object.values(entries)) {
     ...('default' in lib ? ['export default lib.default'] : []),
     ''
   ].join('\n'))
+  const declarations = relative(dirname(esm), cjs).replace(/^(?!\.)/, './')
+  writeFileSync(esm.replace(/\.js$/, '.d.ts'), [
+    `export * from '${declarations}'`,
+    ...('default' in lib ? [`import { fastifyHealth } from '${declarations}'`, 'export default fastifyHealth'] : []),
+    ''
+  ].join('\n'))
 }
 
 /**
@@ -56,15 +62,27 @@ function requireDeclarations (index) {
   const ts = createRequire(import.meta.url)('typescript')
   const program = ts.createProgram([index], { noEmit: true, skipLibCheck: true })
   const checker = program.getTypeChecker()
-  const names = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(index)))
-    .map((symbol) => symbol.getName())
-    .filter((name) => name !== 'default')
+  const exported = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(index)))
+    .filter((symbol) => symbol.getName() !== 'default')
+  // `export type { X }` names a type only, which an import alias may not reference.
+  const typeOnly = (symbol) => (symbol.declarations ?? []).some((declaration) =>
+    ts.isExportSpecifier(declaration) && (declaration.isTypeOnly || declaration.parent.parent.isTypeOnly))
+  const lines = exported.map((symbol) => {
+    const name = symbol.getName()
+    if (!typeOnly(symbol) && (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol).flags & ts.SymbolFlags.Value) return `  export import ${name} = lib.${name}`
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol
+    const parameters = target.declarations?.[0]?.typeParameters ?? []
+    if (parameters.length === 0) return `  export type ${name} = lib.${name}`
+    const list = parameters.map((parameter) => parameter.getText()).join(', ')
+    const names = parameters.map((parameter) => parameter.name.getText()).join(', ')
+    return `  export type ${name}<${list}> = lib.${name}<${names}>`
+  })
   return [
     "import * as lib from './index.js'",
     'type Plugin = typeof lib.fastifyHealth',
     'declare function fastifyHealth (...params: Parameters<Plugin>): ReturnType<Plugin>',
     'declare namespace fastifyHealth {',
-    ...names.map((name) => `  export import ${name} = lib.${name}`),
+    ...lines,
     '  export { fastifyHealth as default }',
     '}',
     'export = fastifyHealth',

@@ -1,5 +1,6 @@
-// The package as published: built by scripts/build.mjs, packed by npm, installed from the tarball
-// into a fresh project, then used with import and with require(), and type-checked as a consumer.
+// The package as published: packed by npm from sources with no dist/ (npm builds it), installed
+// from the tarball into a fresh project, used with import and with require(), type-checked as an
+// ES and a CommonJS consumer, and checked with publint and arethetypeswrong.
 import { execFile } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -57,15 +58,15 @@ const consumer = join(work, 'consumer')
 let packed: { filename: string, files: Array<{ path: string }> }
 
 t.before(async () => {
-  // A copy of the sources, so that building never touches this tree's dist/ (others use it).
+  // A copy of the sources as a fresh clone has them: no dist/. `npm pack` must build it itself
+  // (the prepack script), as it does for `npm publish` and for installs from a git URL.
   await mkdir(stage)
-  const sources = ['package.json', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.cjs.json',
+  const sources = ['package.json', 'lib', 'scripts', 'tsconfig.json', 'tsconfig.build.json',
     ...rootPackage.files.filter((entry) => entry !== 'dist')]
   for (const entry of sources) {
     if (existsSync(join(root, entry))) await cp(join(root, entry), join(stage, entry), { recursive: true })
   }
   await symlink(join(root, 'node_modules'), join(stage, 'node_modules'), 'dir')
-  await node('scripts/build.mjs', stage)
 
   await mkdir(packs)
   packed = (JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', packs], stage)) as Array<typeof packed>)[0]
@@ -80,16 +81,29 @@ t.before(async () => {
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], consumer)
 })
 
-t.test('the tarball holds both builds with their declarations, and no sources', async (t) => {
+t.test('the tarball: the CommonJS build, declarations for both module systems, ES entries that load it, and nothing else', async (t) => {
   const paths = packed.files.map((file) => file.path)
   for (const path of [
     'package.json', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts',
-    'dist/cjs/require.js', 'dist/cjs/package.json'
+    'dist/cjs/require.js', 'dist/cjs/require.d.ts', 'dist/cjs/package.json', 'dist/cjs/command/probe.js',
+    'bin/fastify-health-probe.js'
   ]) t.ok(paths.includes(path), path)
   t.strictSame(paths.filter((path) => /^(lib|test|types|scripts|node_modules)\//.test(path)), [], 'no sources or tests')
+  t.strictSame(paths.filter((path) => path.endsWith('.map')), [], 'no source maps (they would point at lib/, not shipped)')
+  const esmModules = paths.filter((path) => path.startsWith('dist/esm/') && path.endsWith('.js'))
+  t.strictSame(esmModules, ['dist/esm/index.js'], 'the only ES module is the entry the exports map names')
   const installed = join(consumer, 'node_modules/fastify-health')
   t.equal(JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')).version, rootPackage.version)
   t.strictSame(JSON.parse(await readFile(join(installed, 'dist/cjs/package.json'), 'utf8')), { type: 'commonjs' })
+})
+
+t.test('publint and arethetypeswrong find no problem in the tarball', async (t) => {
+  const tarball = join(packs, packed.filename)
+  const lint = await run(process.execPath, [join(root, 'node_modules/publint/src/cli.js'), 'run', tarball, '--strict'], work)
+  t.match(lint, /All good/, 'publint: all good')
+  const attw = await run(process.execPath, [join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js'), tarball, '--format', 'json'], work)
+  const report = JSON.parse(attw) as { analysis: { problems: unknown[] } }
+  t.strictSame(report.analysis.problems, [], 'arethetypeswrong: no problem for node10, node16 (CJS and ESM) and bundlers')
 })
 
 t.test('import: default and named exports from the ESM build', async (t) => {
@@ -209,48 +223,77 @@ process.stdout.write(JSON.stringify(out))
   t.equal(out.secondRegistration, 'FST_HEALTH_ALREADY_REGISTERED', 'registering the required copy after the imported one is refused')
 })
 
-t.test('the declarations type-check a TypeScript consumer, ESM and CommonJS', async (t) => {
+t.test('the declarations type-check TypeScript consumers, ES modules and CommonJS', async (t) => {
   await writeFile(join(consumer, 'consumer.mts'), `
 import Fastify from 'fastify'
-import fastifyHealth, { State, type HealthReport, createHealthServer } from 'fastify-health'
+import fastifyHealth, { State, type HealthReport, createHealthServer, errors, fastifyHealth as named } from 'fastify-health'
 
 const app = Fastify()
 await app.register(fastifyHealth, 'orders')
-await app.register(fastifyHealth, { serviceName: 'orders', version: '1', statusCodes: { warn: 200 } })
+await app.register(named, { serviceName: 'orders', version: '1', statusCodes: { warn: 200 } })
 const state: State = app.health.state
 const report: Promise<HealthReport> = app.health.report()
 const listening: Promise<string> = createHealthServer({ serviceName: 'worker', port: 0 }).listen()
+const code: string = new errors.FST_HEALTH_INVALID_STATE('x').code
 // @ts-expect-error not a State
 app.health.setState('bogus')
 // @ts-expect-error serviceName must be a string
 await app.register(fastifyHealth, { serviceName: 42 })
-export { state, report, listening }
+export { state, report, listening, code }
 `)
+  // What Fastify's own plugins document for CommonJS: \`import x = require()\`, then register(x).
   await writeFile(join(consumer, 'consumer.cts'), `
 import Fastify = require('fastify')
 import fastifyHealth = require('fastify-health')
 
 const app = Fastify()
+app.register(fastifyHealth, 'orders')
+app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 0 })
 app.register(fastifyHealth.fastifyHealth, 'orders')
 app.register(fastifyHealth.default, { serviceName: 'orders' })
+const plain = require('fastify-health')
+app.register(plain, 'orders')
 const state: fastifyHealth.State = app.health.state
+const working: 'Working' = fastifyHealth.State.WORK
+const options: fastifyHealth.FastifyHealthOptions = { serviceName: 'orders' }
+const code: string = new fastifyHealth.errors.FST_HEALTH_INVALID_OPTION('a', 'b').code
 // @ts-expect-error not a State
 app.health.setState('bogus')
-export = state
+// @ts-expect-error the service name must be a string
+app.register(fastifyHealth, 42)
+// @ts-expect-error serviceName must be a string
+app.register(fastifyHealth, { serviceName: 42 })
+export = { state, working, options, code }
 `)
+  // A CommonJS project: "module": "commonjs", plain require() in a .ts file.
+  await writeFile(join(consumer, 'consumer-commonjs.ts'), `
+import fastifyHealth = require('fastify-health')
+import Fastify from 'fastify'
+
+const app = Fastify()
+app.register(fastifyHealth, 'orders')
+const status: fastifyHealth.HealthStatus = 'pass'
+// @ts-expect-error not a status
+const bogus: fastifyHealth.HealthStatus = 'ok'
+export = { app, status, bogus }
+`)
+  const compilerOptions = {
+    target: 'es2022',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    typeRoots: [join(root, 'node_modules/@types')],
+    types: ['node']
+  }
   await writeFile(join(consumer, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      module: 'nodenext',
-      moduleResolution: 'nodenext',
-      target: 'es2022',
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      typeRoots: [join(root, 'node_modules/@types')],
-      types: ['node']
-    },
+    compilerOptions: { ...compilerOptions, module: 'nodenext', moduleResolution: 'nodenext' },
     files: ['consumer.mts', 'consumer.cts']
   }, null, 2))
-  await t.resolves(run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], consumer),
-    'tsc reports no error')
+  await writeFile(join(consumer, 'tsconfig.commonjs.json'), JSON.stringify({
+    compilerOptions: { ...compilerOptions, module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    files: ['consumer-commonjs.ts']
+  }, null, 2))
+  const tsc = join(root, 'node_modules/typescript/bin/tsc')
+  await t.resolves(run(process.execPath, [tsc, '-p', 'tsconfig.json'], consumer), 'ES and CommonJS (.cts) consumers: no error')
+  await t.resolves(run(process.execPath, [tsc, '-p', 'tsconfig.commonjs.json'], consumer), '"module": "commonjs" consumer: no error')
 })
