@@ -3,6 +3,7 @@ import type { ProcessChecksOptions } from './process-checks.js'
 import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
 import { millisecondsProblem } from './duration.js'
+import { isUri } from './formats.js'
 import { isState, State, Status } from './states.js'
 
 export interface FastifyHealthOptions {
@@ -38,6 +39,8 @@ export interface FastifyHealthOptions {
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
   logLevel?: LogLevel
+  /** Fastify register option, honoured: serializers of the health routes' request logs. */
+  logSerializers?: Record<string, (value: any) => string>
 }
 
 /** Paths of the probe routes; each defaults to `{path}/live`, `{path}/ready`, `{path}/started`. */
@@ -58,6 +61,7 @@ export interface ResolvedOptions {
   cacheControl: string | false
   statusCodes: Readonly<Record<Status, number>>
   logLevel?: LogLevel
+  logSerializers?: Record<string, (value: any) => string>
   checks: Record<string, CheckFunction | CheckDefinition>
   exposeDetails: boolean | ((request: FastifyRequest) => boolean)
   process: ProcessChecksOptions | undefined
@@ -90,9 +94,6 @@ const urlPath: Rule = (value) =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-// The draft requires every link value to be a URI: absolute, or a reference from the root.
-const isUri = (value: unknown): boolean =>
-  typeof value === 'string' && (value.startsWith('/') || URL.canParse(value))
 
 const links: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object of link relation to URI'
@@ -159,7 +160,7 @@ const processChecks: Rule = (value) => {
   return undefined
 }
 
-const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
+const rules: Record<keyof FastifyHealthOptions, Rule> = {
   serviceName: text,
   path: urlPath,
   version: text,
@@ -176,8 +177,9 @@ const rules: Record<keyof FastifyHealthOptions | 'logSerializers', Rule> = {
   process: processChecks,
   probes: probePaths,
   shutdownDelay: milliseconds(0),
-  // Fastify's own register option; Fastify applies it, not this plugin.
-  logSerializers: () => undefined
+  logSerializers: (value) => isPlainObject(value) && Object.values(value).every((serializer) => typeof serializer === 'function')
+    ? undefined
+    : 'must be an object of serializer functions, as Fastify takes it'
 }
 
 /**
@@ -213,6 +215,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     cacheControl: given.cacheControl ?? DEFAULT_CACHE_CONTROL,
     statusCodes: { ...DEFAULT_STATUS_CODES, ...given.statusCodes },
     logLevel: given.logLevel,
+    logSerializers: given.logSerializers,
     checks: given.checks ?? {},
     exposeDetails: given.exposeDetails ?? true,
     process: given.process === true ? {} : given.process === false ? undefined : given.process,

@@ -64,6 +64,7 @@ export function registerHealthRoute (
     url,
     exposeHeadRoute: true,
     logLevel: options.logLevel,
+    logSerializers: options.logSerializers,
     schema: healthRouteSchema(view === 'health' ? Object.values(options.statusCodes) : [200, 503], summaries[view]),
     // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
     // document the route, so skip compiling a serializer per status code (memory and start-up).

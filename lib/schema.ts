@@ -13,11 +13,12 @@ const OptionalKind = Symbol.for('TypeBox.Optional')
 
 type Schema = Record<string | symbol, unknown>
 const described = (description: string | undefined): Schema => description === undefined ? {} : { description }
-const string = (description?: string): Schema => ({ ...described(description), type: 'string', [Kind]: 'String' })
+const string = (description?: string, format?: string): Schema =>
+  ({ ...(format === undefined ? {} : { format }), ...described(description), type: 'string', [Kind]: 'String' })
 const literal = (value: string): Schema => ({ const: value, type: 'string', [Kind]: 'Literal' })
 const array = (items: Schema): Schema => ({ type: 'array', items, [Kind]: 'Array' })
-const record = (values: Schema, description: string): Schema =>
-  ({ description, type: 'object', patternProperties: { '^(.*)$': values }, [Kind]: 'Record' })
+const record = (values: Schema, description: string, keyPattern = '^(.*)$', extra: Schema = {}): Schema =>
+  ({ description, ...extra, type: 'object', patternProperties: { [keyPattern]: values }, [Kind]: 'Record' })
 const optional = (schema: Schema): Schema => ({ ...schema, [OptionalKind]: 'Optional' })
 
 /** An object schema: properties marked optional() are optional, the others required. */
@@ -31,19 +32,20 @@ const status = (): Schema => ({
   anyOf: [literal('pass'), literal('warn'), literal('fail')],
   [Kind]: 'Union'
 })
-const links = (): Schema => record(string(), 'Link relations (registered names or URIs) to URIs')
+const links = (): Schema => record(string(undefined, 'uri-reference'), 'Link relations (registered names or URIs) to URIs')
 const entry = (): Schema => object({
   componentId: optional(string()),
   componentType: optional(string()),
   observedValue: optional({ [Kind]: 'Unknown' }),
   observedUnit: optional(string()),
   status: optional(status()),
-  affectedEndpoints: optional(array(string())),
-  time: optional(string('ISO 8601 date-time of the reading')),
+  affectedEndpoints: optional(array(string(undefined, 'uri-template'))),
+  time: optional(string('ISO 8601 date-time of the reading', 'date-time')),
   output: optional(string()),
   links: optional(links())
 }, { additionalProperties: true })
-const checks = (): Schema => record(array(entry()), 'Keyed "componentName:measurementName"; one entry per node')
+const checks = (): Schema => record(array(entry()), 'Keyed "componentName:measurementName"; one entry per node',
+  '^[^:]*:?[^:]*$', { additionalProperties: false })
 
 export const HealthStatusSchema = status() as unknown as Schemas['HealthStatusSchema']
 export const HealthLinksSchema = links() as unknown as Schemas['HealthLinksSchema']

@@ -296,7 +296,7 @@ test('what a check returns', async (t) => {
     t.equal(got.body.status, 'pass')
   })
 
-  t.test('time: filled in when left out, kept when given as a string or a Date', async (t) => {
+  t.test('time: filled in when left out; a Date or an ISO 8601 string becomes RFC 3339 in UTC', async (t) => {
     const before = Date.now()
     const date = new Date('2024-02-29T12:00:00.000Z')
     const app = await build(t, {
@@ -304,6 +304,7 @@ test('what a check returns', async (t) => {
         left: () => [{ componentId: 'a' }, { componentId: 'b' }],
         string: () => ({ time: '2023-05-06T07:08:09.010Z' }),
         offset: () => ({ time: '2023-05-06T09:08:09+02:00' }),
+        spaced: () => ({ time: '2023-05-06 07:08Z' }),
         date: () => ({ time: date })
       }
     })
@@ -313,7 +314,8 @@ test('what a check returns', async (t) => {
     t.ok(left.every((e) => isIsoNow(e.time, before, after)), 'every node gets the reading time')
     t.equal(left[0]?.time, left[1]?.time, 'the nodes of one reading share its time')
     t.equal(onlyEntry(t, got, 'string').time, '2023-05-06T07:08:09.010Z')
-    t.equal(onlyEntry(t, got, 'offset').time, '2023-05-06T09:08:09+02:00')
+    t.equal(onlyEntry(t, got, 'offset').time, '2023-05-06T07:08:09.000Z', 'an offset is carried into UTC')
+    t.equal(onlyEntry(t, got, 'spaced').time, '2023-05-06T07:08:00.000Z', 'a space for the T, no seconds')
     t.equal(onlyEntry(t, got, 'date').time, date.toISOString(), 'a Date becomes its ISO string')
   })
 
@@ -380,13 +382,17 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
     ['an array componentType', { componentType: ['datastore'] }, /componentType is an array, not a string/],
     ['a null observedUnit', { observedUnit: null }, /observedUnit is null, not a string/],
     ['an object output', { output: { message: 'x' } }, /output is object, not a string/],
-    ['a number time', { time: 1700000000000 }, /time is number, not an ISO date-time string/],
-    ['an invalid Date', { time: new Date(Number.NaN) }, /time is null, not an ISO date-time string/],
-    ['a string affectedEndpoints', { affectedEndpoints: '/orders' }, /affectedEndpoints is not an array of strings/],
-    ['numbers in affectedEndpoints', { affectedEndpoints: ['/a', 1] }, /affectedEndpoints is not an array of strings/],
-    ['an array of links', { links: ['https://x.example'] }, /links is not an object of strings/],
-    ['a number link', { links: { self: 1 } }, /links is not an object of strings/],
-    ['a null links', { links: null }, /links is not an object of strings/],
+    ['a number time', { time: 1700000000000 }, /time 1700000000000 is not an ISO 8601 date-time/],
+    ['an invalid Date', { time: new Date(Number.NaN) }, /time null is not an ISO 8601 date-time/],
+    ['a word for a time', { status: 'pass', time: 'yesterday' }, /time "yesterday" is not an ISO 8601 date-time/],
+    ['a day that does not exist', { time: '2023-02-29T10:00:00Z' }, /time "2023-02-29T10:00:00Z" is not an ISO 8601 date-time/],
+    ['a string affectedEndpoints', { affectedEndpoints: '/orders' }, /affectedEndpoints is string, not an array of URI templates/],
+    ['numbers in affectedEndpoints', { affectedEndpoints: ['/a', 1] }, /affectedEndpoints has 1, not a URI template/],
+    ['a broken URI template', { affectedEndpoints: ['/orders/{id'] }, /affectedEndpoints has "\/orders\/\{id", not a URI template/],
+    ['an array of links', { links: ['https://x.example'] }, /links is an array, not an object of URIs/],
+    ['a number link', { links: { self: 1 } }, /links has "self" set to 1, not a URI/],
+    ['a link that is no URI', { links: { self: 'not a uri' } }, /links has "self" set to "not a uri", not a URI/],
+    ['a null links', { links: null }, /links is null, not an object of URIs/],
     ['one bad node among good ones', [{ status: 'pass' }, { status: 'bogus' }], /unknown status "bogus"/],
     ['a revoked proxy (normalising throws)', revoked, /^TypeError: .*revoked/]
   ]

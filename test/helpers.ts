@@ -1,15 +1,30 @@
+import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { fullFormats } from 'ajv-formats/dist/formats.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import fastifyHealth, {
   type FastifyHealthOptions, type HealthResponse, HealthResponseSchema, type HealthStatus, State
 } from '../lib/index.js'
 
+import { draftErrors } from './draft-validator.js'
+
+// The formats the exported schema names, as ajv-formats checks them (not as lib/ does).
+for (const format of ['date-time', 'uri-reference', 'uri-template'] as const) {
+  const rule = fullFormats[format] as RegExp | { validate: (value: string) => boolean }
+  FormatRegistry.Set(format, (value) => rule instanceof RegExp ? rule.test(value) : rule.validate(value))
+}
 const compiledResponse = TypeCompiler.Compile(HealthResponseSchema)
 
-/** The validation errors of a health document against the exported schema; [] when valid. */
+/**
+ * The validation errors of a health document, against the exported schema (TypeBox) and against
+ * the independent schema of the draft (ajv with ajv-formats); [] when both accept it.
+ */
 export function schemaErrors (body: unknown): string[] {
-  return [...compiledResponse.Errors(body)].map((e) => `${e.path}: ${e.message}`)
+  return [
+    ...[...compiledResponse.Errors(body)].map((e) => `schema ${e.path}: ${e.message}`),
+    ...draftErrors(body).map((error) => `draft ${error}`)
+  ]
 }
 
 /** A Fastify instance that keeps its log lines, to assert on what the plugin logged. */

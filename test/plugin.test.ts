@@ -609,6 +609,22 @@ test('logLevel: the level of the health routes\' request logs, not of state chan
   })
 })
 
+test('logSerializers: the serializers of the health routes\' request logs, as Fastify applies them to a route', async (t) => {
+  const { app, lines } = logged(t)
+  app.get('/other', async () => 'ok')
+  await app.register(fastifyHealth, { serviceName: 'orders', logSerializers: { req: (request: { url: string }) => ({ seen: request.url }) as never } })
+  await app.inject('/health')
+  await app.inject('/other')
+  const incoming = lines.filter((line) => line.msg === 'incoming request')
+  t.strictSame(incoming.map((line) => line.req), [{ seen: '/health' }, incoming[1]?.req], 'the health route logs with the given serializer')
+  t.match(incoming[1]?.req, { method: 'GET', url: '/other' }, 'other routes keep the instance\'s serializers')
+  t.not((incoming[1]?.req as { seen?: string }).seen, '/other')
+  for (const bad of [{ req: 'x' }, 'x', [() => 1]]) {
+    await t.rejects(async () => { await newApp(t).register(fastifyHealth, { serviceName: 'orders', logSerializers: bad as never }) },
+      { code: 'FST_HEALTH_INVALID_OPTION', message: /"logSerializers" must be an object of serializer functions/ }, JSON.stringify(bad))
+  }
+})
+
 test('logLevel: a string that is no log level fails at registration with FST_HEALTH_INVALID_OPTION', async (t) => {
   for (const withLogger of [false, true]) {
     const app = withLogger ? logged(t).app : newApp(t)

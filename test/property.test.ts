@@ -4,6 +4,7 @@ import { test, type Test } from 'tap'
 import fc from 'fast-check'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, { type HealthResponse, State, type Status } from '../lib/index.js'
+import { fullFormats } from 'ajv-formats/dist/formats.js'
 import { schemaErrors } from './helpers.js'
 
 // Property tests: whatever checks return or throw, and whatever options they get, every answer
@@ -20,6 +21,17 @@ const stateStatus: Record<State, Status> = {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 // ---- the oracle: what status a check's behaviour must come out as --------------------------
+
+// The draft's formats as ajv-formats reads them: independent of lib/formats.ts.
+const format = (name: 'date-time' | 'uri-reference' | 'uri-template') => {
+  const rule = fullFormats[name] as RegExp | { validate: (value: string) => boolean }
+  return (value: unknown): boolean => typeof value === 'string' && (rule instanceof RegExp ? rule.test(value) : rule.validate(value))
+}
+const isDateTime = format('date-time')
+const isUriTemplate = format('uri-template')
+const isUriReference = format('uri-reference')
+// Links must be absolute URIs or references from the root: the generators make no other kind.
+const isLink = (value: unknown): boolean => isUriReference(value) && /^(?:\/(?!\/)|[a-z][a-z0-9+.-]*:)/i.test(value as string)
 
 const words: Record<string, Status> = { pass: 'pass', ok: 'pass', up: 'pass', warn: 'warn', fail: 'fail', error: 'fail', down: 'fail' }
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -38,11 +50,11 @@ function nodeStatus (node: unknown): Status | undefined {
     const value = node[field]
     if (value !== undefined && !['string', 'number', 'boolean'].includes(typeof value)) return undefined
   }
-  if (node.time !== undefined && typeof node.time !== 'string') return undefined
+  if (node.time !== undefined && !isDateTime(node.time)) return undefined
   const endpoints = node.affectedEndpoints
-  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every((e) => typeof e === 'string'))) return undefined
+  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every(isUriTemplate))) return undefined
   const links = node.links
-  if (links !== undefined && !(isPlain(links) && Object.values(links).every((l) => typeof l === 'string'))) return undefined
+  if (links !== undefined && !(isPlain(links) && Object.values(links).every(isLink))) return undefined
   return status
 }
 
@@ -87,12 +99,28 @@ const textish = fc.oneof(
   { arbitrary: fc.anything(), weight: 1 }
 )
 
+// Dates (invalid ones and ones past year 9999 included), RFC 3339 strings with offsets, days
+// that do not exist, words, and anything at all.
+const offsets = fc.constantFrom('Z', '+02:00', '-05:30', 'z', '+00:00')
 const timeish = fc.oneof(
   fc.date({ min: new Date(0), max: new Date(4e12) }),
   fc.date({ min: new Date(0), max: new Date(4e12) }).map((d) => d.toISOString()),
+  fc.tuple(fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }), offsets).map(([d, zone]) => d.toISOString().replace('Z', zone)),
+  fc.constantFrom('2023-02-29T00:00:00Z', '2024-04-31T10:00:00Z', '2024-01-01T25:00:00Z', 'yesterday', 'now', '1700000000', ''),
   fc.date(),
+  fc.constant(new Date(Number.NaN)),
   fc.string({ maxLength: 10 }),
   fc.anything()
+)
+
+const endpoint = fc.oneof(
+  fc.constantFrom('/orders/{id}', '/search{?q,limit}', '/plain', '/bad {', '/{}', '/100%'),
+  fc.string({ maxLength: 10 })
+)
+const link = fc.oneof(
+  { arbitrary: fc.webUrl(), weight: 3 },
+  fc.constantFrom('/docs', 'https://example.com/a b', 'docs', '//example.com', 'https://example.com/%zz'),
+  fc.integer()
 )
 
 const detail = fc.record({
@@ -101,15 +129,26 @@ const detail = fc.record({
   observedValue: fc.anything(),
   observedUnit: textish,
   status: statusWord,
-  affectedEndpoints: fc.oneof({ arbitrary: fc.array(fc.string({ maxLength: 10 }), { maxLength: 3 }), weight: 3 }, fc.anything()),
+  affectedEndpoints: fc.oneof({ arbitrary: fc.array(endpoint, { maxLength: 3 }), weight: 3 }, fc.anything()),
   time: timeish,
   output: fc.oneof(textish, fc.string({ minLength: 500, maxLength: 600 })),
-  links: fc.oneof({ arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), fc.webUrl(), { maxKeys: 2 }), weight: 3 }, fc.anything()),
+  links: fc.oneof({ arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), link, { maxKeys: 2 }), weight: 3 }, fc.anything()),
   extra: fc.anything()
 }, { requiredKeys: [] })
 
+// Values that JSON cannot carry: a BigInt, a cycle, a toJSON that throws.
+const unserializable = fc.constantFrom<unknown>(
+  { observedValue: 1n },
+  (() => { const loop: Record<string, unknown> = {}; loop.self = loop; return loop })(),
+  { toJSON: () => { throw new Error('no JSON') } }
+)
+
 const result = fc.oneof(
   { arbitrary: fc.constantFrom(undefined, null), weight: 1 },
+  // Past the bounds: more than 64 nodes, more than 16 KiB.
+  { arbitrary: fc.array(fc.constant({ status: 'pass' }), { minLength: 65, maxLength: 70 }), weight: 1 },
+  { arbitrary: fc.string({ minLength: 16 * 1024, maxLength: 16 * 1024 + 8 }).map((padding) => ({ padding })), weight: 1 },
+  { arbitrary: unserializable, weight: 1 },
   { arbitrary: detail, weight: 4 },
   { arbitrary: fc.array(detail, { maxLength: 4 }), weight: 3 },
   { arbitrary: fc.anything(), weight: 2 },

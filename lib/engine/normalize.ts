@@ -1,4 +1,5 @@
 import type { HealthCheckEntry } from '../schema.js'
+import { isUri, isUriTemplate, normalizeDateTime } from '../formats.js'
 import { Status } from '../states.js'
 
 /** A component detail after normalisation: its status is always set. */
@@ -47,6 +48,9 @@ export function describeThrown (thrown: unknown): string {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
+/** A short quote of a bad value for an output: JSON, at most 64 characters. */
+const describeValue = (value: unknown): string => truncate(JSON.stringify(value) ?? String(value), 64)
+
 const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 
 /** What is wrong with one component detail, or undefined; fixes what can be fixed in place. */
@@ -66,15 +70,24 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
     else if (value !== undefined && typeof value !== 'string') return `${field} is ${kindOf(value)}, not a string`
   }
   if (typeof entry.output === 'string') entry.output = truncate(entry.output)
-  if (entry.time === undefined) entry.time = time
-  else if (typeof entry.time !== 'string') return `time is ${kindOf(entry.time)}, not an ISO date-time string`
+  if (entry.time === undefined) {
+    entry.time = time
+  } else {
+    const normalized = normalizeDateTime(entry.time)
+    if (normalized === undefined) return `time ${describeValue(entry.time)} is not an ISO 8601 date-time`
+    entry.time = normalized
+  }
   const endpoints = entry.affectedEndpoints
-  if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every((e) => typeof e === 'string'))) {
-    return 'affectedEndpoints is not an array of strings'
+  if (endpoints !== undefined) {
+    if (!Array.isArray(endpoints)) return `affectedEndpoints is ${kindOf(endpoints)}, not an array of URI templates`
+    const bad = endpoints.find((endpoint) => !isUriTemplate(endpoint))
+    if (bad !== undefined) return `affectedEndpoints has ${describeValue(bad)}, not a URI template`
   }
   const links = entry.links
-  if (links !== undefined && !(isPlainObject(links) && Object.values(links).every((l) => typeof l === 'string'))) {
-    return 'links is not an object of strings'
+  if (links !== undefined) {
+    if (!isPlainObject(links)) return `links is ${kindOf(links)}, not an object of URIs`
+    const bad = Object.keys(links).find((rel) => !isUri(links[rel]))
+    if (bad !== undefined) return `links has "${truncate(bad, 64)}" set to ${describeValue(links[bad])}, not a URI`
   }
   return undefined
 }
