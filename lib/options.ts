@@ -94,7 +94,6 @@ const urlPath: Rule = (value) =>
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-
 const links: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object of link relation to URI'
   const bad = Object.keys(value).find((rel) => rel === '' || !isUri(value[rel]))

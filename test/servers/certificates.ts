@@ -26,6 +26,8 @@ export interface Issued {
 
 export interface CertificateRequest {
   commonName: string
+  /** The whole subject, instead of /CN=<commonName>: '/O=Example' for one with no CN. */
+  subject?: string
   notBefore: Date
   notAfter: Date
   /** The signer; self-signed when left out. */
@@ -50,7 +52,8 @@ default_md = sha256
 policy = policy_any
 unique_subject = no
 [ policy_any ]
-commonName = supplied
+commonName = optional
+organizationName = optional
 [ ca_ext ]
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign, cRLSign
@@ -79,7 +82,7 @@ export async function issue (dir: string, request: CertificateRequest): Promise<
   const options = { cwd: folder, env: { ...process.env, ALT_NAMES: (request.altNames ?? [`DNS:${request.commonName}`]).join(',') } }
   await run('openssl', [
     'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', 'request.csr', '-subj', `/CN=${request.commonName}`
+    '-keyout', keyFile, '-out', 'request.csr', '-subj', request.subject ?? `/CN=${request.commonName}`
   ], options)
   const signer = request.issuer === undefined
     ? ['-selfsign', '-keyfile', keyFile]

@@ -1,11 +1,18 @@
 // What the PostgreSQL and MariaDB tests share: spawning a server binary and stopping it for
 // good, the environment of a child process, a crash probe (a plain script whose fate shows what
-// an object does without the check's listener), a bounded load run, and the benchmark record.
+// an object does without the check's listener), a bounded load run, the benchmark record, and
+// the health app whose answers they check.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs'
 import { appendFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
+import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../../lib/index.js'
+import { draftErrors } from '../draft-validator.js'
+import { request } from '../helpers.js'
 import { processTree, signalTree } from './common.js'
 
 /** Throws, with what to install, when a server binary is missing: these tests never skip. */
@@ -64,7 +71,12 @@ export async function stopServer (server: ServerProcess, signal: NodeJS.Signals,
   // A stopped (frozen) server cannot act on the signal: let it run first.
   await signalTree(pid, 'SIGCONT')
   server.child.kill(signal)
-  const late = await Promise.race([server.exited.then(() => false), sleep(grace).then(() => true)])
+  const timer = new AbortController()
+  const late = await Promise.race([
+    server.exited.then(() => false),
+    sleep(grace, true, { signal: timer.signal }).catch(() => false)
+  ])
+  timer.abort()
   if (late) {
     for (const each of await processTree(pid)) {
       try { process.kill(each, 'SIGKILL') } catch {}
@@ -131,4 +143,83 @@ export async function load (url: string, seconds: number, connections = 50): Pro
 export async function recordBench (figure: { kind: string, seconds: number, cacheFor: number, requests: number, serverQueries: number }): Promise<void> {
   const out = process.env.FASTIFY_HEALTH_BENCH_OUT
   if (out !== undefined && out !== '') await appendFile(out, JSON.stringify(figure) + '\n')
+}
+
+// ---- The health app both kinds' tests drive, and what they assert on its answers. ----
+
+/** A stack frame as Node prints one: no answer or log line may hold one. */
+export const STACK_FRAME = /\bat (?:async )?(?:\S+ \()?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+/
+
+export interface Answer {
+  statusCode: number
+  body: HealthResponse
+  text: string
+  /** How long the answer took, in ms. */
+  ms: number
+}
+
+export interface HealthProbe {
+  /** GET over inject. */
+  inject: (path?: string) => Promise<Answer>
+  /** GET over real HTTP (the app listens on 127.0.0.1, port 0). */
+  http: (path?: string) => Promise<Answer>
+  base: string
+}
+
+/**
+ * Registers fastify-health (state Working) with `checks` on `app`, listens, and returns GETs
+ * that assert every answer is valid by the draft and holds no stack frame. Closed at teardown.
+ */
+export async function serveHealth (t: Test, app: FastifyInstance, checks: Record<string, CheckDefinition>): Promise<HealthProbe> {
+  t.teardown(() => app.close())
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, checks })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const checked = (path: string, statusCode: number, text: string, started: number): Answer => {
+    const body = JSON.parse(text) as HealthResponse
+    t.strictSame(draftErrors(body), [], `${path}: valid by the draft`)
+    t.notMatch(text, STACK_FRAME, `${path}: no stack frame`)
+    return { statusCode, body, text, ms: performance.now() - started }
+  }
+  return {
+    base,
+    inject: async (path = '/health') => {
+      const started = performance.now()
+      const res = await app.inject(path)
+      return checked(path, res.statusCode, res.body, started)
+    },
+    http: async (path = '/health') => {
+      const started = performance.now()
+      const res = await request(base + path)
+      return checked(path, res.statusCode, res.text, started)
+    }
+  }
+}
+
+/** The one detail of check `name` in an answer. */
+export function detail (answer: Answer, name: string): ComponentDetail {
+  const entries = answer.body.checks?.[name]
+  if (entries?.length !== 1) throw new Error(`expected one detail for ${name}, got ${JSON.stringify(answer.body.checks)}`)
+  return entries[0] as ComponentDetail
+}
+
+/** A passing reading of a datastore check: the round trip in ms, and where it went. */
+export function assertPass (t: Test, answer: Answer, name: string, componentId: string): void {
+  const got = detail(answer, name)
+  t.match(got, { componentType: 'datastore', componentId, observedUnit: 'ms', status: 'pass' }, `${name}: pass`)
+  t.ok(typeof got.observedValue === 'number' && got.observedValue >= 0 && got.observedValue < 60_000, `${name}: a plausible round trip (${String(got.observedValue)} ms)`)
+  t.equal(got.output, undefined, `${name}: no output on pass`)
+}
+
+/** A failing reading: status fail, the componentId kept, a one-line output; returns the output. */
+export function assertFail (t: Test, answer: Answer, name: string, componentId: string): string {
+  const got = detail(answer, name)
+  t.match(got, { componentType: 'datastore', componentId, status: 'fail', output: String }, `${name}: fail`)
+  const output = String(got.output)
+  t.notMatch(output, /\n/, `${name}: the output is one line`)
+  return output
+}
+
+/** Asserts that none of `secrets` shows up in `text`. */
+export function assertNoSecrets (t: Test, text: string, secrets: Record<string, string>, where: string): void {
+  for (const [what, secret] of Object.entries(secrets)) t.notOk(text.includes(secret), `${where}: no ${what}`)
 }
