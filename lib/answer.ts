@@ -1,8 +1,11 @@
-import type { Evaluation } from './evaluate.js'
+import type { CheckRunner } from './engine/runner.js'
+import { truncate } from './engine/normalize.js'
 import type { ResolvedOptions } from './options.js'
-import type { HealthResponse } from './schema.js'
+import type { HealthCheckEntry, HealthResponse } from './schema.js'
+import { worstStatus, Status } from './states.js'
+import { counts, type Snapshot, type View, viewDefinition } from './views.js'
 
-/** One ready-to-send answer: built once per change, then served as is to every probe. */
+/** One ready-to-send answer of a view: built once per change, then served as is to every probe. */
 export interface Answer {
   statusCode: number
   body: HealthResponse
@@ -13,36 +16,67 @@ export interface Answer {
    * ones a request reads need serializing.
    */
   readonly payload: string
-  /** The answer for callers denied the details (no `checks`, no `output`); built on first use. */
+  /** The answer for callers denied the details: no `checks`, and an `output` naming no check. */
   brief: () => string
 }
 
-type Identity = Pick<ResolvedOptions, 'serviceName' | 'version' | 'releaseId' | 'description' | 'links'>
+const MAX_OUTPUT_LENGTH = 1024
 
-export function buildAnswer (identity: Identity, evaluation: Evaluation, statusCode: number): Answer {
+/** What a view answers now, from the service's state and the latest reading of each check. */
+export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<CheckRunner>, options: ResolvedOptions): Answer {
+  const definition = viewDefinition(view)
+  const base = definition.baseStatus(snapshot)
+  let status = base
+  const problems: string[] = base === Status.PASS ? [] : [`Service state: ${snapshot.state}`]
+  const brief = [...problems]
+  const failing = { warn: 0, fail: 0 }
+  let checks: Record<string, HealthCheckEntry[]> | undefined
+  for (const runner of runners) {
+    const reading = runner.reading
+    // A check with no reading yet is left out: a request waits for its first reading, so only
+    // announcements (a state change before any request) could ever see it.
+    if (reading === undefined || !counts(view, runner.settings.probes)) continue
+    const { entries, status: own } = reading
+    // A failing check that is not critical lowers the answer to warn, never to fail.
+    const counted = own === Status.FAIL && !runner.settings.critical ? Status.WARN : own
+    status = worstStatus(status, counted)
+    ;(checks ??= {})[runner.name] = entries
+    if (own !== Status.PASS) {
+      failing[counted as 'warn' | 'fail']++
+      const said = entries.find((entry) => entry.output !== undefined)?.output
+      problems.push(said === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${said})`)
+    }
+  }
+  for (const level of ['fail', 'warn'] as const) {
+    const n = failing[level]
+    if (n > 0) brief.push(`${n} ${n === 1 ? 'check' : 'checks'} ${level === 'fail' ? 'failing' : 'warning'}`)
+  }
+
   // Keys in the draft's order; optional ones only when configured or meaningful.
-  const body: HealthResponse = { status: evaluation.status }
-  if (identity.version !== undefined) body.version = identity.version
-  if (identity.releaseId !== undefined) body.releaseId = identity.releaseId
-  body.notes = evaluation.notes
-  if (evaluation.output !== undefined) body.output = evaluation.output
-  if (evaluation.checks !== undefined) body.checks = evaluation.checks
-  if (identity.links !== undefined) body.links = identity.links
-  body.serviceId = identity.serviceName
-  if (identity.description !== undefined) body.description = identity.description
+  const body: HealthResponse = { status }
+  if (options.version !== undefined) body.version = options.version
+  if (options.releaseId !== undefined) body.releaseId = options.releaseId
+  body.notes = [definition.notes(status, snapshot)]
+  if (status !== Status.PASS) body.output = truncate(problems.join('; '), MAX_OUTPUT_LENGTH)
+  if (checks !== undefined) body.checks = checks
+  if (options.links !== undefined) body.links = options.links
+  body.serviceId = options.serviceName
+  if (options.description !== undefined) body.description = options.description
 
+  const codes = definition.codes === 'statusCodes' ? options.statusCodes : definition.codes
   let payload: string | undefined
-  let brief: string | undefined
+  let briefPayload: string | undefined
   return {
-    statusCode,
+    statusCode: codes[status],
     body,
     get payload () { return (payload ??= JSON.stringify(body)) },
-    brief: () => (brief ??= JSON.stringify(briefBody(body)))
+    brief: () => (briefPayload ??= JSON.stringify(briefBody(body, brief)))
   }
 }
 
-/** What is kept when details are hidden: status, code and identity, never checks or output. */
-function briefBody (body: HealthResponse): HealthResponse {
+/** What is kept when details are hidden: status, code and identity, and how many checks warn or fail. */
+function briefBody (body: HealthResponse, brief: string[]): HealthResponse {
   const { status, version, releaseId, notes, serviceId, description } = body
-  return { status, version, releaseId, notes, serviceId, description }
+  const output = brief.length === 0 ? undefined : brief.join('; ')
+  return { status, version, releaseId, notes, output, serviceId, description }
 }

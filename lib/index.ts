@@ -3,13 +3,15 @@ import { fastifyHealth } from './plugin.js'
 export { fastifyHealth }
 export default fastifyHealth
 
-export { HealthController, type HealthReport, type ChangeListener } from './controller.js'
+export type { HealthController, HealthReport, ChangeListener } from './controller.js'
 export { createHealthServer, type HealthServer, type HealthServerOptions } from './server.js'
 export {
   type FastifyHealthOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
 } from './options.js'
 export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
-export type { ProcessChecksOptions, Thresholds } from './process-checks.js'
+export type { ProcessChecksOptions } from './process-checks.js'
+export type { Thresholds } from './thresholds.js'
+export { HEALTH_FORMATS } from './formats.js'
 export { CHECK_DEFAULTS } from './engine/registry.js'
 export { State, Status } from './states.js'
 export { HEALTH_CONTENT_TYPE } from './route.js'

@@ -1,15 +1,21 @@
 import type { FastifyRequest, LogLevel } from 'fastify'
-import type { ProcessChecksOptions } from './process-checks.js'
 import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
-import { millisecondsProblem } from './duration.js'
 import { isUri } from './formats.js'
+import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
+import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'
+import { type ProbeView, probeViews, type View, viewDefinition } from './views.js'
+
+// Each option is documented here, defaulted in `defaults` and checked in `rules`, side by side.
 
 export interface FastifyHealthOptions {
   /** The service's name: `serviceId` in every answer. Required, non-empty. */
   serviceName: string
-  /** Where the health document is served. Default `/health`. */
+  /**
+   * Where the health document is served.
+   * @default '/health'
+   */
   path?: string
   /** Public version of the service (`version`). */
   version?: string
@@ -19,23 +25,44 @@ export interface FastifyHealthOptions {
   description?: string
   /** Link relations to URIs (`links`). */
   links?: Record<string, string>
-  /** The state before any `setState*()` call. Default `State.NOINFO`. */
+  /**
+   * The state before any `setState*()` call.
+   * @default State.NOINFO
+   */
   initialState?: State
-  /** The Cache-Control header of every answer, or false to send none. Default `max-age=5`. */
+  /**
+   * The Cache-Control header of every answer, or false to send none.
+   * @default 'max-age=5'
+   */
   cacheControl?: string | false
-  /** HTTP codes per status: pass and warn in 200-399, fail in 400-599. Default 200/202/503. */
+  /**
+   * HTTP codes per status: pass and warn in 200-399, fail in 400-599.
+   * @default { pass: 200, warn: 202, fail: 503 }
+   */
   statusCodes?: Partial<Record<Status, number>>
   /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
   checks?: Record<string, CheckFunction | CheckDefinition>
-  /** Whether an answer shows `checks` and `output`, for everyone or per request. Default true. */
+  /**
+   * Whether an answer shows `checks` and `output`, for everyone or per request.
+   * @default true
+   */
   exposeDetails?: boolean | ((request: FastifyRequest) => boolean)
-  /** Built-in process checks: uptime, event loop delay and utilization, memory. Default off. */
+  /**
+   * Built-in process checks: uptime, event loop delay and utilization, memory.
+   * @default false
+   */
   process?: boolean | ProcessChecksOptions
-  /** Orchestrator probe routes; false turns them off, a path or false per probe. Default on. */
+  /**
+   * Orchestrator probe routes; false turns them off, a path or false per probe.
+   * @default true (each at `{path}/{probe}`)
+   */
   probes?: boolean | ProbePaths
-  /** Milliseconds `health.shutdown()` keeps serving, not ready, before closing. Default 10000. */
+  /**
+   * Milliseconds `health.shutdown()` keeps serving, not ready, before closing.
+   * @default 10000
+   */
   shutdownDelay?: number
-  /** Fastify register option, honoured: prepended to `path`. */
+  /** Fastify register option, honoured: prepended to every health route. */
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
   logLevel?: LogLevel
@@ -43,16 +70,29 @@ export interface FastifyHealthOptions {
   logSerializers?: Record<string, (value: any) => string>
 }
 
-/** Paths of the probe routes; each defaults to `{path}/live`, `{path}/ready`, `{path}/started`. */
-export interface ProbePaths {
-  live?: string | false
-  ready?: string | false
-  started?: string | false
-}
+/** Paths of the probe routes, each defaulting to `{path}/{probe}`, or false to leave one out. */
+export type ProbePaths = { [P in ProbeView]?: string | false }
 
+export const DEFAULT_SHUTDOWN_DELAY = 10_000
+export const DEFAULT_CACHE_CONTROL = 'max-age=5'
+export const DEFAULT_STATUS_CODES: Readonly<Record<Status, number>> = { pass: 200, warn: 202, fail: 503 }
+
+const defaults = {
+  path: '/health',
+  initialState: State.NOINFO,
+  cacheControl: DEFAULT_CACHE_CONTROL,
+  statusCodes: DEFAULT_STATUS_CODES,
+  checks: {},
+  exposeDetails: true,
+  process: false,
+  probes: true,
+  shutdownDelay: DEFAULT_SHUTDOWN_DELAY,
+  prefix: ''
+} as const satisfies Partial<FastifyHealthOptions>
+
+/** The options with every default filled in, and the routes' paths worked out. */
 export interface ResolvedOptions {
   serviceName: string
-  url: string
   version?: string
   releaseId?: string
   description?: string
@@ -65,20 +105,12 @@ export interface ResolvedOptions {
   checks: Record<string, CheckFunction | CheckDefinition>
   exposeDetails: boolean | ((request: FastifyRequest) => boolean)
   process: ProcessChecksOptions | undefined
-  /** Full URLs of the probe routes that are on. */
-  probes: { live?: string, ready?: string, started?: string }
+  /** The prefix of every route, applied by Fastify (the routes are registered under it). */
+  prefix: string
+  /** The path of each view that is served, below the prefix. */
+  routes: Partial<Record<View, string>>
   shutdownDelay: number
 }
-
-export const DEFAULT_SHUTDOWN_DELAY = 10_000
-export const DEFAULT_CACHE_CONTROL = 'max-age=5'
-export const DEFAULT_STATUS_CODES: Readonly<Record<Status, number>> = { pass: 200, warn: 202, fail: 503 }
-
-/** Returns what is wrong with a value, or undefined when it is fine. */
-type Rule = (value: unknown) => string | undefined
-
-const text: Rule = (value) =>
-  typeof value === 'string' && value.trim() !== '' ? undefined : 'must be a non-empty string'
 
 // What Node's HTTP server accepts in a header value: a CR or LF would fail every answer.
 const INVALID_HEADER_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/
@@ -90,9 +122,6 @@ const cacheControl: Rule = (value) =>
 
 const urlPath: Rule = (value) =>
   typeof value === 'string' && value.startsWith('/') ? undefined : 'must be a string that starts with "/"'
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 const links: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object of link relation to URI'
@@ -118,43 +147,13 @@ const statusCodes: Rule = (value) => {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-const milliseconds = (min: number): Rule => (value) => millisecondsProblem(value, min)
 
 const probePaths: Rule = (value) => {
   if (typeof value === 'boolean') return undefined
-  if (!isPlainObject(value)) return 'must be a boolean or { live, ready, started } paths (or false each)'
+  if (!isPlainObject(value)) return `must be a boolean or { ${probeViews.join(', ')} } paths (or false each)`
   for (const [probe, path] of Object.entries(value)) {
-    if (!['live', 'ready', 'started'].includes(probe)) return `has an unknown probe "${probe}"`
+    if (!(probeViews as string[]).includes(probe)) return `has an unknown probe "${probe}"`
     if (path !== false && path !== undefined && urlPath(path) !== undefined) return `sets ${probe} to a path that does not start with "/"`
-  }
-  return undefined
-}
-
-const thresholds = (value: unknown): boolean =>
-  typeof value === 'boolean' || (isPlainObject(value) &&
-    Object.entries(value).every(([level, limit]) => ['warn', 'fail'].includes(level) && (limit === undefined || Number.isFinite(limit))))
-
-const processChecks: Rule = (value) => {
-  if (typeof value === 'boolean') return undefined
-  if (!isPlainObject(value)) return 'must be a boolean or an object of process check settings'
-  for (const [key, setting] of Object.entries(value)) {
-    if (setting === undefined) continue
-    if (key === 'interval' || key === 'critical' || key === 'probes') continue
-    if (key === 'memory') {
-      const fine = typeof setting === 'boolean' || (isPlainObject(setting) &&
-        Object.entries(setting).every(([part, t]) => ['heapUsed', 'rss'].includes(part) && (t === undefined || (thresholds(t) && typeof t !== 'boolean'))))
-      if (!fine) return 'sets memory to something other than a boolean or { heapUsed, rss } thresholds'
-    } else if (['uptime', 'eventLoopDelay', 'eventLoopUtilization'].includes(key)) {
-      if (!thresholds(setting)) return `sets ${key} to something other than a boolean or { warn, fail } numbers`
-    } else {
-      return `has an unknown setting "${key}"`
-    }
-  }
-  const { interval, critical, probes } = value
-  if (interval !== undefined && millisecondsProblem(interval, 1) !== undefined) return 'sets interval to something other than milliseconds from 1'
-  if (critical !== undefined && typeof critical !== 'boolean') return 'sets critical to something other than a boolean'
-  if (probes !== undefined && !(Array.isArray(probes) && probes.every((p) => p === 'live' || p === 'ready'))) {
-    return 'sets probes to something other than an array of "live" and "ready"'
   }
   return undefined
 }
@@ -169,13 +168,13 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   initialState: (value) => isState(value) ? undefined : 'must be one of the State values',
   cacheControl,
   statusCodes,
-  prefix: (value) => value === '' ? undefined : urlPath(value),
-  logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   checks: (value) => isPlainObject(value) ? undefined : 'must be an object of check name to function or { check, ...options }',
   exposeDetails: (value) => typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request',
-  process: processChecks,
+  process: processChecksProblem,
   probes: probePaths,
-  shutdownDelay: milliseconds(0),
+  shutdownDelay: duration(0),
+  prefix: (value) => value === '' ? undefined : urlPath(value),
+  logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   logSerializers: (value) => isPlainObject(value) && Object.values(value).every((serializer) => typeof serializer === 'function')
     ? undefined
     : 'must be an object of serializer functions, as Fastify takes it'
@@ -190,47 +189,44 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (!isPlainObject(options)) {
     throw new FST_HEALTH_INVALID_OPTION('options', 'must be the service name or an options object')
   }
-  for (const key of Object.keys(options)) {
-    // Own keys only: `toString` or `constructor` is no option, whatever Object.prototype says.
-    const rule = Object.hasOwn(rules, key) ? rules[key as keyof typeof rules] : undefined
-    if (rule === undefined) throw new FST_HEALTH_UNKNOWN_OPTION(key)
-    const problem = options[key] === undefined ? undefined : rule(options[key])
-    if (problem !== undefined) throw new FST_HEALTH_INVALID_OPTION(key, problem)
-  }
+  const mistake = firstMistake(options, rules)
+  if (mistake?.problem !== undefined) throw new FST_HEALTH_INVALID_OPTION(mistake.key, mistake.problem)
+  if (mistake !== undefined) throw new FST_HEALTH_UNKNOWN_OPTION(mistake.key)
   if (options.serviceName === undefined) throw new FST_HEALTH_INVALID_OPTION('serviceName', 'is required')
 
   const given = options as unknown as FastifyHealthOptions
-  const prefix = (given.prefix ?? '').replace(/\/+$/, '')
-  const url = prefix + (given.path ?? '/health')
+  const path = given.path ?? defaults.path
+  const process = given.process ?? defaults.process
   return {
     serviceName: given.serviceName,
-    url,
     version: given.version,
     releaseId: given.releaseId,
     description: given.description,
     // A copy: the answer is built from it, so later changes to the caller's object must not leak in.
     links: given.links === undefined ? undefined : { ...given.links },
-    initialState: given.initialState ?? State.NOINFO,
-    cacheControl: given.cacheControl ?? DEFAULT_CACHE_CONTROL,
-    statusCodes: { ...DEFAULT_STATUS_CODES, ...given.statusCodes },
+    initialState: given.initialState ?? defaults.initialState,
+    cacheControl: given.cacheControl ?? defaults.cacheControl,
+    statusCodes: { ...defaults.statusCodes, ...given.statusCodes },
     logLevel: given.logLevel,
     logSerializers: given.logSerializers,
-    checks: given.checks ?? {},
-    exposeDetails: given.exposeDetails ?? true,
-    process: given.process === true ? {} : given.process === false ? undefined : given.process,
-    probes: resolveProbes(prefix, url, given.probes ?? true),
-    shutdownDelay: given.shutdownDelay ?? DEFAULT_SHUTDOWN_DELAY
+    checks: given.checks ?? defaults.checks,
+    exposeDetails: given.exposeDetails ?? defaults.exposeDetails,
+    process: process === true ? {} : process === false ? undefined : process,
+    // Fastify joins a prefix and a path with one slash, whatever trails the prefix.
+    prefix: (given.prefix ?? defaults.prefix).replace(/\/+$/, ''),
+    routes: resolveRoutes(path, given.probes ?? defaults.probes),
+    shutdownDelay: given.shutdownDelay ?? defaults.shutdownDelay
   }
 }
 
-function resolveProbes (prefix: string, url: string, probes: boolean | ProbePaths): ResolvedOptions['probes'] {
-  if (probes === false) return {}
-  const paths = probes === true ? {} : probes
-  const base = url.replace(/\/+$/, '')
-  const resolved: ResolvedOptions['probes'] = {}
-  for (const probe of ['live', 'ready', 'started'] as const) {
-    const path = paths[probe]
-    if (path !== false) resolved[probe] = path === undefined ? `${base}/${probe}` : prefix + path
+function resolveRoutes (path: string, probes: boolean | ProbePaths): ResolvedOptions['routes'] {
+  const routes: ResolvedOptions['routes'] = { health: path }
+  if (probes === false) return routes
+  const paths: ProbePaths = probes === true ? {} : probes
+  const base = path.replace(/\/+$/, '')
+  for (const view of probeViews) {
+    const given = paths[view]
+    if (given !== false) routes[view] = given ?? base + viewDefinition(view).path
   }
-  return resolved
+  return routes
 }

@@ -1,41 +1,96 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import type { ComponentDetail, CheckFunction, CheckOptions, ProbeName } from './engine/types.js'
+import { duration, isPlainObject, probeList, type Rule } from './rules.js'
+import { rateReading, type Thresholds } from './thresholds.js'
+import { defaultProbes } from './views.js'
 
-/** Levels at which a reading turns `warn` and `fail`; either may be left out. */
-export interface Thresholds {
-  warn?: number
-  fail?: number
-}
+export type { Thresholds }
 
 export interface ProcessChecksOptions {
-  /** Milliseconds between readings: the window each reading covers. Default 5000. */
+  /**
+   * Milliseconds between readings: the window each reading covers.
+   * @default 5000
+   */
   interval?: number
-  /** Default true: an overloaded process stops being ready (load shedding). */
+  /**
+   * An overloaded process stops being ready (load shedding).
+   * @default true
+   */
   critical?: boolean
-  /** Default `['ready']`. */
+  /**
+   * The probes the process checks count for.
+   * @default the readiness probe only
+   */
   probes?: ProbeName[]
-  /** `uptime`, seconds; thresholds are minimums (a process that keeps restarting). Default on, no thresholds. */
+  /**
+   * `uptime`, seconds; thresholds are minimums (a process that keeps restarting).
+   * @default true (no thresholds)
+   */
   uptime?: boolean | Thresholds
-  /** `eventloop:delay`, p99 in ms over the window. Default warn 100, fail 1000. */
+  /**
+   * `eventloop:delay`, p99 in ms over the window.
+   * @default { warn: 100, fail: 1000 }
+   */
   eventLoopDelay?: boolean | Thresholds
-  /** `eventloop:utilization`, percent over the window. Default warn 90. */
+  /**
+   * `eventloop:utilization`, percent over the window.
+   * @default { warn: 90 }
+   */
   eventLoopUtilization?: boolean | Thresholds
-  /** `memory:utilization`, MiB. Default heap used: warn at 85% and fail at 95% of V8's heap limit. */
+  /**
+   * `memory:utilization`, MiB.
+   * @default heap used: warn at 85% and fail at 95% of V8's heap limit
+   */
   memory?: boolean | { heapUsed?: Thresholds, rss?: Thresholds }
+}
+
+const heapLimit = (): number => getHeapStatistics().heap_size_limit / MiB
+
+const defaults = {
+  interval: 5000,
+  critical: true,
+  eventLoopDelay: { warn: 100, fail: 1000 },
+  eventLoopUtilization: { warn: 90 },
+  memory: () => ({ heapUsed: { warn: round(heapLimit() * 0.85), fail: round(heapLimit() * 0.95) } })
+} as const
+
+const thresholds = (value: unknown): boolean =>
+  typeof value === 'boolean' || (isPlainObject(value) &&
+    Object.entries(value).every(([level, limit]) => ['warn', 'fail'].includes(level) && (limit === undefined || Number.isFinite(limit))))
+
+const settingRules: Record<keyof ProcessChecksOptions, Rule> = {
+  interval: (value) => duration(1)(value) === undefined ? undefined : 'sets interval to something other than milliseconds from 1',
+  critical: (value) => typeof value === 'boolean' ? undefined : 'sets critical to something other than a boolean',
+  probes: (value) => probeList(value)?.replace(/^must be/, 'sets probes to something other than'),
+  uptime: (value) => thresholds(value) ? undefined : 'sets uptime to something other than a boolean or { warn, fail } numbers',
+  eventLoopDelay: (value) => thresholds(value) ? undefined : 'sets eventLoopDelay to something other than a boolean or { warn, fail } numbers',
+  eventLoopUtilization: (value) => thresholds(value) ? undefined : 'sets eventLoopUtilization to something other than a boolean or { warn, fail } numbers',
+  memory: (value) => typeof value === 'boolean' || (isPlainObject(value) &&
+    Object.entries(value).every(([part, t]) => ['heapUsed', 'rss'].includes(part) && (t === undefined || (thresholds(t) && typeof t !== 'boolean'))))
+    ? undefined
+    : 'sets memory to something other than a boolean or { heapUsed, rss } thresholds'
+}
+
+/** What is wrong with the `process` option, or undefined when it is fine. */
+export function processChecksProblem (value: unknown): string | undefined {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return 'must be a boolean or an object of process check settings'
+  for (const [key, setting] of Object.entries(value)) {
+    if (setting === undefined) continue
+    if (!Object.hasOwn(settingRules, key)) return `has an unknown setting "${key}"`
+    const problem = settingRules[key as keyof ProcessChecksOptions](setting)
+    if (problem !== undefined) return problem
+  }
+  return undefined
 }
 
 const MiB = 1024 * 1024
 const round = (value: number): number => Math.round(value * 100) / 100
 
-/** The reading's status: `over` true when larger is worse, false when smaller is worse. */
-function judge (value: number, thresholds: Thresholds, over: boolean, what: string, unit: string): ComponentDetail {
-  const crossed = (limit: number | undefined): boolean => limit !== undefined && (over ? value >= limit : value < limit)
-  const status = crossed(thresholds.fail) ? 'fail' : crossed(thresholds.warn) ? 'warn' : 'pass'
-  if (status === 'pass') return { status }
-  const limit = thresholds[status] as number
-  return { status, output: `${what} ${value} ${unit} is ${over ? 'at or above' : 'below'} the ${status} threshold of ${limit} ${unit}` }
-}
+/** The reading's status: `higherIsWorse` true for a delay, false for an uptime. */
+const rate = (value: number, limits: Thresholds, higherIsWorse: boolean, what: string, unit: string): ComponentDetail =>
+  rateReading(value, limits, { what, unit, higherIsWorse })
 
 /**
  * Judges event loop readings, but the first: its window runs from registration to the first
@@ -45,7 +100,7 @@ function judge (value: number, thresholds: Thresholds, over: boolean, what: stri
 function afterStartUp (): (value: number, thresholds: Thresholds, what: string, unit: string) => ComponentDetail {
   let first = true
   return (value, thresholds, what, unit) => {
-    if (!first) return judge(value, thresholds, true, what, unit)
+    if (!first) return rate(value, thresholds, true, what, unit)
     first = false
     return { status: 'pass', output: `${what} over start-up, not judged` }
   }
@@ -71,7 +126,7 @@ export function createProcessChecks (
   monitor: typeof monitorEventLoopDelay = monitorEventLoopDelay
 ): ProcessChecks {
   const checkOptions: CheckOptions = {
-    interval: options.interval ?? 5000, critical: options.critical ?? true, probes: options.probes ?? ['ready']
+    interval: options.interval ?? defaults.interval, critical: options.critical ?? defaults.critical, probes: options.probes ?? defaultProbes
   }
   const checks: ProcessChecks['checks'] = []
   const disposers: Array<() => void> = []
@@ -81,11 +136,11 @@ export function createProcessChecks (
   if (uptime !== undefined) {
     checks.push(['uptime', () => {
       const value = Math.round(process.uptime())
-      return { ...system, observedValue: value, observedUnit: 's', ...judge(value, uptime, false, 'uptime', 's') }
+      return { ...system, observedValue: value, observedUnit: 's', ...rate(value, uptime, false, 'uptime', 's') }
     }, checkOptions])
   }
 
-  const delay = pick(options.eventLoopDelay, { warn: 100, fail: 1000 })
+  const delay = pick(options.eventLoopDelay, defaults.eventLoopDelay)
   if (delay !== undefined) {
     const histogram = monitor({ resolution: 10 })
     histogram.enable()
@@ -98,7 +153,7 @@ export function createProcessChecks (
     }, checkOptions])
   }
 
-  const utilization = pick(options.eventLoopUtilization, { warn: 90 })
+  const utilization = pick(options.eventLoopUtilization, defaults.eventLoopUtilization)
   if (utilization !== undefined) {
     let last = performance.eventLoopUtilization()
     const settled = afterStartUp()
@@ -110,14 +165,13 @@ export function createProcessChecks (
     }, checkOptions])
   }
 
-  const heapLimit = getHeapStatistics().heap_size_limit / MiB
-  const memory = pick(options.memory, { heapUsed: { warn: round(heapLimit * 0.85), fail: round(heapLimit * 0.95) } })
+  const memory = pick(options.memory, defaults.memory())
   if (memory !== undefined) {
     checks.push(['memory:utilization', () => {
       const usage = process.memoryUsage()
       const reading = (componentId: string, bytes: number, thresholds: Thresholds = {}): ComponentDetail => {
         const value = round(bytes / MiB)
-        return { componentId, ...system, observedValue: value, observedUnit: 'MiB', ...judge(value, thresholds, true, componentId, 'MiB') }
+        return { componentId, ...system, observedValue: value, observedUnit: 'MiB', ...rate(value, thresholds, true, componentId, 'MiB') }
       }
       return [reading('heapUsed', usage.heapUsed, memory.heapUsed), reading('rss', usage.rss, memory.rss)]
     }, checkOptions])

@@ -1,19 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { Answer } from './answer.js'
-import type { HealthController } from './controller.js'
-import { kAnswer } from './controller.js'
-import type { View } from './evaluate.js'
+import type { HealthLifecycle } from './controller.js'
 import type { ResolvedOptions } from './options.js'
 import { HealthResponseSchema } from './schema.js'
+import { type View, viewDefinition, viewNames } from './views.js'
 
 export const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
-
-const summaries: Record<View, string> = {
-  health: 'Health of the service (application/health+json)',
-  live: 'Liveness probe: 200 while the process can answer and no liveness check fails',
-  ready: 'Readiness probe: 200 only in state Working with no failing critical readiness check',
-  started: 'Startup probe: 503 until the service first reaches Working, 200 from then on'
-}
 
 /** The route schema: every code the route can answer documents the health+json document. */
 export function healthRouteSchema (statusCodes: Iterable<number>, summary: string): FastifySchema {
@@ -42,14 +34,24 @@ function detailPolicy (options: ResolvedOptions): (request: FastifyRequest) => b
   }
 }
 
+/** Serves every view that has a route. */
+export function registerHealthRoutes (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
+  for (const view of viewNames) {
+    const url = options.routes[view]
+    if (url !== undefined) registerHealthRoute(fastify, lifecycle, options, view, url)
+  }
+}
+
 /**
  * Serves GET (and HEAD: same status and headers, no body) for one view. The handler copies a
  * prebuilt string out, and waits only when a check it counts has no reading fresh enough.
  */
-export function registerHealthRoute (
-  fastify: FastifyInstance, health: HealthController, options: ResolvedOptions, view: View, url: string
+function registerHealthRoute (
+  fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, view: View, url: string
 ): void {
   const { cacheControl } = options
+  const definition = viewDefinition(view)
+  const codes = definition.codes === 'statusCodes' ? options.statusCodes : definition.codes
   const showDetails = detailPolicy(options)
   const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
     // Always set the code, 200 included: a hook of the app may have set another one.
@@ -65,14 +67,14 @@ export function registerHealthRoute (
     exposeHeadRoute: true,
     logLevel: options.logLevel,
     logSerializers: options.logSerializers,
-    schema: healthRouteSchema(view === 'health' ? Object.values(options.statusCodes) : [200, 503], summaries[view]),
+    schema: healthRouteSchema(Object.values(codes), definition.summary),
     // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
     // document the route, so skip compiling a serializer per status code (memory and start-up).
     serializerCompiler: () => JSON.stringify,
     // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait
     // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
-      const answer = health[kAnswer](view)
+      const answer = lifecycle.answer(view)
       if (answer instanceof Promise) return answer.then((ready) => send(request, reply, ready))
       send(request, reply, answer)
     }

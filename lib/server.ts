@@ -3,7 +3,8 @@ import fp from 'fastify-plugin'
 import type { HealthController } from './controller.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_LISTEN_FAILED } from './errors.js'
 import { type FastifyHealthOptions, resolveOptions } from './options.js'
-import { createController, mountHealth, pluginMetadata } from './plugin.js'
+import { createInstanceHealth, mountHealth } from './mount.js'
+import { pluginMetadata } from './plugin.js'
 
 export interface HealthServerOptions extends FastifyHealthOptions {
   /** Interface to listen on. Default `127.0.0.1`. */
@@ -46,8 +47,8 @@ export function createHealthServer (options: HealthServerOptions): HealthServer 
 
   const fastify = isLoggerInstance(logger) ? Fastify({ loggerInstance: logger }) : Fastify({ logger })
   // Built now, not when the plugin loads, so that `health` is there before listen().
-  const health = createController(fastify, resolved)
-  fastify.register(fp(async (instance) => mountHealth(instance, health, resolved), pluginMetadata))
+  const { health, lifecycle } = createInstanceHealth(fastify, resolved)
+  fastify.register(fp(async (instance) => mountHealth(instance, health, lifecycle, resolved), pluginMetadata))
 
   return {
     health,

@@ -93,11 +93,11 @@ function assertBrief (t: Test, got: Fetched, label: string): void {
     version: identity.version,
     releaseId: identity.releaseId,
     notes: NOTES_WORKING,
+    output: '1 check failing',
     serviceId: identity.serviceName,
     description: identity.description
-  }, `${label}: status and identity only`)
+  }, `${label}: status, identity, and an output that names no check`)
   t.notOk('checks' in got.body, `${label}: no checks`)
-  t.notOk('output' in got.body, `${label}: no output`)
 }
 
 function assertDetailed (t: Test, got: Fetched, label: string): void {
@@ -122,16 +122,16 @@ test('exposeDetails', async (t) => {
     assertDetailed(t, await get(), 'default')
   })
 
-  t.test('false hides checks and output, keeps status, code and identity', async (t) => {
+  t.test('false hides checks and what they said, keeps status, code and identity', async (t) => {
     const get = await serve(t, { checks: failingDb, exposeDetails: false })
     assertBrief(t, await get(), '/health')
     const ready = await get('/health/ready')
     t.equal(ready.statusCode, 503)
-    t.same(Object.keys(ready.body).sort(), ['description', 'notes', 'releaseId', 'serviceId', 'status', 'version'])
+    t.same(Object.keys(ready.body).sort(), ['description', 'notes', 'output', 'releaseId', 'serviceId', 'status', 'version'])
     t.equal(ready.body.status, 'fail')
   })
 
-  t.test('false with no identity configured keeps just status, notes and serviceId', async (t) => {
+  t.test('false with no identity configured keeps just status, notes, a nameless output and serviceId', async (t) => {
     const app = Fastify()
     t.teardown(() => app.close())
     await app.register(fastifyHealth, { serviceName: 'bare', initialState: State.WORK, checks: failingDb, exposeDetails: false })
@@ -140,7 +140,7 @@ test('exposeDetails', async (t) => {
     const body = await res.json() as HealthResponse
     t.same(schemaErrors(body), [])
     t.equal(res.status, 503)
-    t.same(body, { status: 'fail', notes: NOTES_WORKING, serviceId: 'bare' })
+    t.same(body, { status: 'fail', notes: NOTES_WORKING, output: '1 check failing', serviceId: 'bare' })
   })
 
   t.test('a function decides per request', async (t) => {

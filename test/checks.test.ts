@@ -4,7 +4,6 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, {
   CHECK_DEFAULTS, type CheckFunction, type FastifyHealthOptions, type HealthCheckEntry, type HealthResponse, State
 } from '../lib/index.js'
-import { kChecks } from '../lib/controller.js'
 import { schemaErrors } from './helpers.js'
 
 /** A stack frame as V8 prints it: `at fn (/path/file.ts:1:2)`, `at file:///x.js:1:2`, `at node:internal/...`. */
@@ -139,7 +138,6 @@ test('registration', async (t) => {
     t.throws(() => app.health.addCheck('db', () => ({ observedValue: 'second' })), { code: 'FST_HEALTH_DUPLICATE_CHECK', message: /"db"/ })
     app.health.addCheck('cache', () => undefined)
     t.throws(() => app.health.addCheck('cache', () => undefined), { code: 'FST_HEALTH_DUPLICATE_CHECK' })
-    t.equal(app.health[kChecks].size, 2, 'two checks, not four')
     const got = await get(t, app)
     t.equal(onlyEntry(t, got, 'db').observedValue, 'first')
     t.same(Object.keys(got.body.checks ?? {}), ['db', 'cache'])
@@ -183,10 +181,9 @@ test('registration', async (t) => {
         { code: 'FST_HEALTH_INVALID_CHECK', message }, label)
     }
     // Limits that are fine.
-    t.equal(app.health[kChecks].size, 0, 'the registry holds no check')
+    t.equal((await app.health.report()).body.checks, undefined, 'no check was registered')
     app.health.addCheck('edges', fn, { timeout: 2 ** 31 - 1, cacheFor: 0, interval: 2 ** 31 - 1, critical: false, probes: [] })
     app.health.addCheck('c', fn)
-    t.equal(app.health[kChecks].size, 2)
     const got = await get(t, app)
     t.same(Object.keys(got.body.checks ?? {}), ['edges', 'c'], 'only the valid checks were registered')
   })

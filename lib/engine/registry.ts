@@ -1,12 +1,23 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
-import { millisecondsProblem } from '../duration.js'
+import { boolean, duration, firstMistake, probeList, type Rule } from '../rules.js'
+import { counts, defaultProbes, type View } from '../views.js'
 import { CheckRunner, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
+/** The defaults of the check options (see CheckOptions). */
 export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000 } as const
-const probeNames = new Set<unknown>(['live', 'ready'])
+
+const checkRules: Record<keyof CheckDefinition, Rule> = {
+  timeout: duration(1),
+  critical: boolean,
+  cacheFor: duration(0),
+  interval: duration(1),
+  probes: probeList,
+  // The function itself, when the options come as { check, ...options }: checked on its own.
+  check: () => undefined
+}
 
 // `componentName:measurementName`: either part may be left out, neither may hold a colon.
 const CHECK_NAME = /^[^:]*:?[^:]*$/
@@ -15,50 +26,38 @@ function invalid (name: string, problem: string): never {
   throw new FST_HEALTH_INVALID_CHECK(name, problem)
 }
 
-function milliseconds (name: string, option: string, value: unknown, min: number): number | undefined {
-  if (value === undefined) return undefined
-  const problem = millisecondsProblem(value, min)
-  if (problem !== undefined) invalid(name, `option "${option}" ${problem}`)
-  return value as number
-}
-
 function settingsOf (name: string, options: Record<string, unknown>): RunnerSettings {
-  for (const key of Object.keys(options)) {
-    if (!['timeout', 'critical', 'cacheFor', 'interval', 'probes', 'check'].includes(key)) {
-      invalid(name, `has an unknown option "${key}"`)
-    }
+  const mistake = firstMistake(options, checkRules)
+  if (mistake !== undefined) {
+    invalid(name, mistake.problem === undefined ? `has an unknown option "${mistake.key}"` : `option "${mistake.key}" ${mistake.problem}`)
   }
-  const { critical, probes } = options
-  if (critical !== undefined && typeof critical !== 'boolean') invalid(name, 'option "critical" must be a boolean')
-  if (probes !== undefined && !(Array.isArray(probes) && probes.every((p) => probeNames.has(p)))) {
-    invalid(name, 'option "probes" must be an array of "live" and "ready"')
-  }
+  const given = options as CheckOptions
   return {
-    timeout: milliseconds(name, 'timeout', options.timeout, 1) ?? CHECK_DEFAULTS.timeout,
-    critical: (critical as boolean | undefined) ?? CHECK_DEFAULTS.critical,
-    cacheFor: milliseconds(name, 'cacheFor', options.cacheFor, 0) ?? CHECK_DEFAULTS.cacheFor,
-    interval: milliseconds(name, 'interval', options.interval, 1) ?? 0,
-    probes: new Set((probes as ProbeName[] | undefined) ?? ['ready'])
+    timeout: given.timeout ?? CHECK_DEFAULTS.timeout,
+    critical: given.critical ?? CHECK_DEFAULTS.critical,
+    cacheFor: given.cacheFor ?? CHECK_DEFAULTS.cacheFor,
+    interval: given.interval ?? 0,
+    probes: new Set<ProbeName>(given.probes ?? defaultProbes)
   }
 }
 
 /** The registered checks, in registration order. */
 export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
-  readonly #onOutcome: () => void
+  readonly #onReading: () => void
   readonly #log: FastifyBaseLogger
   #started = false
   /**
-   * Per view (its `counts` function): until when every reading it counts is fresh, so that a
-   * request before then skips the loop over the checks. Forgotten on any new reading or check.
+   * Per view: until when every reading it counts is fresh, so that a request before then skips
+   * the loop over the checks. Forgotten on any new reading or check.
    */
-  readonly #freshUntil = new Map<(runner: CheckRunner) => boolean, number>()
+  readonly #freshUntil = new Map<View, number>()
 
-  constructor (onOutcome: () => void, log: FastifyBaseLogger) {
+  constructor (onReading: () => void, log: FastifyBaseLogger) {
     this.#log = log
-    this.#onOutcome = () => {
+    this.#onReading = () => {
       this.#freshUntil.clear()
-      onOutcome()
+      onReading()
     }
   }
 
@@ -78,7 +77,7 @@ export class CheckRegistry {
     if (this.#runners.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof check !== 'function') invalid(name, 'is not a function')
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onOutcome, this.#log)
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onReading, this.#log)
     this.#runners.set(name, runner)
     this.#freshUntil.clear()
     if (this.#started) runner.start()
@@ -94,22 +93,22 @@ export class CheckRegistry {
   }
 
   /**
-   * Starts what the given checks need and returns what must be awaited before answering,
+   * Starts what the checks a view counts need and returns what must be awaited before answering,
    * or undefined when every reading can be served now (the common, allocation-free case).
    */
-  refresh (counts: (runner: CheckRunner) => boolean): Promise<unknown> | undefined {
+  refresh (view: View): Promise<unknown> | undefined {
     if (this.#runners.size === 0) return undefined
     const now = performance.now()
-    if (now < (this.#freshUntil.get(counts) ?? -Infinity)) return undefined
+    if (now < (this.#freshUntil.get(view) ?? -Infinity)) return undefined
     let waits: Array<Promise<void>> | undefined
     let freshUntil = Infinity
     for (const runner of this.#runners.values()) {
-      if (!counts(runner)) continue
+      if (!counts(view, runner.settings.probes)) continue
       const wait = runner.refresh(now)
       if (wait !== undefined) (waits ??= []).push(wait)
       freshUntil = Math.min(freshUntil, runner.freshUntil())
     }
-    this.#freshUntil.set(counts, freshUntil)
+    this.#freshUntil.set(view, freshUntil)
     return waits === undefined ? undefined : Promise.all(waits)
   }
 
@@ -124,5 +123,3 @@ export class CheckRegistry {
     for (const runner of this.#runners.values()) runner.stop()
   }
 }
-
-export type { CheckOptions }

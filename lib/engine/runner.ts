@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult } from './normalize.js'
-import type { CheckContext, CheckFunction, CheckOutcome, ProbeName } from './types.js'
+import type { CheckContext, CheckFunction, Reading, ProbeName } from './types.js'
 
 export interface RunnerSettings {
   timeout: number
@@ -12,13 +12,13 @@ export interface RunnerSettings {
   probes: ReadonlySet<ProbeName>
 }
 
-function outcomeOf (result: unknown): CheckOutcome {
+function readingOf (result: unknown): Reading {
   const entries = normalizeResult(result, new Date().toISOString())
   const status = entries.reduce((worst, entry) => worstStatus(worst, entry.status), Status.PASS as Status)
   return { entries, status, at: performance.now() }
 }
 
-const failedOutcome = (output: string): CheckOutcome =>
+const failedReading = (output: string): Reading =>
   ({ entries: [failedEntry(output, new Date().toISOString())], status: Status.FAIL, at: performance.now() })
 
 /**
@@ -29,10 +29,10 @@ export class CheckRunner {
   readonly name: string
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
-  readonly #onOutcome: () => void
+  readonly #onReading: () => void
   readonly #context: CheckContext
-  #outcome: CheckOutcome | undefined
-  /** The run whose outcome is not recorded yet: every caller in the meantime shares it. */
+  #reading: Reading | undefined
+  /** The run whose reading is not recorded yet: every caller in the meantime shares it. */
   #pending: Promise<void> | undefined
   /** The check function has not settled yet; it may outlive its timeout. */
   #running = false
@@ -43,16 +43,16 @@ export class CheckRunner {
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
-  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onOutcome: () => void, log: FastifyBaseLogger) {
+  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onReading: () => void, log: FastifyBaseLogger) {
     this.name = name
     this.#context = { log: log.child({ check: name }) }
     this.#check = check
     this.settings = settings
-    this.#onOutcome = onOutcome
+    this.#onReading = onReading
   }
 
-  get outcome (): CheckOutcome | undefined {
-    return this.#outcome
+  get reading (): Reading | undefined {
+    return this.#reading
   }
 
   /**
@@ -60,10 +60,10 @@ export class CheckRunner {
    * when the last reading may be served: it is fresh, or a refresh it outlives is under way.
    */
   refresh (now: number): Promise<void> | undefined {
-    const outcome = this.#outcome
-    if (outcome === undefined) return this.#pending ?? this.#run()
+    const reading = this.#reading
+    if (reading === undefined) return this.#pending ?? this.#run()
     const { interval, cacheFor, timeout } = this.settings
-    const age = now - outcome.at
+    const age = now - reading.at
     if (interval > 0 || age < cacheFor) return undefined
     // Stale: start one run (not while a timed-out one is still going), and wait for it only when
     // the reading is too old to serve meanwhile; within cacheFor + timeout a caller would have
@@ -77,9 +77,9 @@ export class CheckRunner {
    * first reading, for good once a background loop keeps it, else until the reading goes stale.
    */
   freshUntil (): number {
-    const outcome = this.#outcome
-    if (outcome === undefined) return -Infinity
-    return this.settings.interval > 0 ? Infinity : outcome.at + this.settings.cacheFor
+    const reading = this.#reading
+    if (reading === undefined) return -Infinity
+    return this.settings.interval > 0 ? Infinity : reading.at + this.settings.cacheFor
   }
 
   /** Runs in the background every `interval` ms from now on (no-op without an interval). */
@@ -112,26 +112,26 @@ export class CheckRunner {
     const abort = new AbortController()
     this.#abort = abort
     this.#running = true
-    const reading = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
+    const result = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
     const settled = (): void => { this.#running = false }
-    reading.then(settled, settled)
+    result.then(settled, settled)
 
-    const timedOut = new Promise<CheckOutcome>((resolve) => {
+    const timedOut = new Promise<Reading>((resolve) => {
       this.#deadline = setTimeout(() => {
         abort.abort(new Error(`Timed out after ${this.settings.timeout} ms`))
-        resolve(failedOutcome(`Timed out after ${this.settings.timeout} ms`))
+        resolve(failedReading(`Timed out after ${this.settings.timeout} ms`))
       }, this.settings.timeout)
     })
-    const outcome = Promise.race([
+    const reading = Promise.race([
       // catch() after then(): a result that breaks normalisation is a failed reading too.
-      reading.then(outcomeOf).catch((error: unknown) => failedOutcome(describeThrown(error))),
+      result.then(readingOf).catch((error: unknown) => failedReading(describeThrown(error))),
       timedOut
     ])
-    this.#pending = outcome.then((result) => {
+    this.#pending = reading.then((latest) => {
       clearTimeout(this.#deadline)
-      this.#outcome = result
+      this.#reading = latest
       this.#pending = undefined
-      this.#onOutcome()
+      this.#onReading()
     })
     return this.#pending
   }

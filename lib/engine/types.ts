@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealthCheckEntry, HealthLinks } from '../schema.js'
+import type { ProbeName } from '../views.js'
 
-/** The probes a check can count for, beside `/health` itself. */
-export type ProbeName = 'live' | 'ready'
+export type { ProbeName }
 
 /** One component detail as a check returns it: every field of the draft typed, extra keys allowed. */
 export interface ComponentDetail {
@@ -33,15 +33,30 @@ export interface CheckContext {
 export type CheckFunction = (signal: AbortSignal, context: CheckContext) => CheckResult | Promise<CheckResult>
 
 export interface CheckOptions {
-  /** Milliseconds before the run is aborted and reported as `fail`. Default 2000. */
+  /**
+   * Milliseconds before the run is aborted and reported as `fail`.
+   * @default 2000
+   */
   timeout?: number
-  /** A failing non-critical check makes the answer `warn`, not `fail`. Default true. */
+  /**
+   * A failing non-critical check makes the answer `warn`, not `fail`.
+   * @default true
+   */
   critical?: boolean
-  /** Milliseconds a reading is reused before a request starts a new run. Default 1000. */
+  /**
+   * Milliseconds a reading is reused before a request starts a new run.
+   * @default 1000
+   */
   cacheFor?: number
-  /** When set, the check runs in the background every `interval` ms and requests only read it. */
+  /**
+   * When set, the check runs in the background every `interval` ms and requests only read it.
+   * @default undefined (run when a request finds the reading stale)
+   */
   interval?: number
-  /** The probes this check counts for. Default `['ready']`. */
+  /**
+   * The probes this check counts for, beside the health document.
+   * @default the readiness probe only
+   */
   probes?: ProbeName[]
 }
 
@@ -49,8 +64,8 @@ export interface CheckDefinition extends CheckOptions {
   check: CheckFunction
 }
 
-/** The last reading of one check. */
-export interface CheckOutcome {
+/** The latest reading of one check. */
+export interface Reading {
   readonly entries: HealthCheckEntry[]
   /** The worst status among the entries. */
   readonly status: 'pass' | 'warn' | 'fail'

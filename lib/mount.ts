@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify'
+import { createHealth, type HealthController, type HealthLifecycle } from './controller.js'
+import { sweepIdleConnections } from './idle-connections.js'
+import type { ResolvedOptions } from './options.js'
+import { createProcessChecks } from './process-checks.js'
+import { registerHealthRoutes } from './route.js'
+
+/** The controller of an instance, its checks registered, its shutdown closing the instance. */
+export function createInstanceHealth (fastify: FastifyInstance, options: ResolvedOptions): { health: HealthController, lifecycle: HealthLifecycle } {
+  const created = createHealth(options, fastify.log, () => fastify.close())
+  created.lifecycle.checks.addAll(options.checks)
+  if (options.process !== undefined) {
+    const processChecks = createProcessChecks(options.process)
+    for (const [name, check, checkOptions] of processChecks.checks) created.lifecycle.checks.add(name, check, checkOptions)
+    fastify.addHook('onClose', async () => processChecks.dispose())
+  }
+  return created
+}
+
+/** Everything the plugin adds to an instance: `fastify.health`, its lifecycle hooks and routes. */
+export function mountHealth (fastify: FastifyInstance, health: HealthController, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
+  fastify.decorate('health', health)
+  // Closing means shutting down for whatever still reads the state: report(), onChange
+  // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
+  // which is why health.shutdown() drains before it closes.)
+  let stopSweeping = (): void => {}
+  fastify.addHook('preClose', async () => {
+    lifecycle.closing()
+    stopSweeping = sweepIdleConnections(fastify)
+  })
+  fastify.addHook('onReady', async () => lifecycle.start())
+  fastify.addHook('onClose', async () => {
+    stopSweeping()
+    lifecycle.stop()
+  })
+  // In a child context: Fastify applies the prefix there, as for any encapsulated plugin.
+  fastify.register(async (routes) => registerHealthRoutes(routes, lifecycle, options), { prefix: options.prefix })
+}
