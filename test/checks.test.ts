@@ -1,40 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import fastifyHealth, {
   CHECK_DEFAULTS, type CheckFunction, type FastifyHealthOptions, type HealthCheckEntry, type HealthResponse, State
 } from '../lib/index.js'
-import { schemaErrors } from './helpers.js'
-
-/** A stack frame as V8 prints it: `at fn (/path/file.ts:1:2)`, `at file:///x.js:1:2`, `at node:internal/...`. */
-const STACK_FRAME = /\bat (?:async )?(?:\S+ \()?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+/
-const healthCodes = { pass: 200, warn: 202, fail: 503 } as const
-const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
-
-interface Got {
-  statusCode: number
-  body: HealthResponse
-  text: string
-}
-
-/** An instance with the plugin, Working unless told otherwise, closed when the test ends. */
-async function build (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
-  return app
-}
-
-/** GETs a health route and asserts what every answer must be: schema-valid, its code following its status, no stack. */
-async function get (t: Test, app: FastifyInstance, url = '/health'): Promise<Got> {
-  const res = await app.inject(url)
-  const body = res.json() as HealthResponse
-  t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
-  t.notMatch(res.body, STACK_FRAME, `${url}: no stack frame in the body`)
-  const codes = url === '/health' ? healthCodes : probeCodes
-  t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
-  return { statusCode: res.statusCode, body, text: res.body }
-}
+import { getAnswer, type Got, healthCodes, schemaErrors, workingApp } from './helpers.js'
 
 /** The entries of one check in an answer; fails the test when the check is missing. */
 function entriesOf (t: Test, got: Got, name: string): HealthCheckEntry[] {
@@ -52,8 +22,8 @@ function onlyEntry (t: Test, got: Got, name: string): HealthCheckEntry {
 
 /** Answers /health for a single check named `c` that does `check`. */
 async function answerOf (t: Test, check: (signal: AbortSignal) => unknown, options: Record<string, unknown> = {}): Promise<Got> {
-  const app = await build(t, { checks: { c: { check: check as CheckFunction, ...options } } })
-  return get(t, app)
+  const app = await workingApp(t, { checks: { c: { check: check as CheckFunction, ...options } } })
+  return getAnswer(t, app)
 }
 
 const isIsoNow = (time: unknown, before: number, after: number): boolean =>
@@ -66,9 +36,9 @@ test('defaults of every check', async (t) => {
 
 test('registration', async (t) => {
   t.test('addCheck adds a check under its name; /health shows it as an array', async (t) => {
-    const app = await build(t)
+    const app = await workingApp(t)
     app.health.addCheck('postgres:responseTime', () => ({ componentType: 'datastore', observedValue: 3, observedUnit: 'ms' }))
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.equal(got.statusCode, 200)
     t.match(onlyEntry(t, got, 'postgres:responseTime'), {
       status: 'pass', componentType: 'datastore', observedValue: 3, observedUnit: 'ms', time: String
@@ -76,13 +46,13 @@ test('registration', async (t) => {
   })
 
   t.test('the checks option takes a function or { check, ...options }', async (t) => {
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         'redis:ping': () => undefined,
         'mail:connections': { check: () => ({ status: 'fail', output: 'SMTP refused' }), critical: false, timeout: 500, cacheFor: 0 }
       }
     })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.same(Object.keys(got.body.checks ?? {}), ['redis:ping', 'mail:connections'])
     t.equal(onlyEntry(t, got, 'redis:ping').status, 'pass')
     t.equal(onlyEntry(t, got, 'mail:connections').status, 'fail')
@@ -92,24 +62,24 @@ test('registration', async (t) => {
   })
 
   t.test('checks keep registration order: the option first, then addCheck', async (t) => {
-    const app = await build(t, { checks: { b: () => undefined, a: () => undefined } })
+    const app = await workingApp(t, { checks: { b: () => undefined, a: () => undefined } })
     app.health.addCheck('d', () => undefined)
     app.health.addCheck('c', () => undefined)
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.same(Object.keys(got.body.checks ?? {}), ['b', 'a', 'd', 'c'])
   })
 
   t.test('names: componentName:measurementName, either part optional', async (t) => {
-    const app = await build(t)
+    const app = await workingApp(t)
     for (const name of ['db', 'db:', ':uptime', 'db:responseTime', 'a b:c d', 'ümlaut:ß']) {
       t.doesNotThrow(() => app.health.addCheck(name, () => undefined), `"${name}" is accepted`)
     }
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.same(Object.keys(got.body.checks ?? {}), ['db', 'db:', ':uptime', 'db:responseTime', 'a b:c d', 'ümlaut:ß'])
   })
 
   t.test('bad names throw FST_HEALTH_INVALID_CHECK (a TypeError) and register nothing', async (t) => {
-    const app = await build(t)
+    const app = await workingApp(t)
     const bad: unknown[] = ['', ':', '::', 'a:b:c', 'a::b', ':a:', 42, undefined, null, {}, ['a']]
     for (const name of bad) {
       const label = typeof name === 'string' ? JSON.stringify(name) : String(name)
@@ -119,7 +89,7 @@ test('registration', async (t) => {
     const err = t.throws(() => app.health.addCheck('a:b:c', () => undefined)) as Error
     t.type(err, TypeError)
     t.match(err.message, 'check "a:b:c"', 'the message names the check')
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.notOk(got.body.checks, 'no check was registered')
     t.equal(got.statusCode, 200)
   })
@@ -134,11 +104,11 @@ test('registration', async (t) => {
   })
 
   t.test('duplicate names throw FST_HEALTH_DUPLICATE_CHECK and keep the first check', async (t) => {
-    const app = await build(t, { checks: { db: () => ({ observedValue: 'first' }) } })
+    const app = await workingApp(t, { checks: { db: () => ({ observedValue: 'first' }) } })
     t.throws(() => app.health.addCheck('db', () => ({ observedValue: 'second' })), { code: 'FST_HEALTH_DUPLICATE_CHECK', message: /"db"/ })
     app.health.addCheck('cache', () => undefined)
     t.throws(() => app.health.addCheck('cache', () => undefined), { code: 'FST_HEALTH_DUPLICATE_CHECK' })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.equal(onlyEntry(t, got, 'db').observedValue, 'first')
     t.same(Object.keys(got.body.checks ?? {}), ['db', 'cache'])
   })
@@ -151,7 +121,7 @@ test('registration', async (t) => {
   })
 
   t.test('bad checks and options throw FST_HEALTH_INVALID_CHECK and register nothing', async (t) => {
-    const app = await build(t)
+    const app = await workingApp(t)
     const fn = (): undefined => undefined
     const cases: Array<[string, unknown, unknown, RegExp]> = [
       ['not a function', 5, undefined, /is not a function/],
@@ -184,7 +154,7 @@ test('registration', async (t) => {
     t.equal((await app.health.report()).body.checks, undefined, 'no check was registered')
     app.health.addCheck('edges', fn, { timeout: 2 ** 31 - 1, cacheFor: 0, interval: 2 ** 31 - 1, critical: false, probes: [] })
     app.health.addCheck('c', fn)
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.same(Object.keys(got.body.checks ?? {}), ['edges', 'c'], 'only the valid checks were registered')
   })
 
@@ -214,14 +184,14 @@ test('registration', async (t) => {
 
 test('what a check returns', async (t) => {
   t.test('sync and async checks', async (t) => {
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         sync: () => ({ observedValue: 'sync' }),
         async: async () => { await sleep(5); return { observedValue: 'async' } },
         thenable: () => Promise.resolve({ status: 'warn', output: 'slow' })
       }
     })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.equal(onlyEntry(t, got, 'sync').observedValue, 'sync')
     t.equal(onlyEntry(t, got, 'async').observedValue, 'async')
     t.match(onlyEntry(t, got, 'thenable'), { status: 'warn', output: 'slow' })
@@ -231,7 +201,7 @@ test('what a check returns', async (t) => {
 
   t.test('nothing returned means pass', async (t) => {
     const before = Date.now()
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         undefined: () => undefined,
         null: () => null,
@@ -239,7 +209,7 @@ test('what a check returns', async (t) => {
         asyncVoid: async () => {}
       }
     })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     const after = Date.now()
     for (const name of ['undefined', 'null', 'void', 'asyncVoid']) {
       const entry = onlyEntry(t, got, name)
@@ -296,7 +266,7 @@ test('what a check returns', async (t) => {
   t.test('time: filled in when left out; a Date or an ISO 8601 string becomes RFC 3339 in UTC', async (t) => {
     const before = Date.now()
     const date = new Date('2024-02-29T12:00:00.000Z')
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         left: () => [{ componentId: 'a' }, { componentId: 'b' }],
         string: () => ({ time: '2023-05-06T07:08:09.010Z' }),
@@ -305,7 +275,7 @@ test('what a check returns', async (t) => {
         date: () => ({ time: date })
       }
     })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     const after = Date.now()
     const left = entriesOf(t, got, 'left')
     t.ok(left.every((e) => isIsoNow(e.time, before, after)), 'every node gets the reading time')
@@ -324,8 +294,8 @@ test('what a check returns', async (t) => {
     ]
     const checks: Record<string, CheckFunction> = {}
     words.forEach(([word], i) => { checks[`w${i}`] = () => ({ status: word }) })
-    const app = await build(t, { checks })
-    const got = await get(t, app)
+    const app = await workingApp(t, { checks })
+    const got = await getAnswer(t, app)
     words.forEach(([word, canonical], i) => {
       t.equal(onlyEntry(t, got, `w${i}`).status, canonical, `"${word}" is written as ${canonical}`)
     })
@@ -419,7 +389,7 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
   // through: "constructor" becomes a status-less entry counted as pass, "__proto__" a status {}.
   t.test('a status word that is an Object.prototype key is unknown', async (t) => {
     for (const word of ['__proto__', 'constructor', ' Constructor ']) {
-      const res = await (await build(t, { checks: { c: () => ({ status: word }) } })).inject('/health')
+      const res = await (await workingApp(t, { checks: { c: () => ({ status: word }) } })).inject('/health')
       const body = res.json() as HealthResponse
       t.same(schemaErrors(body), [], `"${word}": the body matches the schema`)
       t.equal(body.checks?.c?.[0]?.status, 'fail', `"${word}" makes a fail entry`)
@@ -488,7 +458,7 @@ test('throwing and rejecting checks fail with the message, never a stack', async
   // rejects, #pending is never cleared, and every later request gets the same Fastify 500.
   t.test('an Error whose message cannot be read still gives a fail answer', async (t) => {
     let calls = 0
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         c: {
           cacheFor: 0,
@@ -541,7 +511,7 @@ test('a hanging check times out', async (t) => {
   t.test('a hung check is not started again while it still runs', async (t) => {
     let calls = 0
     let release: (() => void) | undefined
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         c: {
           timeout: 20,
@@ -554,19 +524,19 @@ test('a hanging check times out', async (t) => {
         }
       }
     })
-    const first = await get(t, app)
+    const first = await getAnswer(t, app)
     t.equal(onlyEntry(t, first, 'c').output, 'Timed out after 20 ms')
-    const again = await get(t, app)
+    const again = await getAnswer(t, app)
     t.equal(onlyEntry(t, again, 'c').output, 'Timed out after 20 ms', 'the timed-out reading is served')
     // Older than cacheFor + timeout: a fresh run would be waited for, but the hung one blocks it.
     await sleep(60)
-    const later = await get(t, app)
+    const later = await getAnswer(t, app)
     t.equal(onlyEntry(t, later, 'c').output, 'Timed out after 20 ms', 'still the timed-out reading')
     t.equal(calls, 1, 'the check was not started a second time')
 
     release?.()
     await sleep(1)
-    const after = await get(t, app)
+    const after = await getAnswer(t, app)
     t.equal(calls, 2, 'once it settled, the next request runs it again')
     t.equal(after.statusCode, 200, 'and waits for the new reading, the old one being too old')
     t.equal(onlyEntry(t, after, 'c').observedValue, 2)
@@ -587,8 +557,8 @@ test('critical and non-critical checks', async (t) => {
   ]
   for (const [label, checks, status] of cases) {
     t.test(label, async (t) => {
-      const app = await build(t, { checks })
-      const got = await get(t, app)
+      const app = await workingApp(t, { checks })
+      const got = await getAnswer(t, app)
       t.equal(got.body.status, status)
       t.equal(got.statusCode, healthCodes[status])
       if (label.startsWith('non-critical fail')) t.equal(onlyEntry(t, got, 'a').status, 'fail', 'the entry itself still says fail')
@@ -616,8 +586,8 @@ test('the overall status is the worst of the state and every check', async (t) =
     t.test(`${state} with [${statuses.join(', ')}]`, async (t) => {
       const checks: Record<string, CheckFunction> = {}
       statuses.forEach((status, i) => { checks[`c${i}`] = byStatus[status] as CheckFunction })
-      const app = await build(t, { initialState: state, checks })
-      const got = await get(t, app)
+      const app = await workingApp(t, { initialState: state, checks })
+      const got = await getAnswer(t, app)
       t.equal(got.body.status, expected)
       t.equal(got.statusCode, healthCodes[expected])
     })
@@ -626,7 +596,7 @@ test('the overall status is the worst of the state and every check', async (t) =
 
 test('the top-level output summarises what failed', async (t) => {
   t.test('each non-passing check, in order, with its first output', async (t) => {
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         db: () => { throw new Error('db down') },
         ok: () => undefined,
@@ -634,20 +604,20 @@ test('the top-level output summarises what failed', async (t) => {
         queue: () => [{ status: 'pass', output: 'fine' }, { status: 'fail', output: 'broker 2 unreachable' }]
       }
     })
-    const got = await get(t, app)
+    const got = await getAnswer(t, app)
     t.equal(got.body.output, 'db: fail (Error: db down); cache: warn; queue: fail (fine)')
   })
 
   t.test('the state comes first when it is not Working', async (t) => {
-    const app = await build(t, { initialState: State.WARMUP, checks: { db: () => ({ status: 'down', output: 'refused' }) } })
-    const got = await get(t, app)
+    const app = await workingApp(t, { initialState: State.WARMUP, checks: { db: () => ({ status: 'down', output: 'refused' }) } })
+    const got = await getAnswer(t, app)
     t.equal(got.body.output, 'Service state: Warming up; db: fail (refused)')
     t.same(got.body.notes, ['Service is not healthy, it is warming up or shutting down'])
   })
 
   t.test('no output when everything passes', async (t) => {
-    const app = await build(t, { checks: { db: () => ({ output: 'all fine', status: 'ok' }) } })
-    const got = await get(t, app)
+    const app = await workingApp(t, { checks: { db: () => ({ output: 'all fine', status: 'ok' }) } })
+    const got = await getAnswer(t, app)
     t.equal(got.body.status, 'pass')
     t.notOk('output' in got.body)
   })
@@ -655,8 +625,8 @@ test('the top-level output summarises what failed', async (t) => {
   t.test('a long summary is cut to 1024 characters', async (t) => {
     const checks: Record<string, CheckFunction> = {}
     for (let i = 0; i < 5; i++) checks[`c${i}`] = () => { throw new Error('e'.repeat(400)) }
-    const app = await build(t, { checks })
-    const got = await get(t, app)
+    const app = await workingApp(t, { checks })
+    const got = await getAnswer(t, app)
     t.equal(got.body.output?.length, 1024)
     t.ok(got.body.output?.startsWith('c0: fail (Error: eee'))
     t.ok(got.body.output?.endsWith('…'))
@@ -667,72 +637,72 @@ test('checks and the probes', async (t) => {
   const failing: CheckFunction = () => ({ status: 'fail', output: 'broken' })
 
   t.test('by default a check counts for /health and /health/ready, not /health/live', async (t) => {
-    const app = await build(t, { checks: { db: failing } })
-    t.equal((await get(t, app)).statusCode, 503)
-    const ready = await get(t, app, '/health/ready')
+    const app = await workingApp(t, { checks: { db: failing } })
+    t.equal((await getAnswer(t, app)).statusCode, 503)
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(ready.statusCode, 503)
     t.equal(ready.body.status, 'fail')
     t.equal(ready.body.output, 'db: fail (broken)')
     t.ok(ready.body.checks?.db)
-    const live = await get(t, app, '/health/live')
+    const live = await getAnswer(t, app, '/health/live')
     t.equal(live.statusCode, 200)
     t.equal(live.body.status, 'pass')
     t.notOk(live.body.checks, 'the liveness answer lists no readiness check')
-    t.equal((await get(t, app, '/health/started')).statusCode, 200, 'started counts no check')
+    t.equal((await getAnswer(t, app, '/health/started')).statusCode, 200, 'started counts no check')
   })
 
   t.test("probes: ['live'] makes a failing check fail liveness only", async (t) => {
-    const app = await build(t, { checks: { heart: { check: failing, probes: ['live'] } } })
-    const live = await get(t, app, '/health/live')
+    const app = await workingApp(t, { checks: { heart: { check: failing, probes: ['live'] } } })
+    const live = await getAnswer(t, app, '/health/live')
     t.equal(live.statusCode, 503)
     t.same(live.body.notes, ['A liveness check fails'])
     t.equal(live.body.output, 'heart: fail (broken)')
-    const ready = await get(t, app, '/health/ready')
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(ready.statusCode, 200)
     t.notOk(ready.body.checks)
-    t.equal((await get(t, app)).statusCode, 503, '/health counts every check')
+    t.equal((await getAnswer(t, app)).statusCode, 503, '/health counts every check')
   })
 
   t.test("probes: ['live', 'ready'] counts for both; [] for /health only", async (t) => {
-    const app = await build(t, { checks: { both: { check: failing, probes: ['live', 'ready'] }, none: { check: failing, probes: [] } } })
-    const live = await get(t, app, '/health/live')
-    const ready = await get(t, app, '/health/ready')
+    const app = await workingApp(t, { checks: { both: { check: failing, probes: ['live', 'ready'] }, none: { check: failing, probes: [] } } })
+    const live = await getAnswer(t, app, '/health/live')
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(live.statusCode, 503)
     t.equal(ready.statusCode, 503)
     t.same(Object.keys(live.body.checks ?? {}), ['both'])
     t.same(Object.keys(ready.body.checks ?? {}), ['both'])
-    const health = await get(t, app)
+    const health = await getAnswer(t, app)
     t.same(Object.keys(health.body.checks ?? {}), ['both', 'none'])
   })
 
   t.test('a failing non-critical readiness check keeps the service ready, with warnings', async (t) => {
-    const app = await build(t, { checks: { db: { check: failing, critical: false } } })
-    const ready = await get(t, app, '/health/ready')
+    const app = await workingApp(t, { checks: { db: { check: failing, critical: false } } })
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(ready.statusCode, 200)
     t.equal(ready.body.status, 'warn')
     t.same(ready.body.notes, ['Service is ready, with warnings'])
   })
 
   t.test('a passing readiness check does not make a service that is warming up ready', async (t) => {
-    const app = await build(t, { initialState: State.WARMUP, checks: { db: () => undefined } })
-    const ready = await get(t, app, '/health/ready')
+    const app = await workingApp(t, { initialState: State.WARMUP, checks: { db: () => undefined } })
+    const ready = await getAnswer(t, app, '/health/ready')
     t.equal(ready.statusCode, 503)
     t.equal(ready.body.output, 'Service state: Warming up')
   })
 
   t.test('a probe runs only the checks it counts', async (t) => {
     const calls = { live: 0, ready: 0 }
-    const app = await build(t, {
+    const app = await workingApp(t, {
       checks: {
         l: { check: () => { calls.live++ }, probes: ['live'] },
         r: { check: () => { calls.ready++ } }
       }
     })
-    await get(t, app, '/health/live')
+    await getAnswer(t, app, '/health/live')
     t.same(calls, { live: 1, ready: 0 })
-    await get(t, app, '/health/ready')
+    await getAnswer(t, app, '/health/ready')
     t.same(calls, { live: 1, ready: 1 })
-    await get(t, app, '/health/started')
+    await getAnswer(t, app, '/health/started')
     t.same(calls, { live: 1, ready: 1 }, 'started runs none')
   })
 })

@@ -27,14 +27,29 @@ export function schemaErrors (body: unknown): string[] {
   ]
 }
 
-/** A Fastify instance that keeps its log lines, to assert on what the plugin logged. */
-export function loggedApp (): { app: FastifyInstance, lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = []
-  const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
-  return { app: Fastify({ logger: { level: 'info', stream } }), lines }
+/** The content type of every answer, as the draft names it (written out, not imported from lib/). */
+export const CONTENT_TYPE = 'application/health+json; charset=utf-8'
+
+/** A stack frame as V8 writes one: never in an answer. */
+export const STACK_FRAME = /\bat (?:async )?(?:\S+ \()?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+/
+
+/** A Fastify instance, closed when the test ends (when a test is given). */
+export function newApp (t?: Test): FastifyInstance {
+  const app = Fastify()
+  t?.teardown(() => app.close())
+  return app
 }
 
-/** What issue 2 fixes for each state with the default status codes. */
+/** A Fastify instance that keeps its log lines, to assert on what the plugin logged; closed when the test ends. */
+export function loggedApp (t?: Test): { app: FastifyInstance, lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = { write: (line: string) => { lines.push(JSON.parse(line)) } }
+  const app = Fastify({ logger: { level: 'info', stream } })
+  t?.teardown(() => app.close())
+  return { app, lines }
+}
+
+/** What each state answers with the default status codes. */
 export const stateAnswers: Readonly<Record<State, { statusCode: number, status: HealthStatus, notes: string[] }>> = {
   [State.WORK]: { statusCode: 200, status: 'pass', notes: ['Service is running'] },
   [State.WARMUP]: { statusCode: 202, status: 'warn', notes: ['Service is not healthy, it is warming up or shutting down'] },
@@ -103,18 +118,36 @@ export const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
 
 /** An instance with the plugin registered in state Working, closed when the test ends. */
 export async function workingApp (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
-  const app = Fastify()
-  t.teardown(() => app.close())
+  const app = newApp(t)
   await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
   return app
 }
 
-/** GET over inject: the body must match the schema and the code must follow its status. */
-export async function getAnswer (t: Test, app: FastifyInstance, url = '/health'): Promise<{ statusCode: number, body: HealthResponse }> {
+/** A listening instance with the plugin, closed when the test ends, and its base URL. */
+export async function listeningApp (t: Test, options: FastifyHealthOptions | string): Promise<{ app: FastifyInstance, base: string }> {
+  const app = newApp(t)
+  await app.register(fastifyHealth, options as FastifyHealthOptions)
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, base }
+}
+
+/** An answer read with inject: status code, parsed body and raw text. */
+export interface Got {
+  statusCode: number
+  body: HealthResponse
+  text: string
+}
+
+/**
+ * GET over inject, asserting what every answer must be: valid by both schemas, its code
+ * following its status, no stack frame.
+ */
+export async function getAnswer (t: Test, app: FastifyInstance, url = '/health'): Promise<Got> {
   const res = await app.inject(url)
   const body = res.json() as HealthResponse
   t.same(schemaErrors(body), [], `${url}: the body matches the schema`)
+  t.notMatch(res.body, STACK_FRAME, `${url}: no stack frame in the body`)
   const codes = url.endsWith('/health') ? healthCodes : probeCodes
   t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
-  return { statusCode: res.statusCode, body }
+  return { statusCode: res.statusCode, body, text: res.body }
 }

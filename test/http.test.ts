@@ -1,19 +1,8 @@
 // The plugin over a real listening server (127.0.0.1, port 0) with a real client: the global fetch.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import { type Test, test } from 'tap'
-import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
-import { assertAnswer, type HttpAnswer, request } from './helpers.js'
-
-const CONTENT_TYPE = 'application/health+json; charset=utf-8'
-
-/** A listening instance with the plugin, closed when the test ends; resolves with its base URL. */
-async function listening (t: Test, options: FastifyHealthOptions | string): Promise<{ app: FastifyInstance, base: string }> {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyHealth, options as FastifyHealthOptions)
-  const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  return { app, base }
-}
+import fastifyHealth, { State } from '../lib/index.js'
+import { assertAnswer, CONTENT_TYPE, type HttpAnswer, listeningApp, request } from './helpers.js'
 
 function assertHeaders (t: Test, answer: HttpAnswer, cacheControl: string | null): void {
   t.equal(answer.headers.get('content-type'), CONTENT_TYPE, 'content-type')
@@ -21,14 +10,14 @@ function assertHeaders (t: Test, answer: HttpAnswer, cacheControl: string | null
 }
 
 test('listens on the loopback address given', async (t) => {
-  const { app, base } = await listening(t, 'orders')
+  const { app, base } = await listeningApp(t, 'orders')
   t.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
   const address = app.server.address()
   t.equal(typeof address === 'object' && address !== null ? address.address : address, '127.0.0.1')
 })
 
 test('every state over HTTP: GET and HEAD', async (t) => {
-  const { app, base } = await listening(t, 'orders')
+  const { app, base } = await listeningApp(t, 'orders')
   const moves: Array<[State, () => void]> = [
     [State.NOINFO, () => {}],
     [State.WARMUP, () => app.health.setStateWarmUp()],
@@ -55,7 +44,7 @@ test('every state over HTTP: GET and HEAD', async (t) => {
 })
 
 test('many concurrent probes get the same answer', async (t) => {
-  const { app, base } = await listening(t, 'orders')
+  const { app, base } = await listeningApp(t, 'orders')
   app.health.setStateWorking()
   const answers = await Promise.all(Array.from({ length: 20 }, async () => await request(`${base}/health`)))
   for (const answer of answers) assertAnswer(t, answer, State.WORK, { serviceId: 'orders' })
@@ -63,7 +52,7 @@ test('many concurrent probes get the same answer', async (t) => {
 
 test('options over HTTP: prefix with a trailing slash, path, cache control, codes, document fields', async (t) => {
   const links = { about: 'https://example.com/orders' }
-  const { app, base } = await listening(t, {
+  const { app, base } = await listeningApp(t, {
     serviceName: 'orders',
     prefix: '/ops/',
     path: '/status',
@@ -93,7 +82,7 @@ test('options over HTTP: prefix with a trailing slash, path, cache control, code
 })
 
 test('cacheControl: false over HTTP: no Cache-Control header on the health route or the probes', async (t) => {
-  const { app, base } = await listening(t, { serviceName: 'orders', cacheControl: false })
+  const { app, base } = await listeningApp(t, { serviceName: 'orders', cacheControl: false })
   app.health.setStateWorking()
   for (const path of ['/health', '/health/live', '/health/ready', '/health/started']) {
     for (const method of ['GET', 'HEAD'] as const) {

@@ -10,14 +10,13 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { State } from '../lib/index.js'
-import { assertAnswer, schemaErrors } from './helpers.js'
+import { assertAnswer, CONTENT_TYPE, schemaErrors } from './helpers.js'
 
 // Building, packing and installing take a while: well beyond the default per-file timeout.
 t.setTimeout(5 * 60 * 1000)
 
 const execFileAsync = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
-const CONTENT_TYPE = 'application/health+json; charset=utf-8'
 
 // Child processes get neither tap's loaders and coverage nor the npm settings of the npm that
 // started tap (its local prefix would point npm at this project): only what locates npm's cache.

@@ -1,28 +1,14 @@
 // The core plugin through Fastify's inject: states, answers, headers, logging, options and errors.
-import Fastify, { type FastifyInstance } from 'fastify'
+import { type FastifyInstance } from 'fastify'
 import { type Test, test } from 'tap'
 import fastifyHealth, {
   DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, HEALTH_CONTENT_TYPE, State, Status,
   type FastifyHealthOptions, fastifyHealth as namedExport
 } from '../lib/index.js'
 import { stateStatus, worstStatus } from '../lib/states.js'
-import { assertAnswer, loggedApp, schemaErrors, stateChanges } from './helpers.js'
+import { assertAnswer, CONTENT_TYPE, loggedApp, newApp, schemaErrors, stateChanges } from './helpers.js'
 
-const CONTENT_TYPE = 'application/health+json; charset=utf-8'
 const ALL_STATES = [State.WARMUP, State.WORK, State.SHUTDOWN, State.NOINFO]
-
-/** A Fastify instance closed when the test ends. */
-function newApp (t: Test): FastifyInstance {
-  const app = Fastify()
-  t.teardown(() => app.close())
-  return app
-}
-
-function logged (t: Test): ReturnType<typeof loggedApp> {
-  const made = loggedApp()
-  t.teardown(() => made.app.close())
-  return made
-}
 
 /** The error a registration fails with; fails the test when it does not fail. */
 async function registrationError (t: Test, options: unknown): Promise<Error & { code?: string }> {
@@ -112,7 +98,7 @@ test('only GET and HEAD are served', async (t) => {
 test('initialState: the first answer, without any state change logged', async (t) => {
   for (const state of ALL_STATES) {
     await t.test(state, async (t) => {
-      const { app, lines } = logged(t)
+      const { app, lines } = loggedApp(t)
       await app.register(fastifyHealth, { serviceName: 'orders', initialState: state })
       t.equal(app.health.state, state)
       const res = await app.inject('/health')
@@ -123,7 +109,7 @@ test('initialState: the first answer, without any state change logged', async (t
 })
 
 test('each state change is logged once, with from and to, through the instance logger', async (t) => {
-  const { app, lines } = logged(t)
+  const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, 'orders')
   for (let i = 0; i < 3; i++) await app.inject('/health')
   app.health.setStateWarmUp()
@@ -146,7 +132,7 @@ test('each state change is logged once, with from and to, through the instance l
 })
 
 test('setState() rejects anything that is not a State with FST_HEALTH_INVALID_STATE', async (t) => {
-  const { app, lines } = logged(t)
+  const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, 'orders')
   app.health.setStateWorking()
   const bad: unknown[] = [
@@ -242,7 +228,7 @@ test('report() stays exactly what GET answers when the links object given as opt
 })
 
 test('app.close() moves the state to Shutting down before the server stops', async (t) => {
-  const { app, lines } = logged(t)
+  const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, 'orders')
   app.health.setStateWorking()
   let inPreClose: { state: State, report: unknown } | undefined
@@ -260,7 +246,7 @@ test('app.close() moves the state to Shutting down before the server stops', asy
 })
 
 test('closing when already Shutting down logs no change', async (t) => {
-  const { app, lines } = logged(t)
+  const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.SHUTDOWN })
   await app.close()
   t.equal(app.health.state, State.SHUTDOWN)
@@ -596,13 +582,13 @@ test('an unknown option named like an Object.prototype member fails with FST_HEA
 
 test('logLevel: the level of the health routes\' request logs, not of state changes', async (t) => {
   await t.test('default: requests are logged', async (t) => {
-    const { app, lines } = logged(t)
+    const { app, lines } = loggedApp(t)
     await app.register(fastifyHealth, 'orders')
     await app.inject('/health')
     t.ok(lines.some((line) => 'reqId' in line), 'request log lines')
   })
   await t.test('logLevel warn: GET and HEAD are not logged, state changes are', async (t) => {
-    const { app, lines } = logged(t)
+    const { app, lines } = loggedApp(t)
     await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'warn' })
     await app.inject('/health')
     await app.inject({ method: 'HEAD', url: '/health' })
@@ -613,7 +599,7 @@ test('logLevel: the level of the health routes\' request logs, not of state chan
 })
 
 test('logSerializers: the serializers of the health routes\' request logs, as Fastify applies them to a route', async (t) => {
-  const { app, lines } = logged(t)
+  const { app, lines } = loggedApp(t)
   app.get('/other', async () => 'ok')
   await app.register(fastifyHealth, { serviceName: 'orders', logSerializers: { req: (request: { url: string }) => ({ seen: request.url }) as never } })
   await app.inject('/health')
@@ -630,7 +616,7 @@ test('logSerializers: the serializers of the health routes\' request logs, as Fa
 
 test('logLevel: a string that is no log level fails at registration with FST_HEALTH_INVALID_OPTION', async (t) => {
   for (const withLogger of [false, true]) {
-    const app = withLogger ? logged(t).app : newApp(t)
+    const app = withLogger ? loggedApp(t).app : newApp(t)
     await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'bogus' as 'info' }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"logLevel"/ }, `logLevel "bogus", logger: ${String(withLogger)}`)
   }

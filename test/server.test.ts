@@ -6,9 +6,7 @@ import { type Test, test } from 'tap'
 import fastifyHealth, {
   createHealthServer, type HealthServer, type HealthServerOptions, State
 } from '../lib/index.js'
-import { assertAnswer, request, stateChanges } from './helpers.js'
-
-const CONTENT_TYPE = 'application/health+json; charset=utf-8'
+import { assertAnswer, CONTENT_TYPE, request, stateChanges } from './helpers.js'
 
 /** A health server closed when the test ends. */
 function healthServer (t: Test, options: HealthServerOptions): HealthServer {

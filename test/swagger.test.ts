@@ -3,7 +3,7 @@ import fastifySwagger from '@fastify/swagger'
 import Fastify from 'fastify'
 import { type Test, test } from 'tap'
 import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
-import { assertAnswer } from './helpers.js'
+import { assertAnswer, CONTENT_TYPE } from './helpers.js'
 
 interface Response { description?: string, content?: Record<string, { schema: unknown }> }
 
@@ -62,7 +62,7 @@ test('openapi: /health is documented with 200, 202 and 503 as application/health
     app.health.setState(state)
     const res = await app.inject('/health')
     assertAnswer(t, { statusCode: res.statusCode, body: res.json() }, state, { serviceId: 'orders' })
-    t.equal(res.headers['content-type'], 'application/health+json; charset=utf-8')
+    t.equal(res.headers['content-type'], CONTENT_TYPE)
   }
 })
 

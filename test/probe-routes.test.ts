@@ -1,10 +1,9 @@
 import { test, type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
-import { schemaErrors } from './helpers.js'
+import { CONTENT_TYPE, schemaErrors } from './helpers.js'
 
 // Spelled out, not the library's constant: the tests must catch a change of it.
-const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
 
 type Transport = 'inject' | 'server'
 type Method = 'GET' | 'HEAD'
@@ -58,7 +57,7 @@ async function expectProbe (
 ): Promise<Record<string, unknown>> {
   const got = await call('GET', url)
   t.equal(got.statusCode, statusCode, `${label}: GET ${url} answers ${statusCode}`)
-  t.equal(got.contentType, HEALTH_CONTENT_TYPE, `${label}: GET ${url} content type`)
+  t.equal(got.contentType, CONTENT_TYPE, `${label}: GET ${url} content type`)
   const body = JSON.parse(got.text) as Record<string, unknown>
   t.same(schemaErrors(body), [], `${label}: GET ${url} body matches the schema`)
   t.equal(body.status, status, `${label}: GET ${url} status ${status}`)
@@ -66,7 +65,7 @@ async function expectProbe (
 
   const head = await call('HEAD', url)
   t.equal(head.statusCode, statusCode, `${label}: HEAD ${url} answers ${statusCode}`)
-  t.equal(head.contentType, HEALTH_CONTENT_TYPE, `${label}: HEAD ${url} content type`)
+  t.equal(head.contentType, CONTENT_TYPE, `${label}: HEAD ${url} content type`)
   t.equal(head.text, '', `${label}: HEAD ${url} has no body`)
   return body
 }
