@@ -1,5 +1,5 @@
 // Benchmark of fastify-health against the ceiling (node:http), a bare Fastify route (the
-// baseline) and its peers. Issue 5. Run with `npm run bench` (builds first); see bench/README.md.
+// baseline) and its peers. Run with `npm run bench` (builds first); see bench/README.md.
 //
 // Each target is a server in its own process (bench/servers/<target>.mjs), started one at a
 // time on 127.0.0.1; the load comes from autocannon in this process. Per round and per
@@ -509,7 +509,7 @@ function markdown (report) {
     out.push('RSS moves with what V8 and the allocator keep reserved (the young generation, which load can grow: new space column; compiled code; freed but unreturned pages), so it varies by a few MiB from process to process; heap used after a forced GC is what the plugin keeps alive.')
   }
   out.push('')
-  out.push('## Issue 5 targets (measured, not asserted)')
+  out.push('## Targets (measured, not asserted)')
   out.push('')
   for (const line of assessment) out.push(`- ${line}`)
   out.push('')

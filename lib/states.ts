@@ -1,4 +1,4 @@
-/** The service states of the original module, with its exact values. */
+/** The service states, with the values the health document shows. */
 export const State = {
   WARMUP: 'Warming up',
   WORK: 'Working',
@@ -32,7 +32,7 @@ export const stateStatus: Readonly<Record<State, Status>> = {
   [State.NOINFO]: Status.FAIL
 }
 
-/** The notes of the original module, one per status. */
+/** The note of each status, as the health document says it. */
 export const statusNotes: Readonly<Record<Status, string>> = {
   [Status.PASS]: 'Service is running',
   [Status.WARN]: 'Service is not healthy, it is warming up or shutting down',

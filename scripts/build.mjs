@@ -27,8 +27,8 @@ writeFileSync('dist/cjs/require.js', [
 ].join('\n'))
 writeFileSync('dist/cjs/require.d.ts', requireDeclarations('dist/cjs/index.d.ts'))
 
-// The ES module entries. Loaded with require(), not import: importing CommonJS makes Node 20
-// parse it for export names, which costs ~4 MiB of RSS.
+// The ES module entries. They load the CommonJS build with require(), not import: importing
+// CommonJS makes Node parse it for export names, which costs memory for nothing.
 const entries = JSON.parse(readFileSync('package.json', 'utf8')).exports
 for (const entry of Object.values(entries)) {
   if (typeof entry === 'string') continue

@@ -1,4 +1,4 @@
-// Integration test with a real load balancer (issue 4): HAProxy health-checks two instances of
+// Integration test with a real load balancer: HAProxy health-checks two instances of
 // a demo service on /health/ready while a bounded load runs through it, and one instance after
 // the other is drained with shutdown() (SIGTERM) and restarted. With a drain delay no client
 // request fails; with shutdownDelay: 0 requests are lost, which shows that the test can fail.
