@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from 'tap'
 import Fastify from 'fastify'
-import fastifyHealth from '../lib/index.js'
+import fastifyHealth, { type FastifyHealthOptions } from '../lib/index.js'
 import { schemaErrors } from './helpers.js'
 
 test('statusCodes: codes that cannot carry a body are refused', async (t) => {
@@ -21,8 +22,15 @@ test('shutdownDelay must be whole milliseconds within a timer\'s range', async (
   }
   const app = Fastify()
   t.teardown(() => app.close())
+  let closed = false
+  app.addHook('onClose', async () => { closed = true })
   await app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 0 })
-  t.pass('0 is fine: close at once')
+  // Bounded by half the default delay (10 s), on an unref'd timer: a 0 taken for "the default"
+  // loses the race by seconds, whatever the load.
+  const closing = app.health.shutdown().then(() => 'closed')
+  t.equal(await Promise.race([closing, sleep(5_000, 'still draining', { ref: false })]), 'closed', '0 is fine: shutdown() closes at once')
+  t.ok(closed, 'the instance is closed')
+  t.equal(app.health.state, 'Shutting down')
 })
 
 test('logLevel must be a pino level name', async (t) => {
@@ -58,11 +66,18 @@ test('probes: a boolean, or paths per probe; anything else fails naming the opti
     await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', probes: value as false }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message }, JSON.stringify(value))
   }
-  for (const value of [true, false, { live: false as const, ready: undefined, started: '/up' }]) {
+  const good: Array<[FastifyHealthOptions['probes'], Record<string, boolean>]> = [
+    [true, { '/health': true, '/health/live': true, '/health/ready': true, '/health/started': true }],
+    [false, { '/health': true, '/health/live': false, '/health/ready': false, '/health/started': false }],
+    [{ live: false, ready: undefined, started: '/up' }, { '/health': true, '/health/live': false, '/health/ready': true, '/health/started': false, '/up': true }]
+  ]
+  for (const [value, routes] of good) {
     const app = Fastify()
     t.teardown(() => app.close())
     await app.register(fastifyHealth, { serviceName: 'orders', probes: value })
-    t.pass(`accepted: ${JSON.stringify(value)}`)
+    const served: Record<string, boolean> = {}
+    for (const url of Object.keys(routes)) served[url] = (await app.inject(url)).statusCode !== 404
+    t.same(served, routes, `accepted: ${JSON.stringify(value)}, and the routes are the ones it asks for`)
   }
 })
 

@@ -232,16 +232,23 @@ test('process options are validated at registration', async (t) => {
     await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', process: setting as never }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: new RegExp('option "process" ' + message.source) }, JSON.stringify(setting))
   }
-  const fine: ProcessChecksOptions[] = [
-    { interval: 1, critical: true, probes: [] },
-    { uptime: { warn: undefined, fail: 3 }, memory: { heapUsed: undefined, rss: {} }, eventLoopDelay: {}, eventLoopUtilization: false },
-    { interval: undefined, critical: undefined, probes: undefined, memory: undefined }
+  const all = ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization']
+  const fine: Array<[ProcessChecksOptions, string[]]> = [
+    [{ interval: 1, critical: true, probes: [] }, all],
+    [{ uptime: { warn: undefined, fail: 3 }, memory: { heapUsed: undefined, rss: {} }, eventLoopDelay: {}, eventLoopUtilization: false },
+      ['uptime', 'eventloop:delay', 'memory:utilization']],
+    [{ interval: undefined, critical: undefined, probes: undefined, memory: undefined }, all]
   ]
-  for (const setting of fine) {
+  for (const [setting, checks] of fine) {
     const app = Fastify()
     t.teardown(() => app.close())
     await app.register(fastifyHealth, { serviceName: 'orders', process: setting })
-    t.pass(`accepted: ${JSON.stringify(setting)}`)
+    const { body } = await app.health.report()
+    t.same(Object.keys(body.checks ?? {}), checks, `accepted: ${JSON.stringify(setting)}, and the checks are the ones it turns on`)
+    if (setting.probes !== undefined) {
+      const ready = (await app.inject('/health/ready')).json() as { checks?: Record<string, unknown> }
+      t.same(Object.keys(ready.checks ?? {}), [], 'probes: []: the readiness probe counts none of them')
+    }
   }
 })
 

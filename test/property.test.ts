@@ -342,8 +342,15 @@ test('status aliases in any case and padding come out as the canonical words', a
     assert.deepEqual(body.checks?.c?.map((e) => e.status), aliases.map(({ word }) => words[word]))
     const overall = aliases.reduce((s: Status, { word }) => worst(s, words[word] as Status), 'pass')
     assert.equal(body.status, overall)
-  }), { numRuns: 100 })
-  t.pass('aliases normalised')
+  }), {
+    numRuns: 100,
+    // A failing run throws its counterexample out of fc.assert; this checks the runs all happened.
+    plugins: [() => ({
+      onAllRunsComplete: ({ failed, numRuns, numSkips }) => {
+        t.same({ failed, numRuns, numSkips }, { failed: false, numRuns: 100, numSkips: 0 }, 'aliases normalised in all 100 runs')
+      }
+    })]
+  })
 })
 
 test('arbitrary values thrown or rejected always give one fail entry and a 503', async (t) => {
@@ -363,8 +370,15 @@ test('arbitrary values thrown or rejected always give one fail entry and a 503',
       assert.equal(body.output, `c: fail (${output})`)
     }
     assertAnswer('/health/live', await app.inject('/health/live'), [])
-  }), { numRuns: 150 })
-  t.pass('every thrown value handled')
+  }), {
+    numRuns: 150,
+    // A failing run throws its counterexample out of fc.assert; this checks the runs all happened.
+    plugins: [() => ({
+      onAllRunsComplete: ({ failed, numRuns, numSkips }) => {
+        t.same({ failed, numRuns, numSkips }, { failed: false, numRuns: 150, numSkips: 0 }, 'every thrown value handled: 150 runs')
+      }
+    })]
+  })
 })
 
 test('arbitrary option values are accepted exactly when valid', async (t) => {
