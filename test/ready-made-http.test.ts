@@ -1,0 +1,361 @@
+import { readdirSync, readlinkSync } from 'node:fs'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { test, type Test } from 'tap'
+import Fastify from 'fastify'
+import fastifyHealth, { type CheckContext, type CheckFunction, type ComponentDetail, type HealthResponse, State } from '../lib/index.js'
+import { httpCheck, type HttpCheckAnswer } from '../lib/checks/http.js'
+import { draftErrors } from './draft-validator.js'
+import { loggedApp, request, workingApp } from './helpers.js'
+import { freePort, waitFor } from './servers/common.js'
+
+// httpCheck against real node:http upstreams on 127.0.0.1, one per test, each answering the
+// case it plays: a status, a redirect, a health+json document, a hang, a reset, a huge body.
+
+const context: CheckContext = { log: Fastify().log }
+
+/** The sockets this process holds open, by inode (Linux): a run must leave none of its own behind. */
+const openSockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  } catch {
+    return ''
+  }
+}).filter((link) => link.startsWith('socket:')))
+/** The sockets open now that were not in `before`. */
+const newSockets = (before: Set<string>): string[] => [...openSockets()].filter((socket) => !before.has(socket))
+const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+
+const run = async (check: CheckFunction, signal = new AbortController().signal): Promise<ComponentDetail> =>
+  await check(signal, context) as ComponentDetail
+
+interface Seen {
+  method: string
+  url: string
+  headers: IncomingHttpHeaders
+}
+
+interface Upstream {
+  base: string
+  port: number
+  /** Every request received, in order. */
+  seen: Seen[]
+  /** Connections accepted, and those still open. */
+  accepted: () => number
+  open: () => number
+}
+
+/** A node:http server on 127.0.0.1 answering with `handler`, closed (connections and all) in teardown. */
+async function upstream (t: Test, handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<Upstream> {
+  const seen: Seen[] = []
+  const sockets = new Set<Socket>()
+  let accepted = 0
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method as string, url: req.url as string, headers: req.headers })
+    handler(req, res)
+  })
+  server.on('connection', (socket) => {
+    accepted++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  const { port } = server.address() as { port: number }
+  return { base: `http://127.0.0.1:${port}`, port, seen, accepted: () => accepted, open: () => sockets.size }
+}
+
+/** An upstream that answers `status` with `body` as `type`. */
+const answering = (t: Test, status: number, body = '', type = 'text/plain', extra: Record<string, string> = {}): Promise<Upstream> =>
+  upstream(t, (_req, res) => {
+    res.writeHead(status, { 'content-type': type, ...extra })
+    res.end(body)
+  })
+
+test('the factory checks its target and options at once', async (t) => {
+  for (const target of [42, undefined, 'not a url', 'http://', 'ftp://alice:s3cret@files.test/x', 'http://alice:s3cret%zz@api.test/']) {
+    const error = t.throws(() => httpCheck(target as string), { code: 'FST_HEALTH_INVALID_CHECK_TARGET' }, `target ${String(target)}`)
+    t.notMatch((error as Error).message, /s3cret|alice/, 'the message shows no credential')
+  }
+  t.throws(() => httpCheck('ftp://files.test/x'), { message: /expects an http: or https: URL, got a ftp: URL/ })
+  const bad: unknown[] = [
+    'fast', { retries: 1 }, { method: 'POST' }, { headers: { 'x-n': 1 } }, { headers: ['x'] }, { headers: null },
+    { headers: { 'x-a': 'one\r\nx-b: two' } }, { headers: { 'bad name': 'x' } },
+    { expect: 99 }, { expect: [] }, { expect: [200, 'x'] }, { expect: { min: 300, max: 200 } },
+    { expect: { min: 200, max: 299, step: 1 } }, { expect: '200' }, { expect: null }, { accept: true },
+    { followRedirects: -1 }, { followRedirects: 1.5 }, { maxBodyBytes: -1 }, { warn: 5, fail: 1 }, { componentId: '' }
+  ]
+  for (const options of bad) {
+    t.throws(() => httpCheck('http://api.test/health', options as never), { code: 'FST_HEALTH_INVALID_CHECK_OPTION' }, JSON.stringify(options))
+  }
+  t.type(httpCheck(new URL('https://api.test/health'), { expect: { min: 200, max: 204 }, method: 'HEAD', headers: {} }), 'function')
+})
+
+test('a 2xx: pass, timed to the answer, one request, the connection closed', async (t) => {
+  const up = await answering(t, 200, 'ok')
+  const reading = await run(httpCheck(`${up.base}/health`))
+  t.match(reading, { componentType: 'component', componentId: `${up.base}/health`, observedUnit: 'ms', status: 'pass' })
+  t.type(reading.observedValue, 'number')
+  t.equal(reading.output, undefined)
+  t.match(up.seen, [{ method: 'GET', url: '/health' }])
+  await waitFor('the connection to close', () => up.open() === 0, 5000, 10)
+  t.equal(up.accepted(), 1)
+  const before = openSockets()
+  await run(httpCheck(`${up.base}/health`))
+  await waitFor('the client socket to close', () => newSockets(before).length === 0, 5000, 10)
+
+  await run(httpCheck(`${up.base}/health`, { method: 'HEAD', headers: { 'x-probe': 'yes' } }))
+  t.match(up.seen.at(-1), { method: 'HEAD', headers: { 'x-probe': 'yes' } }, 'method and headers sent')
+  t.match(await run(httpCheck(up.base, { warn: 0, componentId: 'api' })), {
+    componentId: 'api', status: 'warn', output: /^time to answer [\d.]+ ms is at or above the warn threshold of 0 ms$/
+  })
+})
+
+test('the expected statuses: default 200-399, a code, a list, a range', async (t) => {
+  const up = await upstream(t, (req, res) => { res.writeHead(Number((req.url as string).slice(1))).end() })
+  const cases: Array<[number, unknown, string, string?]> = [
+    [204, undefined, 'pass'],
+    [399, undefined, 'pass'],
+    [503, undefined, 'fail', 'HTTP 503, expected 200-399'],
+    [404, undefined, 'fail', 'HTTP 404, expected 200-399'],
+    [204, 204, 'pass'],
+    [200, 204, 'fail', 'HTTP 200, expected 204'],
+    [503, [200, 503], 'pass'],
+    [500, [200, 204], 'fail', 'HTTP 500, expected 200, 204'],
+    [401, { min: 400, max: 401 }, 'pass']
+  ]
+  for (const [code, expect, status, output] of cases) {
+    const reading = await run(httpCheck(`${up.base}/${code}`, { expect } as never))
+    t.match(reading, { status, observedUnit: 'ms' }, `${code} against ${JSON.stringify(expect)}`)
+    t.equal(reading.output, output)
+  }
+})
+
+test('the accept predicate: true, false, async, throwing, and not asked for a bad status', async (t) => {
+  const up = await answering(t, 200, '{"ready":true}', 'application/json', { 'x-version': '7' })
+  let shown: HttpCheckAnswer | undefined
+  t.match(await run(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } })), { status: 'pass' })
+  t.match(shown, { status: 200, headers: { 'x-version': '7', 'content-type': 'application/json' }, body: '{"ready":true}', truncated: false })
+  t.match(await run(httpCheck(up.base, { accept: async (answer) => JSON.parse(answer.body).ready === true })), { status: 'pass' })
+  t.match(await run(httpCheck(up.base, { accept: () => false })), { status: 'fail', output: 'HTTP 200: rejected by the accept predicate' })
+  const threw = await run(httpCheck(up.base, { accept: () => { throw new TypeError('no\nway') } }))
+  t.match(threw, { status: 'fail', output: 'HTTP 200: the accept predicate threw TypeError: no way' })
+  t.notMatch(threw.output, /\bat /, 'no stack')
+
+  let calls = 0
+  const failing = await answering(t, 500)
+  t.match(await run(httpCheck(failing.base, { accept: () => { calls++; return true } })), { status: 'fail', output: 'HTTP 500, expected 200-399' })
+  t.equal(calls, 0, 'the predicate is not asked about a status already refused')
+})
+
+test('redirects: judged as they are by default, followed when asked, within the bound', async (t) => {
+  const other = await answering(t, 200, 'elsewhere')
+  const up = await upstream(t, (req, res) => {
+    const to: Record<string, string> = {
+      '/moved': '/target', '/loop': '/loop', '/ftp': 'ftp://files.test/x', '/bad': 'http://[', '/away': `${other.base}/there?token=x`
+    }
+    const location = to[req.url as string]
+    if (location !== undefined) res.writeHead(302, { location }).end()
+    else if (req.url === '/choices') res.writeHead(300).end()
+    else res.writeHead(200).end('target')
+  })
+  t.match(await run(httpCheck(`${up.base}/moved`)), { status: 'pass' }, 'a 302 is in the default range')
+  t.match(await run(httpCheck(`${up.base}/moved`, { expect: 200 })), { status: 'fail', output: 'HTTP 302, expected 200' })
+  t.same(up.seen.map((seen) => seen.url), ['/moved', '/moved'], 'not followed by default')
+
+  up.seen.length = 0
+  t.match(await run(httpCheck(`${up.base}/moved`, { expect: 200, followRedirects: 1 })), { status: 'pass', componentId: `${up.base}/moved` })
+  t.same(up.seen.map((seen) => seen.url), ['/moved', '/target'], 'followed once')
+
+  up.seen.length = 0
+  t.match(await run(httpCheck(`${up.base}/loop`, { followRedirects: 2 })), { status: 'fail', output: 'more than 2 redirects' })
+  t.equal(up.seen.length, 3, 'the first request and two hops, no more')
+  t.match(await run(httpCheck(`${up.base}/ftp`, { followRedirects: 1 })), { status: 'fail', output: 'redirected to a ftp: URL' })
+  t.match(await run(httpCheck(`${up.base}/bad`, { followRedirects: 1 })), { status: 'fail', output: 'the redirect location is not a URL' })
+  t.match(await run(httpCheck(`${up.base}/choices`, { expect: 300, followRedirects: 1 })), { status: 'pass' }, 'no location: judged as is')
+  await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
+
+  // Credentials go to the target's origin only: kept on the same origin, dropped for another.
+  up.seen.length = 0
+  const headers = { authorization: 'Bearer t0ken', Cookie: 'sid=1', 'x-probe': 'yes' }
+  await run(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/moved`, { followRedirects: 1 }))
+  t.equal(up.seen[1].headers.authorization, `Basic ${Buffer.from('alice:pw').toString('base64')}`, 'same origin: credentials kept')
+  const away = await run(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/away`, { followRedirects: 1, headers }))
+  t.match(away, { status: 'pass', componentId: `${up.base}/away` })
+  t.match(other.seen, [{ url: '/there?token=x', headers: { 'x-probe': 'yes' } }])
+  t.equal(other.seen[0].headers.authorization, undefined, 'another origin: no authorization')
+  t.equal(other.seen[0].headers.cookie, undefined, 'another origin: no cookie')
+})
+
+test('an application/health+json upstream: its status counts, its output is carried over, bounded', async (t) => {
+  const documents: Record<string, [number, unknown, string?]> = {
+    '/warn': [200, { status: 'warn', output: 'disk\n  91% full' }],
+    '/fail': [503, { status: 'fail', output: 'x'.repeat(2000) }],
+    '/down': [200, { status: 'Down' }],
+    '/ok': [200, { status: 'ok', output: 'fine' }],
+    '/odd': [200, { status: 'great' }],
+    '/null': [200, null],
+    '/broken': [200, '{"status":"fail"'],
+    '/plain-json': [200, { status: 'fail' }, 'application/json']
+  }
+  const up = await upstream(t, (req, res) => {
+    const [code, document, type = 'application/health+json; charset=utf-8'] = documents[req.url as string]
+    res.writeHead(code, { 'content-type': type }).end(typeof document === 'string' ? document : JSON.stringify(document))
+  })
+  t.match(await run(httpCheck(`${up.base}/warn`)), { status: 'warn', output: 'upstream warn: disk 91% full', observedUnit: 'ms' })
+  const failed = await run(httpCheck(`${up.base}/fail`))
+  t.equal(failed.status, 'fail')
+  t.match(failed.output, /^HTTP 503, expected 200-399; upstream fail: x{100}/)
+  t.ok((failed.output as string).length <= 512, 'bounded to 512 characters')
+  t.match(await run(httpCheck(`${up.base}/down`)), { status: 'fail', output: 'upstream fail' }, 'an alias, case-insensitive')
+  for (const path of ['/ok', '/odd', '/null', '/broken', '/plain-json']) {
+    const reading = await run(httpCheck(`${up.base}${path}`))
+    t.match(reading, { status: 'pass' }, `${path}: the status code decides`)
+    t.equal(reading.output, undefined)
+  }
+  t.match(await run(httpCheck(`${up.base}/warn`, { maxBodyBytes: 10 })), { status: 'pass' }, 'a cut document is not read')
+  t.match(await run(httpCheck(`${up.base}/warn`, { fail: 0 })), { status: 'fail', output: /^time to answer .* fail threshold/ }, 'the worst wins')
+})
+
+test('a huge body: reading stops at the bound, the server sees the client go, the status decides', async (t) => {
+  let writes = 0
+  const up = await upstream(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    const chunk = Buffer.alloc(16 * 1024, 'a')
+    // Bounded: 64 MiB at most, or until the client goes.
+    const pump = (): void => {
+      while (!res.destroyed && writes < 4096) {
+        writes++
+        if (!res.write(chunk)) { res.once('drain', pump); return }
+      }
+      res.end()
+    }
+    pump()
+  })
+  let shown: HttpCheckAnswer | undefined
+  const reading = await run(httpCheck(up.base, { maxBodyBytes: 1000, accept: (answer) => { shown = answer; return true } }))
+  t.match(reading, { status: 'pass' })
+  t.equal(shown?.body.length, 1000, 'the first 1000 bytes')
+  t.equal(shown?.truncated, true)
+  await waitFor('the server to see the client go', () => up.open() === 0, 5000, 10)
+  t.ok(writes < 4096, 'the server stopped writing early')
+  t.match(await run(httpCheck(up.base, { expect: 204 })), { status: 'fail', output: 'HTTP 200, expected 204' }, 'judged by its status')
+
+  await run(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } }))
+  t.equal(shown?.body.length, 64 * 1024, 'the default bound: 64 KiB')
+  await run(httpCheck(up.base, { maxBodyBytes: 0, accept: (answer) => { shown = answer; return true } }))
+  t.equal(shown?.body, '', 'maxBodyBytes 0 reads nothing')
+  await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
+})
+
+test('a reset, a closed port, a TLS mismatch: fail in one line', async (t) => {
+  const up = await upstream(t, (req, res) => {
+    if (req.url === '/early') { req.socket.destroy(); return }
+    res.writeHead(200, { 'content-length': '1000' })
+    res.write('partial')
+    setTimeout(() => res.socket?.destroy(), 20)
+  })
+  const cut = await run(httpCheck(`${up.base}/mid`))
+  t.match(cut, { status: 'fail', componentId: `${up.base}/mid`, output: /^Error: HTTP 200 answer cut short \(.+\)$/ })
+  t.match(await run(httpCheck(`${up.base}/early`)), { status: 'fail', output: /socket hang up/ })
+  const port = await freePort()
+  const refused = await run(httpCheck(`http://127.0.0.1:${port}/health`))
+  t.match(refused, { status: 'fail', componentId: `http://127.0.0.1:${port}/health`, output: /ECONNREFUSED/ })
+  for (const reading of [cut, refused]) t.notMatch(reading.output, /\n|\bat /, 'one line, no stack')
+  // https: speaks TLS, which a plain HTTP server cannot answer.
+  const tls = await run(httpCheck(`https://127.0.0.1:${up.port}/health`))
+  t.match(tls, { status: 'fail', componentId: `https://127.0.0.1:${up.port}/health`, output: /SSL|EPROTO|wrong version/i })
+  await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
+})
+
+test('credentials and a query token: sent, never shown in the answer or the logs', async (t) => {
+  const up = await answering(t, 503, 'down')
+  const url = `http://alice:s3cr%40t@127.0.0.1:${up.port}/private?token=abc123#frag`
+  const reading = await run(httpCheck(url))
+  t.match(up.seen, [{ url: '/private?token=abc123', headers: { authorization: `Basic ${Buffer.from('alice:s3cr@t').toString('base64')}` } }])
+  t.equal(reading.componentId, `http://127.0.0.1:${up.port}/private`, 'no credentials, query or fragment')
+  t.notMatch(JSON.stringify(reading), /alice|s3cr|abc123|frag/)
+  const refused = await run(httpCheck(`http://alice:s3cr%40t@127.0.0.1:${await freePort()}/?token=abc123`))
+  t.notMatch(JSON.stringify(refused), /alice|s3cr|abc123/, 'nor in a failure')
+
+  const { app, lines } = loggedApp()
+  t.teardown(() => app.close())
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK })
+  app.health.addCheck('private', httpCheck(url))
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const got = await request(`${base}/health`)
+  t.equal(got.statusCode, 503)
+  t.same(draftErrors(got.body), [])
+  t.match(got.body, { checks: { private: [{ status: 'fail', output: 'HTTP 503, expected 200-399' }] } })
+  t.notMatch(got.text, /alice|s3cr|abc123/, 'not in the answer')
+  t.ok(lines.some((line) => line.output !== undefined), 'the failure was logged')
+  t.notMatch(JSON.stringify(lines), /alice|s3cr|abc123/, 'not in the logs')
+})
+
+test('a hang: abort destroys the socket, the server sees the connection close', async (t) => {
+  const up = await upstream(t, () => {})
+  const aborted = new AbortController()
+  aborted.abort(new Error('already'))
+  await t.rejects(run(httpCheck(up.base), aborted.signal), { message: 'already' })
+  t.equal(up.accepted(), 0, 'no request when aborted before the start')
+
+  const before = openSockets()
+  const abort = new AbortController()
+  const pending = run(httpCheck(up.base), abort.signal)
+  await waitFor('the request', () => up.seen.length === 1, 5000, 10)
+  abort.abort(new Error('stop'))
+  await t.rejects(pending, { message: 'stop' })
+  await waitFor('the server to see the close', () => up.open() === 0, 5000, 10)
+  await waitFor('the client socket to close', () => newSockets(before).length === 0, 5000, 10)
+  t.pass('nothing left behind')
+})
+
+test('a hang through the plugin: within the timeout, then no socket or timer left', async (t) => {
+  const up = await upstream(t, () => {})
+  const sockets = openSockets()
+  const timersBefore = timers()
+  const app = await workingApp(t)
+  app.health.addCheck('api:responseTime', httpCheck(up.base), { timeout: 300 })
+  const started = performance.now()
+  const res = await app.inject('/health')
+  t.ok(performance.now() - started < 300 + 1000, 'answered within the timeout + 1 s')
+  const body = res.json() as HealthResponse
+  t.same(draftErrors(body), [])
+  t.equal(res.statusCode, 503)
+  t.match(body.checks?.['api:responseTime'], [{ status: 'fail', output: 'Timed out after 300 ms' }])
+  await waitFor('the server to see the close', () => up.accepted() === 1 && up.open() === 0, 5000, 10)
+  await waitFor('the client socket to close', () => newSockets(sockets).length === 0, 5000, 10)
+  await app.close()
+  t.equal(timers(), timersBefore, 'no timer left')
+})
+
+test('through the plugin: single flight, over inject and real HTTP', async (t) => {
+  const up = await upstream(t, (_req, res) => { setTimeout(() => res.writeHead(200).end('ok'), 100) })
+  const app = await workingApp(t)
+  app.health.addCheck('api', httpCheck(`${up.base}/health?token=x`), { cacheFor: 60_000 })
+  const answers = await Promise.all(Array.from({ length: 20 }, () => app.inject('/health')))
+  t.equal(up.seen.length, 1, 'twenty concurrent requests, one upstream request')
+  for (const res of answers) {
+    t.equal(res.statusCode, 200)
+    t.same(draftErrors(res.json()), [])
+  }
+  t.match((answers[0].json() as HealthResponse).checks?.api, [{ componentId: `${up.base}/health`, status: 'pass', observedUnit: 'ms' }])
+
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  const got = await request(`${base}/health`)
+  t.equal(got.statusCode, 200)
+  t.same(draftErrors(got.body), [])
+  t.match(got.body, { status: 'pass', checks: { api: [{ status: 'pass' }] } })
+
+  const warn = await answering(t, 200, JSON.stringify({ status: 'warn', output: 'slow replica' }), 'application/health+json')
+  const warning = await workingApp(t)
+  warning.health.addCheck('replica', httpCheck(warn.base))
+  const warned = await request(`${await warning.listen({ host: '127.0.0.1', port: 0 })}/health`)
+  t.equal(warned.statusCode, 202)
+  t.same(draftErrors(warned.body), [])
+  t.match(warned.body, { status: 'warn', checks: { replica: [{ status: 'warn', output: 'upstream warn: slow replica' }] } })
+})
