@@ -1,5 +1,6 @@
 // Once shutdown() or close() has begun, the state stays Shutting down: nothing puts a draining
-// service back in rotation.
+// service back in rotation. And closing works on every kind of server.
+import Fastify from 'fastify'
 import { test } from 'tap'
 import { State } from '../lib/index.js'
 import { loggedApp, schemaErrors } from './helpers.js'
@@ -43,4 +44,15 @@ test('invalid values are still rejected while closing', async (t) => {
   t.throws(() => app.health.setState('Up' as State), { code: 'FST_HEALTH_INVALID_STATE' })
   app.health.setStateShutDown()
   t.equal(app.health.state, State.SHUTDOWN, 'asking for Shutting down again is a no-op')
+})
+
+test('an HTTP/2 server closes without the idle connection sweep (it has no HTTP/1 connections)', async (t) => {
+  const app = Fastify({ http2: true })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await app.inject('/health')
+  t.equal(res.statusCode, 200)
+  t.same(schemaErrors(res.json()), [])
+  await app.close()
+  t.equal(app.health.state, 'Shutting down', 'closed, and the state said so')
 })

@@ -199,59 +199,6 @@ test('interval: readings are taken in the background on the configured period', 
   t.not(latest, time, 'a newer reading without any run being asked for')
 })
 
-test('process options are validated at registration', async (t) => {
-  const cases: Array<[unknown, RegExp]> = [
-    ['yes', /must be a boolean or an object of process check settings/],
-    [5, /must be a boolean or an object/],
-    [[], /must be a boolean or an object/],
-    [null, /must be a boolean or an object/],
-    [{ cpu: true }, /has an unknown setting "cpu"/],
-    [{ uptime: 'on' }, /sets uptime to something other than a boolean or \{ warn, fail \} numbers/],
-    [{ uptime: { minimum: 5 } }, /sets uptime/],
-    [{ uptime: { warn: '5' } }, /sets uptime/],
-    [{ eventLoopDelay: { warn: Infinity } }, /sets eventLoopDelay/],
-    [{ eventLoopDelay: { fail: Number.NaN } }, /sets eventLoopDelay/],
-    [{ eventLoopUtilization: [90] }, /sets eventLoopUtilization/],
-    [{ eventLoopUtilization: null }, /sets eventLoopUtilization/],
-    [{ memory: 'on' }, /sets memory to something other than a boolean or \{ heapUsed, rss \} thresholds/],
-    [{ memory: { heapUsed: true } }, /sets memory/],
-    [{ memory: { heap: { warn: 1 } } }, /sets memory/],
-    [{ memory: { rss: { warn: 'x' } } }, /sets memory/],
-    [{ memory: { rss: 5 } }, /sets memory/],
-    [{ interval: 0 }, /sets interval to something other than milliseconds from 1/],
-    [{ interval: 1.5 }, /sets interval/],
-    [{ interval: 2 ** 31 }, /sets interval/],
-    [{ interval: '5s' }, /sets interval/],
-    [{ critical: 'no' }, /sets critical to something other than a boolean/],
-    [{ probes: 'live' }, /sets probes to something other than an array of "live" and "ready"/],
-    [{ probes: ['started'] }, /sets probes/]
-  ]
-  for (const [setting, message] of cases) {
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', process: setting as never }) },
-      { code: 'FST_HEALTH_INVALID_OPTION', message: new RegExp('option "process" ' + message.source) }, JSON.stringify(setting))
-  }
-  const all = ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization']
-  const fine: Array<[ProcessChecksOptions, string[]]> = [
-    [{ interval: 1, critical: true, probes: [] }, all],
-    [{ uptime: { warn: undefined, fail: 3 }, memory: { heapUsed: undefined, rss: {} }, eventLoopDelay: {}, eventLoopUtilization: false },
-      ['uptime', 'eventloop:delay', 'memory:utilization']],
-    [{ interval: undefined, critical: undefined, probes: undefined, memory: undefined }, all]
-  ]
-  for (const [setting, checks] of fine) {
-    const app = Fastify()
-    t.teardown(() => app.close())
-    await app.register(fastifyHealth, { serviceName: 'orders', process: setting })
-    const { body } = await app.health.report()
-    t.same(Object.keys(body.checks ?? {}), checks, `accepted: ${JSON.stringify(setting)}, and the checks are the ones it turns on`)
-    if (setting.probes !== undefined) {
-      const ready = (await app.inject('/health/ready')).json() as { checks?: Record<string, unknown> }
-      t.same(Object.keys(ready.checks ?? {}), [], 'probes: []: the readiness probe counts none of them')
-    }
-  }
-})
-
 /** The latest reading of each process check, as served: a run gives a new reading time. */
 async function readings (app: FastifyInstance): Promise<Map<string, string>> {
   const { body } = await app.health.report()
