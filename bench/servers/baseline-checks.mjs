@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs'
 import Fastify from 'fastify'
 import { announce, listenPort, HOST } from './_serve.mjs'
-import { HealthResponseSchema } from '../../dist/esm/schema.js'
+import { createRequire } from 'node:module'
+
+const { HealthResponseSchema } = createRequire(import.meta.url)('../../dist/cjs/schema.js')
 
 const body = JSON.parse(readFileSync(new URL('../fixtures/checks-body.json', import.meta.url), 'utf8'))
 

@@ -8,7 +8,9 @@
 // at run time and nothing else of the plugin.
 import Fastify from 'fastify'
 import { announce, listenPort, HOST } from './_serve.mjs'
-import { HealthResponseSchema } from '../../dist/esm/schema.js'
+import { createRequire } from 'node:module'
+
+const { HealthResponseSchema } = createRequire(import.meta.url)('../../dist/cjs/schema.js')
 
 const target = process.env.BENCH_TARGET ?? 'baseline'
 const withHealth = process.env.BENCH_WITH_HEALTH === '1'
