@@ -75,6 +75,26 @@ export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): P
   }
 }
 
-/** Freezes a server: every connection to it hangs until thaw() is called. */
-export const freeze = (pid: number): Promise<void> => signalTree(pid, 'SIGSTOP')
+/** Whether every thread of every process in the tree is stopped (state T in /proc). */
+async function allStopped (pid: number): Promise<boolean> {
+  for (const each of await processTree(pid)) {
+    for (const task of await readdir(`/proc/${each}/task`).catch(() => [] as string[])) {
+      // A thread that ended meanwhile reads as stopped.
+      const stat = await readFile(`/proc/${each}/task/${task}/stat`, 'utf8').catch(() => ') T')
+      // The state follows the command name, which may hold spaces and parentheses.
+      if (!/^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return false
+    }
+  }
+  return true
+}
+
+/**
+ * Freezes a server: every connection to it hangs until thaw() is called. Resolves once every
+ * thread has stopped: SIGSTOP reaches each on its own time, and a query sent in between would
+ * still be answered.
+ */
+export async function freeze (pid: number): Promise<void> {
+  await signalTree(pid, 'SIGSTOP')
+  await waitFor('the server to stop', () => allStopped(pid), 5000, 10)
+}
 export const thaw = (pid: number): Promise<void> => signalTree(pid, 'SIGCONT')

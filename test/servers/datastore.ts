@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../../lib/index.js'
 import { draftErrors } from '../draft-validator.js'
-import { request } from '../helpers.js'
+import { request, STACK_FRAME } from '../helpers.js'
 import { processTree, signalTree } from './common.js'
 
 /** Throws, with what to install, when a server binary is missing: these tests never skip. */
@@ -147,8 +147,32 @@ export async function recordBench (figure: { kind: string, seconds: number, cach
 
 // ---- The health app both kinds' tests drive, and what they assert on its answers. ----
 
-/** A stack frame as Node prints one: no answer or log line may hold one. */
-export const STACK_FRAME = /\bat (?:async )?(?:\S+ \()?(?:file:\/\/|\/|node:)[^\s)"]*:\d+:\d+/
+/** What a connection-check log line says: once per outage. */
+export const OUTAGE_LOGGED = /connection error \(not logged again until the check passes\)/
+
+/** A throwaway SQL server a test started (PostgreSQL or MariaDB). */
+export interface SqlServer {
+  /** The server's main pid (it changes with start()). */
+  readonly pid: number
+  readonly port: number
+  readonly user: string
+  readonly password: string
+  /** What the client libraries take: host 127.0.0.1, the port, database, user and password. */
+  readonly config: { host: string, port: number, database: string, user: string, password: string }
+  readonly connectionString: string
+  /** Stops the server (sessions are ended at once) and keeps its data. */
+  halt: () => Promise<void>
+  /** Starts it again on the same port. */
+  start: () => Promise<void>
+  /** Thaws it, and starts it again when it does not answer: for teardowns after a failure. */
+  revive: () => Promise<void>
+  /** Health queries run so far, counted by the server itself. */
+  healthQueries: () => Promise<number>
+  /** Sessions of the health user, as the server lists them. */
+  sessions: () => Promise<number>
+  /** Stops the server for good and removes its folder. */
+  stop: () => Promise<void>
+}
 
 export interface Answer {
   statusCode: number

@@ -1,0 +1,91 @@
+// A throwaway MariaDB for the tests: mariadb-install-db into a scratch folder, mariadbd (as
+// root, which --user=root allows) listening on 127.0.0.1 on a free port with its socket in
+// that folder; a user with a password owns the `health` database, and root reaches the server
+// over the socket to count what the checks ran (user statistics: the health user's SELECTs).
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import mysql from 'mysql2/promise'
+import { freePort, scratchDir, signalTree, waitFor } from './common.js'
+import { requireBinary, runCommand, type ServerProcess, spawnServer, stopServer, type SqlServer } from './datastore.js'
+
+/** USER_STATISTICS counts the health user's SELECTs; the process list holds the sessions. */
+export type MysqlServer = SqlServer
+
+export async function startMysql (): Promise<MysqlServer> {
+  const install = requireBinary('/usr/bin/mariadb-install-db', 'mariadb-server')
+  const mariadbd = requireBinary('/usr/sbin/mariadbd', 'mariadb-server')
+  const dir = await scratchDir('mariadb')
+  const data = join(dir.path, 'data')
+  const socketPath = join(dir.path, 'mariadb.sock')
+  const port = await freePort()
+  const user = `health_${randomBytes(4).toString('hex')}`
+  const password = randomBytes(12).toString('hex')
+  await runCommand(install, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'])
+
+  const admin = async <T>(run: (connection: mysql.Connection) => Promise<T>): Promise<T> => {
+    const connection = await mysql.createConnection({ socketPath, user: 'root' })
+    connection.on('error', () => {})
+    try {
+      return await run(connection)
+    } finally {
+      await connection.end()
+    }
+  }
+
+  let server: ServerProcess | undefined
+  const start = async (): Promise<void> => {
+    server = spawnServer(mariadbd, [
+      '--no-defaults', `--datadir=${data}`, `--socket=${socketPath}`, `--port=${port}`,
+      '--bind-address=127.0.0.1', '--skip-networking=0', '--user=root', '--skip-name-resolve',
+      `--pid-file=${join(dir.path, 'mariadb.pid')}`, '--skip-log-bin', '--userstat=1',
+      '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--max-connections=60'
+    ], join(dir.path, 'mariadb.log'))
+    let gone = false
+    server.exited.then(() => { gone = true }, () => {})
+    await waitFor('MariaDB to accept connections', async () => {
+      if (gone) throw new Error(`mariadbd exited: see ${join(dir.path, 'mariadb.log')}`)
+      return await admin(async () => true)
+    }, 30_000, 100)
+  }
+  await start()
+  await admin(async (connection) => {
+    await connection.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}'`)
+    await connection.query('CREATE DATABASE health')
+    await connection.query(`GRANT ALL ON health.* TO '${user}'@'127.0.0.1'`)
+  })
+
+  const halt = async (): Promise<void> => {
+    if (server !== undefined) await stopServer(server, 'SIGTERM')
+  }
+  return {
+    get pid () { return server?.child.pid as number },
+    port,
+    user,
+    password,
+    config: { host: '127.0.0.1', port, database: 'health', user, password },
+    connectionString: `mysql://${user}:${password}@127.0.0.1:${port}/health`,
+    halt,
+    start,
+    revive: async () => {
+      if (server !== undefined) await signalTree(server.child.pid as number, 'SIGCONT')
+      try {
+        await admin(async () => true)
+        return
+      } catch {}
+      await halt()
+      await start()
+    },
+    healthQueries: () => admin(async (connection) => {
+      const [rows] = await connection.query('SELECT SELECT_COMMANDS AS n FROM information_schema.USER_STATISTICS WHERE USER = ?', [user])
+      return Number((rows as Array<{ n: number }>)[0]?.n ?? 0)
+    }),
+    sessions: () => admin(async (connection) => {
+      const [rows] = await connection.query('SELECT count(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user])
+      return Number((rows as Array<{ n: number }>)[0].n)
+    }),
+    stop: async () => {
+      await halt()
+      await dir.remove()
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// A throwaway PostgreSQL 15 for the tests: initdb and postgres run as the `postgres` user
+// (PostgreSQL refuses root) in a scratch folder, listening on 127.0.0.1 on a free port with
+// its socket in that folder; a user with a password owns the `health` database, and the
+// superuser reaches the server over the socket (trust) to count what the checks ran.
+import { chown, mkdir } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import pg from 'pg'
+import { freePort, scratchDir, signalTree, waitFor } from './common.js'
+import { requireBinary, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
+
+const BIN = '/usr/lib/postgresql/15/bin'
+
+/** pg_stat_statements counts the health queries; pg_stat_activity lists the sessions. */
+export type PostgresServer = SqlServer
+
+export async function startPostgres (): Promise<PostgresServer> {
+  const initdb = requireBinary(join(BIN, 'initdb'), 'postgresql-15')
+  const postgres = requireBinary(join(BIN, 'postgres'), 'postgresql-15')
+  const owner = systemUser('postgres')
+  const dir = await scratchDir('pg')
+  await chown(dir.path, owner.uid, owner.gid)
+  const data = join(dir.path, 'data')
+  const sockets = join(dir.path, 'run')
+  await mkdir(sockets)
+  await chown(sockets, owner.uid, owner.gid)
+  const port = await freePort()
+  const user = `health_${randomBytes(4).toString('hex')}`
+  const password = randomBytes(12).toString('hex')
+  await runCommand(initdb, ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions', '-E', 'UTF8'], owner)
+
+  const admin = async <T>(database: string, run: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ host: sockets, port, user: 'postgres', database })
+    client.on('error', () => {})
+    await client.connect()
+    try {
+      return await run(client)
+    } finally {
+      await client.end()
+    }
+  }
+
+  let server: ServerProcess | undefined
+  const start = async (): Promise<void> => {
+    server = spawnServer(postgres, [
+      '-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'track_counts=on',
+      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+      '-c', 'shared_buffers=16MB', '-c', 'max_connections=40'
+    ], join(dir.path, 'postgres.log'), owner)
+    let gone = false
+    server.exited.then(() => { gone = true }, () => {})
+    await waitFor('PostgreSQL to accept connections', async () => {
+      if (gone) throw new Error(`postgres exited: see ${join(dir.path, 'postgres.log')}`)
+      return await admin('postgres', async () => true)
+    }, 30_000, 100)
+  }
+  await start()
+  await admin('postgres', async (client) => {
+    await client.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`)
+    await client.query(`CREATE DATABASE health OWNER ${user}`)
+  })
+  await admin('health', (client) => client.query('CREATE EXTENSION pg_stat_statements'))
+
+  const halt = async (): Promise<void> => {
+    if (server !== undefined) await stopServer(server, 'SIGINT')
+  }
+  return {
+    get pid () { return server?.child.pid as number },
+    port,
+    user,
+    password,
+    config: { host: '127.0.0.1', port, database: 'health', user, password },
+    connectionString: `postgres://${user}:${password}@127.0.0.1:${port}/health`,
+    halt,
+    start,
+    revive: async () => {
+      if (server !== undefined) await signalTree(server.child.pid as number, 'SIGCONT')
+      try {
+        await admin('postgres', async () => true)
+        return
+      } catch {}
+      await halt()
+      await start()
+    },
+    healthQueries: () => admin('health', async (client) => {
+      const { rows } = await client.query<{ calls: string }>(
+        "SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE query = 'SELECT $1' AND dbid = (SELECT oid FROM pg_database WHERE datname = 'health')")
+      return Number(rows[0].calls)
+    }),
+    sessions: () => admin('postgres', async (client) => {
+      const { rows } = await client.query<{ count: string }>('SELECT count(*) AS count FROM pg_stat_activity WHERE usename = $1', [user])
+      return Number(rows[0].count)
+    }),
+    stop: async () => {
+      await halt()
+      await dir.remove()
+    }
+  }
+}
