@@ -28,6 +28,15 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
     lifecycle.closing()
     stopSweeping = sweepIdleConnections(fastify)
   })
+  const { autoChecks } = options
+  if (autoChecks !== undefined) {
+    // Once every plugin has loaded, so that the datastore plugins registered after this one count.
+    fastify.addHook('onReady', async () => {
+      const { registerAutoChecks } = await import('./checks/auto.js')
+      const registered = registerAutoChecks(fastify, lifecycle.checks, autoChecks)
+      fastify.log.info({ checks: registered }, 'fastify-health: autoChecks registered')
+    })
+  }
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
     stopSweeping()

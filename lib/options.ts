@@ -1,10 +1,13 @@
 import type { FastifyRequest, LogLevel } from 'fastify'
+import type { AutoChecksOptions } from './checks/auto.js'
+import { checkRules } from './engine/registry.js'
 import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
 import { isUri } from './formats.js'
 import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'
+import { thresholdsProblem } from './thresholds.js'
 import { type ProbeView, probeViews, type View, viewDefinition } from './views.js'
 
 // Each option is documented here, defaulted in `defaults` and checked in `rules`, side by side.
@@ -42,6 +45,12 @@ export interface FastifyHealthOptions {
   statusCodes?: Partial<Record<Status, number>>
   /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
   checks?: Record<string, CheckFunction | CheckDefinition>
+  /**
+   * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql found
+   * on the instance once every plugin has loaded: true, or the check options to give them.
+   * @default false
+   */
+  autoChecks?: boolean | AutoChecksOptions
   /**
    * Whether an answer shows `checks` and `output`, for everyone or per request.
    * @default true
@@ -83,6 +92,7 @@ const defaults = {
   cacheControl: DEFAULT_CACHE_CONTROL,
   statusCodes: DEFAULT_STATUS_CODES,
   checks: {},
+  autoChecks: false,
   exposeDetails: true,
   process: false,
   probes: true,
@@ -103,6 +113,7 @@ export interface ResolvedOptions {
   logLevel?: LogLevel
   logSerializers?: Record<string, (value: any) => string>
   checks: Record<string, CheckFunction | CheckDefinition>
+  autoChecks: AutoChecksOptions | undefined
   exposeDetails: boolean | ((request: FastifyRequest) => boolean)
   process: ProcessChecksOptions | undefined
   /** The prefix of every route, applied by Fastify (the routes are registered under it). */
@@ -158,6 +169,16 @@ const probePaths: Rule = (value) => {
   return undefined
 }
 
+const { check: _function, ...checkOptionRules } = checkRules
+const autoChecks: Rule = (value) => {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return 'must be a boolean or an object of check options'
+  const { warn, fail, ...options } = value
+  const mistake = firstMistake(options, checkOptionRules)
+  if (mistake !== undefined) return mistake.problem === undefined ? `has an unknown check option "${mistake.key}"` : `sets ${mistake.key}: it ${mistake.problem}`
+  return thresholdsProblem({ warn, fail })
+}
+
 const rules: Record<keyof FastifyHealthOptions, Rule> = {
   serviceName: text,
   path: urlPath,
@@ -169,6 +190,7 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   cacheControl,
   statusCodes,
   checks: (value) => isPlainObject(value) ? undefined : 'must be an object of check name to function or { check, ...options }',
+  autoChecks,
   exposeDetails: (value) => typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request',
   process: processChecksProblem,
   probes: probePaths,
@@ -197,6 +219,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   const given = options as unknown as FastifyHealthOptions
   const path = given.path ?? defaults.path
   const process = given.process ?? defaults.process
+  const auto = given.autoChecks ?? defaults.autoChecks
   return {
     serviceName: given.serviceName,
     version: given.version,
@@ -210,6 +233,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     logLevel: given.logLevel,
     logSerializers: given.logSerializers,
     checks: given.checks ?? defaults.checks,
+    autoChecks: auto === true ? {} : auto === false ? undefined : auto,
     exposeDetails: given.exposeDetails ?? defaults.exposeDetails,
     process: process === true ? {} : process === false ? undefined : process,
     // Fastify joins a prefix and a path with one slash, whatever trails the prefix.

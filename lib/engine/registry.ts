@@ -9,7 +9,7 @@ import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './
 /** The defaults of the check options (see CheckOptions). */
 export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000 } as const
 
-const checkRules: Record<keyof CheckDefinition, Rule> = {
+export const checkRules: Record<keyof CheckDefinition, Rule> = {
   timeout: duration(1),
   critical: boolean,
   cacheFor: duration(0),
@@ -61,8 +61,8 @@ export class CheckRegistry {
     }
   }
 
-  get size (): number {
-    return this.#runners.size
+  has (name: string): boolean {
+    return this.#runners.has(name)
   }
 
   runners (): IterableIterator<CheckRunner> {
