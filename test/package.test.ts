@@ -85,12 +85,13 @@ t.test('the tarball: the CommonJS build, declarations for both module systems, E
   for (const path of [
     'package.json', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.ts',
     'dist/cjs/require.js', 'dist/cjs/require.d.ts', 'dist/cjs/package.json', 'dist/cjs/command/probe.js',
+    'dist/esm/checks/index.js', 'dist/esm/checks/index.d.ts', 'dist/cjs/checks/index.js', 'dist/cjs/checks/index.d.ts',
     'bin/fastify-health-probe.js'
   ]) t.ok(paths.includes(path), path)
   t.strictSame(paths.filter((path) => /^(lib|test|types|scripts|node_modules)\//.test(path)), [], 'no sources or tests')
   t.strictSame(paths.filter((path) => path.endsWith('.map')), [], 'no source maps (they would point at lib/, not shipped)')
   const esmModules = paths.filter((path) => path.startsWith('dist/esm/') && path.endsWith('.js'))
-  t.strictSame(esmModules, ['dist/esm/index.js'], 'the only ES module is the entry the exports map names')
+  t.strictSame(esmModules, ['dist/esm/checks/index.js', 'dist/esm/index.js'], 'the only ES modules are the entries the exports map names')
   const installed = join(consumer, 'node_modules/fastify-health')
   t.equal(JSON.parse(await readFile(join(installed, 'package.json'), 'utf8')).version, rootPackage.version)
   t.strictSame(JSON.parse(await readFile(join(installed, 'dist/cjs/package.json'), 'utf8')), { type: 'commonjs' })
@@ -197,6 +198,43 @@ main().catch((error) => { console.error(error); process.exit(1) })
   assertAnswer(t, out.answers[3], State.NOINFO, { serviceId: 'billing' })
 })
 
+t.test('fastify-health/checks: the ready-made checks, for import and require(), loaded only when asked for', async (t) => {
+  await writeFile(join(consumer, 'checks.mjs'), `
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import Fastify from 'fastify'
+import fastifyHealth from 'fastify-health'
+import { diskCheck, httpCheck, tcpCheck, postgresCheck } from 'fastify-health/checks'
+
+const require = createRequire(import.meta.url)
+const loadedChecks = () => Object.keys(require.cache).filter((path) => path.includes('/dist/cjs/checks/'))
+const app = Fastify()
+await app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working', checks: { 'disk:free': diskCheck(tmpdir()) } })
+const res = await app.inject('/health')
+const required = require('fastify-health/checks')
+let targetError
+try { postgresCheck({}) } catch (error) { targetError = error.code }
+process.stdout.write(JSON.stringify({
+  status: res.json().status,
+  disk: res.json().checks['disk:free'][0].componentType,
+  same: required.diskCheck === diskCheck && required.httpCheck === httpCheck && typeof tcpCheck === 'function',
+  targetError,
+  resolved: import.meta.resolve('fastify-health/checks')
+}))
+await app.close()
+`)
+  const out = JSON.parse(await node('checks.mjs', consumer))
+  t.strictSame(out, {
+    status: 'pass', disk: 'system', same: true, targetError: 'FST_HEALTH_INVALID_CHECK_TARGET', resolved: out.resolved
+  }, 'a check from the subpath runs in the plugin; import and require() give the same functions')
+  t.match(out.resolved, /\/node_modules\/fastify-health\/dist\/esm\/checks\/index\.js$/)
+  await writeFile(join(consumer, 'main-only.cjs'), `
+const fastifyHealth = require('fastify-health')
+process.stdout.write(JSON.stringify({ plugin: typeof fastifyHealth, checks: Object.keys(require.cache).filter((path) => path.includes('/dist/cjs/checks/')) }))
+`)
+  t.strictSame(JSON.parse(await node('main-only.cjs', consumer)), { plugin: 'function', checks: [] }, 'the main entry loads none of the checks')
+})
+
 t.test('import and require() load one copy: a plugin registered by one is seen by the other', async (t) => {
   await writeFile(join(consumer, 'both.mjs'), `
 import { createRequire } from 'node:module'
@@ -226,6 +264,7 @@ t.test('the declarations type-check TypeScript consumers, ES modules and CommonJ
   await writeFile(join(consumer, 'consumer.mts'), `
 import Fastify from 'fastify'
 import fastifyHealth, { State, type HealthReport, createHealthServer, errors, fastifyHealth as named } from 'fastify-health'
+import { httpCheck, type HttpCheckOptions, tlsCertificateCheck } from 'fastify-health/checks'
 
 const app = Fastify()
 await app.register(fastifyHealth, 'orders')
@@ -234,6 +273,11 @@ const state: State = app.health.state
 const report: Promise<HealthReport> = app.health.report()
 const listening: Promise<string> = createHealthServer({ serviceName: 'worker', port: 0 }).listen()
 const code: string = new errors.FST_HEALTH_INVALID_STATE('x').code
+const upstream: HttpCheckOptions = { expect: [200, 204], followRedirects: 1 }
+app.health.addCheck('upstream:responseTime', httpCheck('http://127.0.0.1:9/health', upstream))
+app.health.addCheck('tls:certificate', tlsCertificateCheck('127.0.0.1:443', { warnDays: 14 }))
+// @ts-expect-error expect takes codes
+httpCheck('http://127.0.0.1:9/', { expect: 'ok' })
 // @ts-expect-error not a State
 app.health.setState('bogus')
 // @ts-expect-error serviceName must be a string
@@ -244,6 +288,7 @@ export { state, report, listening, code }
   await writeFile(join(consumer, 'consumer.cts'), `
 import Fastify = require('fastify')
 import fastifyHealth = require('fastify-health')
+import checks = require('fastify-health/checks')
 
 const app = Fastify()
 app.register(fastifyHealth, 'orders')
@@ -256,6 +301,9 @@ const state: fastifyHealth.State = app.health.state
 const working: 'Working' = fastifyHealth.State.WORK
 const options: fastifyHealth.FastifyHealthOptions = { serviceName: 'orders' }
 const code: string = new fastifyHealth.errors.FST_HEALTH_INVALID_OPTION('a', 'b').code
+app.health.addCheck('disk', checks.diskCheck('/', { minFreeBytes: { fail: 1 } }))
+// @ts-expect-error a port is a number
+checks.tcpCheck('127.0.0.1', '5432')
 // @ts-expect-error not a State
 app.health.setState('bogus')
 // @ts-expect-error the service name must be a string
