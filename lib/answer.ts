@@ -36,15 +36,18 @@ export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<C
     // A check with no reading yet is left out: a request waits for its first reading, so only
     // announcements (a state change before any request) could ever see it.
     if (reading === undefined || !counts(view, runner.settings.probes)) continue
+    // The entries say what the latest reading said; the verdict, how the check counts (thresholds).
     const { entries, status: own } = reading
+    const { status: verdict, held } = runner.verdict
     // A failing check that is not critical lowers the answer to warn, never to fail.
-    const counted = own === Status.FAIL && !runner.settings.critical ? Status.WARN : own
+    const counted = verdict === Status.FAIL && !runner.settings.critical ? Status.WARN : verdict
     status = worstStatus(status, counted)
     ;(checks ??= {})[runner.name] = entries
-    if (own !== Status.PASS) {
-      failing[counted as 'warn' | 'fail']++
+    if (counted !== Status.PASS) {
+      failing[counted]++
       const said = entries.find((entry) => entry.output !== undefined)?.output
-      problems.push(said === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${said})`)
+      const notes = held === undefined ? said : [said, heldNote(own, held)].filter((note) => note !== undefined).join(', ')
+      problems.push(notes === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${notes})`)
     }
   }
   for (const level of ['fail', 'warn'] as const) {
@@ -72,6 +75,13 @@ export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<C
     get payload () { return (payload ??= JSON.stringify(body)) },
     brief: () => (briefPayload ??= JSON.stringify(briefBody(body, brief)))
   }
+}
+
+/** Why a reading does not count yet: `1 of 3 failing readings before it counts`. */
+function heldNote (own: Status, { streak, threshold }: { streak: number, threshold: number }): string {
+  return own === Status.FAIL
+    ? `${streak} of ${threshold} failing readings before it counts`
+    : `${streak} of ${threshold} passing readings before it counts again`
 }
 
 /** What is kept when details are hidden: status, code and identity, and how many checks warn or fail. */

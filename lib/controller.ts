@@ -34,6 +34,13 @@ export interface HealthController {
    * A bad name, a duplicate or a bad option throws a FST_HEALTH_* error.
    */
   addCheck: (name: string, check: CheckFunction, options?: CheckOptions) => void
+  /**
+   * Takes the check named `name` out at run time: its background loop stops, a run in flight is
+   * aborted (its signal) and its result ignored, and the answers no longer show it; a change of
+   * the overall status is logged and passed to `onChange` listeners. Returns `true` when a check
+   * was removed, `false` (changing nothing) when none has that name. The name may be added again.
+   */
+  removeCheck: (name: string) => boolean
   /** Calls `listener` on every change of the overall status; returns the unsubscribe function. */
   onChange: (listener: ChangeListener) => () => void
   /** Exactly what `GET /health` would answer now (running the checks that are due). */
@@ -148,6 +155,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     setStateNoInfo: () => setState(State.NOINFO),
     // No announcement: nothing changes until the check's first reading arrives.
     addCheck: (name, check, checkOptions) => checks.add(name, check, checkOptions),
+    removeCheck: (name) => checks.remove(name),
     onChange: (listener) => {
       if (typeof listener !== 'function') throw new TypeError('fastify-health: onChange needs a function')
       listeners.add(listener)

@@ -31,7 +31,7 @@ const isIsoNow = (time: unknown, before: number, after: number): boolean =>
   Date.parse(time) >= before && Date.parse(time) <= after
 
 test('defaults of every check', async (t) => {
-  t.same(CHECK_DEFAULTS, { timeout: 2000, critical: true, cacheFor: 1000 })
+  t.same(CHECK_DEFAULTS, { timeout: 2000, critical: true, cacheFor: 1000, failureThreshold: 1, successThreshold: 1 })
 })
 
 test('registration', async (t) => {
@@ -493,6 +493,31 @@ test('a hanging check times out', async (t) => {
     t.type(signal, AbortSignal)
     t.ok(signal.aborted, 'the signal is aborted')
     t.match(signal.reason, { message: 'Timed out after 30 ms' })
+  })
+
+  t.test('a failed reading keeps the nodes the check last named: which servers, of what kind', async (t) => {
+    let hang = false
+    const app = await workingApp(t, {
+      checks: {
+        db: {
+          check: (signal) => hang
+            ? new Promise((resolve, reject) => { signal.addEventListener('abort', () => reject(signal.reason)) })
+            : [{ componentId: 'primary', componentType: 'datastore' }, { componentId: 'replica', componentType: 'datastore' }, { observedValue: 1 }],
+          timeout: 30,
+          cacheFor: 0
+        },
+        plain: { check: () => { throw new Error('refused') }, cacheFor: 0 }
+      }
+    })
+    t.strictSame(entriesOf(t, await getAnswer(t, app), 'db').map((entry) => entry.status), ['pass', 'pass', 'pass'])
+    hang = true
+    const got = await getAnswer(t, app)
+    t.match(entriesOf(t, got, 'db'), [
+      { componentId: 'primary', componentType: 'datastore', status: 'fail', output: 'Timed out after 30 ms' },
+      { componentId: 'replica', componentType: 'datastore', status: 'fail', output: 'Timed out after 30 ms' }
+    ], 'one failed entry per named node')
+    t.equal(entriesOf(t, got, 'db').length, 2, 'a node with no componentId is not repeated')
+    t.strictSame(Object.keys(onlyEntry(t, got, 'plain')).sort(), ['output', 'status', 'time'], 'a check that never named a node fails with one entry')
   })
 
   t.test('a check that honours the signal', async (t) => {

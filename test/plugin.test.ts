@@ -31,7 +31,7 @@ test('fastify.health shows its public members only, and starts as No information
   const app = newApp(t)
   await app.register(fastifyHealth, { serviceName: 'orders' })
   t.strictSame(Reflect.ownKeys(app.health).sort(), [
-    'addCheck', 'onChange', 'report', 'setState', 'setStateNoInfo', 'setStateShutDown', 'setStateWarmUp', 'setStateWorking',
+    'addCheck', 'onChange', 'removeCheck', 'report', 'setState', 'setStateNoInfo', 'setStateShutDown', 'setStateWarmUp', 'setStateWorking',
     'shutdown', 'state'
   ], 'no internals, no symbols')
   t.equal(app.health.state, State.NOINFO)

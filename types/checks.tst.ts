@@ -37,9 +37,35 @@ describe('addCheck', () => {
     expect(app.health.addCheck('x', () => {}, { retries: 2 })).type.toRaiseError("'retries' does not exist in type 'CheckOptions'")
   })
 
+  test('the thresholds are numbers', () => {
+    expect(app.health.addCheck('x', () => {}, { failureThreshold: 3, successThreshold: 2, slowThreshold: 500 })).type.not.toRaiseError()
+    expect(app.health.addCheck('x', () => {}, { failureThreshold: '3' })).type.toRaiseError("Type 'string' is not assignable to type 'number'")
+    expect(app.health.addCheck('x', () => {}, { successThreshold: true })).type.toRaiseError("Type 'boolean' is not assignable to type 'number'")
+    expect(app.health.addCheck('x', () => {}, { slowThreshold: '1s' })).type.toRaiseError("Type 'string' is not assignable to type 'number'")
+    expect(app.health.addCheck('x', () => {}, { failThreshold: 3 })).type.toRaiseError("'failThreshold' does not exist in type 'CheckOptions'")
+    expect<CheckOptions['failureThreshold']>().type.toBe<number | undefined>()
+    expect(app.register(fastifyHealth, {
+      serviceName: 'orders',
+      checks: { db: { check: () => {}, failureThreshold: 3, successThreshold: 1, slowThreshold: 200 } }
+    })).type.not.toRaiseError()
+  })
+
   test('the exported types describe the same thing', () => {
     expect<CheckFunction>().type.toBeAssignableFrom(async (_signal: AbortSignal) => ({ status: 'pass' } satisfies ComponentDetail))
     expect<CheckOptions>().type.toBeAssignableFrom({ timeout: 1 })
+  })
+})
+
+describe('removeCheck', () => {
+  test('takes a name and says whether a check was removed', () => {
+    expect(app.health.removeCheck('db')).type.toBe<boolean>()
+    expect(app.health.removeCheck).type.toBe<(name: string) => boolean>()
+  })
+
+  test('anything but one name is rejected', () => {
+    expect(app.health.removeCheck(42)).type.toRaiseError("Argument of type 'number' is not assignable to parameter of type 'string'")
+    expect(app.health.removeCheck()).type.toRaiseError('Expected 1 arguments, but got 0')
+    expect(app.health.removeCheck(['db'])).type.toRaiseError("Argument of type 'string[]' is not assignable to parameter of type 'string'")
   })
 })
 

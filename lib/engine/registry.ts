@@ -7,7 +7,11 @@ import { CheckRunner, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
 /** The defaults of the check options (see CheckOptions). */
-export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000 } as const
+export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000, failureThreshold: 1, successThreshold: 1 } as const
+
+/** A number of readings in a row: a whole number from 1. */
+const readingCount: Rule = (value) =>
+  Number.isSafeInteger(value) && (value as number) >= 1 ? undefined : 'must be a positive integer (a number of readings in a row)'
 
 export const checkRules: Record<keyof CheckDefinition, Rule> = {
   timeout: duration(1),
@@ -15,6 +19,9 @@ export const checkRules: Record<keyof CheckDefinition, Rule> = {
   cacheFor: duration(0),
   interval: duration(1),
   probes: probeList,
+  failureThreshold: readingCount,
+  successThreshold: readingCount,
+  slowThreshold: duration(1),
   // The function itself, when the options come as { check, ...options }: checked on its own.
   check: () => undefined
 }
@@ -37,27 +44,32 @@ function settingsOf (name: string, options: Record<string, unknown>): RunnerSett
     critical: given.critical ?? CHECK_DEFAULTS.critical,
     cacheFor: given.cacheFor ?? CHECK_DEFAULTS.cacheFor,
     interval: given.interval ?? 0,
-    probes: new Set<ProbeName>(given.probes ?? defaultProbes)
+    probes: new Set<ProbeName>(given.probes ?? defaultProbes),
+    failureThreshold: given.failureThreshold ?? CHECK_DEFAULTS.failureThreshold,
+    successThreshold: given.successThreshold ?? CHECK_DEFAULTS.successThreshold,
+    // 0: no run is ever slow.
+    slowThreshold: given.slowThreshold ?? 0
   }
 }
 
 /** The registered checks, in registration order. */
 export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
-  readonly #onReading: () => void
+  /** A reading arrived or a check went: the answers must be rebuilt. */
+  readonly #changed: () => void
   readonly #log: FastifyBaseLogger
   #started = false
   /**
    * Per view: until when every reading it counts is fresh, so that a request before then skips
-   * the loop over the checks. Forgotten on any new reading or check.
+   * the loop over the checks. Forgotten on any new reading, check or removal.
    */
   readonly #freshUntil = new Map<View, number>()
 
-  constructor (onReading: () => void, log: FastifyBaseLogger) {
+  constructor (changed: () => void, log: FastifyBaseLogger) {
     this.#log = log
-    this.#onReading = () => {
+    this.#changed = () => {
       this.#freshUntil.clear()
-      onReading()
+      changed()
     }
   }
 
@@ -74,13 +86,26 @@ export class CheckRegistry {
     if (typeof name !== 'string' || name === '' || name === ':' || !CHECK_NAME.test(name)) {
       invalid(String(name), 'has a bad name: expected "componentName:measurementName", either part optional, one colon at most')
     }
-    if (this.#runners.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
+    if (this.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof check !== 'function') invalid(name, 'is not a function')
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#onReading, this.#log)
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#changed, this.#log)
     this.#runners.set(name, runner)
     this.#freshUntil.clear()
     if (this.#started) runner.start()
+  }
+
+  /**
+   * Takes a check out: its loop stopped, a run in flight aborted and its result ignored, and the
+   * change announced. False, changing nothing, when no check has that name.
+   */
+  remove (name: string): boolean {
+    const runner = this.#runners.get(name)
+    if (runner === undefined) return false
+    this.#runners.delete(name)
+    runner.remove()
+    this.#changed()
+    return true
   }
 
   /** Registers `{ name: fn | { check: fn, ...options } }`, the `checks` option's form. */

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult } from './normalize.js'
-import type { CheckContext, CheckFunction, Reading, ProbeName } from './types.js'
+import type { CheckContext, CheckFunction, Reading, ProbeName, Verdict } from './types.js'
 
 export interface RunnerSettings {
   timeout: number
@@ -10,6 +10,16 @@ export interface RunnerSettings {
   cacheFor: number
   interval: number
   probes: ReadonlySet<ProbeName>
+  failureThreshold: number
+  successThreshold: number
+  /** 0: off. */
+  slowThreshold: number
+}
+
+/** A run's reading, and how long the run took (a run that timed out took its timeout). */
+interface Outcome {
+  reading: Reading
+  ms: number
 }
 
 function readingOf (result: unknown): Reading {
@@ -18,12 +28,23 @@ function readingOf (result: unknown): Reading {
   return { entries, status, at: performance.now() }
 }
 
-const failedReading = (output: string): Reading =>
-  ({ entries: [failedEntry(output, new Date().toISOString())], status: Status.FAIL, at: performance.now() })
+/**
+ * A failed reading. It keeps the nodes of the previous reading, each failed with `output`, so
+ * that a timeout still says which server it was (componentId) and what kind (componentType).
+ */
+function failedReading (output: string, previous: Reading | undefined): Reading {
+  const time = new Date().toISOString()
+  const nodes = previous?.entries.filter((entry) => entry.componentId !== undefined) ?? []
+  const entries = nodes.length === 0
+    ? [failedEntry(output, time)]
+    : nodes.map(({ componentId, componentType }) => ({ componentId, componentType, ...failedEntry(output, time) }))
+  return { entries, status: Status.FAIL, at: performance.now() }
+}
 
 /**
  * Runs one check: never more than one run in flight, a reading reused for `cacheFor`, a run
  * that outlives `timeout` reported as failed, and optionally a background loop every `interval`.
+ * Judges its readings against the failure and success thresholds, and logs runs turning slow.
  */
 export class CheckRunner {
   readonly name: string
@@ -32,6 +53,14 @@ export class CheckRunner {
   readonly #onReading: () => void
   readonly #context: CheckContext
   #reading: Reading | undefined
+  #verdict: Verdict = { status: Status.PASS }
+  /** The check counts as failing: its failureThreshold was reached, its successThreshold not since. */
+  #failing = false
+  /** Whether the latest reading failed, and how many readings in a row did the same. */
+  #lastFailed = false
+  #streak = 0
+  /** The latest run was slow: the next slow one is not logged again. */
+  #slow = false
   /** The run whose reading is not recorded yet: every caller in the meantime shares it. */
   #pending: Promise<void> | undefined
   /** The check function has not settled yet; it may outlive its timeout. */
@@ -39,6 +68,8 @@ export class CheckRunner {
   #abort: AbortController | undefined
   /** The timeout of the run in flight. */
   #deadline: NodeJS.Timeout | undefined
+  /** Ends the run in flight at once, its result ignored (the check was removed). */
+  #cut: ((outcome: undefined) => void) | undefined
   /** The background loop's next run. */
   #timer: NodeJS.Timeout | undefined
   #stopped = false
@@ -53,6 +84,11 @@ export class CheckRunner {
 
   get reading (): Reading | undefined {
     return this.#reading
+  }
+
+  /** How the latest reading counts, given the ones before it. */
+  get verdict (): Verdict {
+    return this.#verdict
   }
 
   /**
@@ -88,12 +124,21 @@ export class CheckRunner {
   }
 
   /** Stops the background loop and aborts a run in flight. */
-  stop (): void {
+  stop (reason = 'The health checks were stopped'): void {
     this.#stopped = true
     clearTimeout(this.#timer)
     // A check that ignores its signal must not hold a closed process open until its timeout.
     clearTimeout(this.#deadline)
-    this.#abort?.abort(new Error('The health checks were stopped'))
+    this.#abort?.abort(new Error(reason))
+  }
+
+  /**
+   * The check is taken out: stopped, and a run in flight ends now without a reading, so that
+   * whoever waits for it is answered at once and a late result changes nothing.
+   */
+  remove (): void {
+    this.stop('The check was removed')
+    this.#cut?.(undefined)
   }
 
   #loop = (): void => {
@@ -112,27 +157,67 @@ export class CheckRunner {
     const abort = new AbortController()
     this.#abort = abort
     this.#running = true
+    const started = performance.now()
     const result = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
     const settled = (): void => { this.#running = false }
     result.then(settled, settled)
 
-    const timedOut = new Promise<Reading>((resolve) => {
+    const { timeout } = this.settings
+    // What ends a run before its result: the timeout, with a failed reading, or removal, with none.
+    const cut = new Promise<Outcome | undefined>((resolve) => {
+      this.#cut = resolve
       this.#deadline = setTimeout(() => {
-        abort.abort(new Error(`Timed out after ${this.settings.timeout} ms`))
-        resolve(failedReading(`Timed out after ${this.settings.timeout} ms`))
-      }, this.settings.timeout)
+        abort.abort(new Error(`Timed out after ${timeout} ms`))
+        resolve({ reading: failedReading(`Timed out after ${timeout} ms`, this.#reading), ms: timeout })
+      }, timeout)
     })
-    const reading = Promise.race([
+    const outcome = Promise.race([
       // catch() after then(): a result that breaks normalisation is a failed reading too.
-      result.then(readingOf).catch((error: unknown) => failedReading(describeThrown(error))),
-      timedOut
+      result.then(readingOf).catch((error: unknown) => failedReading(describeThrown(error), this.#reading))
+        .then((reading) => ({ reading, ms: performance.now() - started })),
+      cut
     ])
-    this.#pending = reading.then((latest) => {
+    this.#pending = outcome.then((latest) => {
       clearTimeout(this.#deadline)
-      this.#reading = latest
       this.#pending = undefined
+      if (latest === undefined) return
+      this.#reading = latest.reading
+      this.#verdict = this.#verdictOf(latest.reading.status)
+      this.#timed(latest.ms)
       this.#onReading()
     })
     return this.#pending
+  }
+
+  /**
+   * How a reading counts: a change between failing and not failing counts once enough readings
+   * in a row agree (failureThreshold, successThreshold); until then a failing reading counts as
+   * warn and a passing one as fail. `warn` is not failing.
+   */
+  #verdictOf (status: Status): Verdict {
+    const failed = status === Status.FAIL
+    this.#streak = failed === this.#lastFailed ? this.#streak + 1 : 1
+    this.#lastFailed = failed
+    if (failed !== this.#failing) {
+      const threshold = failed ? this.settings.failureThreshold : this.settings.successThreshold
+      if (this.#streak < threshold) {
+        return { status: failed ? Status.WARN : Status.FAIL, held: { streak: this.#streak, threshold } }
+      }
+      this.#failing = failed
+    }
+    return { status }
+  }
+
+  /** Logs a run that turned slow: past slowThreshold, or timed out. Once until a run is fast again. */
+  #timed (ms: number): void {
+    const { slowThreshold, timeout } = this.settings
+    if (slowThreshold === 0) return
+    const slow = ms > slowThreshold || ms >= timeout
+    if (slow && !this.#slow) {
+      const durationMs = Math.round(ms)
+      this.#context.log.warn({ durationMs, slowThreshold },
+        `fastify-health: check "${this.name}" is slow: ${durationMs} ms (slowThreshold ${slowThreshold} ms)`)
+    }
+    this.#slow = slow
   }
 }

@@ -58,10 +58,40 @@ export interface CheckOptions {
    * @default the readiness probe only
    */
   probes?: ProbeName[]
+  /**
+   * Failing readings in a row before the check counts as failing (a Kubernetes probe's
+   * `failureThreshold`). Until then a failing reading counts as `warn`; its entry still says `fail`.
+   * Only `fail` is failing: a `warn` reading breaks the run.
+   * @default 1
+   */
+  failureThreshold?: number
+  /**
+   * Passing readings in a row before a check that counts as failing counts as passing again
+   * (a Kubernetes probe's `successThreshold`). A `warn` reading passes here.
+   * @default 1
+   */
+  successThreshold?: number
+  /**
+   * Milliseconds past which a run is slow: logged as a warning once each time runs turn slow,
+   * not again until a run is fast again. A run that times out is slow, at its timeout.
+   * @default undefined (off)
+   */
+  slowThreshold?: number
 }
 
 export interface CheckDefinition extends CheckOptions {
   check: CheckFunction
+}
+
+/** How a check counts in the answers, given its latest readings and its thresholds. */
+export interface Verdict {
+  /** The status the check counts with: the reading's, unless a threshold holds it back. */
+  readonly status: 'pass' | 'warn' | 'fail'
+  /**
+   * Set while the latest reading does not count yet: how many readings like it came in a row,
+   * of how many it takes (failing ones when it fails, passing ones when it counts as failing).
+   */
+  readonly held?: { readonly streak: number, readonly threshold: number }
 }
 
 /** The latest reading of one check. */
