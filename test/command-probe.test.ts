@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import fastifyHealth from '../lib/index.js'
+import { childEnv } from './helpers.js'
 import {
   DEFAULT_TIMEOUT, DEFAULT_URL, USAGE, judge, main, parseCommandLine, probe, readyUrl
 } from '../lib/command/probe.js'
@@ -299,7 +300,7 @@ const bin = fileURLToPath(new URL('../bin/fastify-health-probe.js', import.meta.
 const built = existsSync(fileURLToPath(new URL('../dist/cjs/command/probe.js', import.meta.url)))
 
 async function spawnProbe (...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [bin, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text })

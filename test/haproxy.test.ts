@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
+import { childEnv } from './helpers.js'
 
 const root = join(import.meta.dirname, '..')
 const fixtures = join(import.meta.dirname, 'fixtures', 'haproxy')
@@ -26,19 +27,6 @@ function findHaproxy (): string | undefined {
 
 // A missing HAProxy fails the test: `npm test` installs it (scripts/install-test-servers.sh).
 const haproxy = findHaproxy()
-
-/** The environment of a child process, without what tap puts there for its own test processes. */
-function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(NODE_OPTIONS|NODE_V8_COVERAGE|TAP|_TAPJS)/.test(key)) continue
-    env[key] = value
-  }
-  // tap follows children for coverage whatever their environment; these load the built dist/,
-  // whose source maps point at lib/, and would merge a second, partial copy into lib's figures.
-  env._TAPJS_PROCESSINFO_COV_EXCLUDE_ = String(/[\\/](node_modules|dist)[\\/]/)
-  return { ...env, ...extra }
-}
 
 /** Distinct free loopback ports, held together while they are picked. */
 async function freePorts (count: number): Promise<number[]> {

@@ -151,3 +151,18 @@ export async function getAnswer (t: Test, app: FastifyInstance, url = '/health')
   t.equal(res.statusCode, codes[body.status], `${url}: the code follows the status ${body.status}`)
   return { statusCode: res.statusCode, body, text: res.body }
 }
+
+/**
+ * The environment for a child process, without what tap sets for its own test processes. tap
+ * follows children for coverage whatever their environment; those that load the built dist/
+ * must not add a second, partial copy of the code to the figures.
+ */
+export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(NODE_OPTIONS|NODE_V8_COVERAGE|TAP|_TAPJS)/.test(key)) continue
+    env[key] = value
+  }
+  env._TAPJS_PROCESSINFO_COV_EXCLUDE_ = String(/[\\/](node_modules|dist)[\\/]/)
+  return { ...env, ...extra }
+}

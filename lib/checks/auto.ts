@@ -33,9 +33,9 @@ function checkEach (parts: Array<{ name: string | undefined, check: CheckFunctio
   return async (signal, context) => {
     const entries = await Promise.all(parts.map(async ({ name, check }): Promise<ComponentDetail[]> => {
       try {
-        const result = await check(signal, context)
-        const details = result === undefined || result === null ? [{}] : Array.isArray(result) ? result : [result]
-        return details.map((detail) => name === undefined ? detail : { ...detail, componentId: `${name} (${String(detail.componentId)})` })
+        // A ready-made check reads one detail, with the server as its componentId.
+        const detail = await check(signal, context) as ComponentDetail
+        return [name === undefined ? detail : { ...detail, componentId: `${name} (${String(detail.componentId)})` }]
       } catch (error) {
         // The ready-made checks report failures as readings; this is the timeout's abort.
         return [{ componentType: 'datastore', componentId: name ?? 'default', status: 'fail', output: oneLine(error) }]

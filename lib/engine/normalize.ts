@@ -48,8 +48,8 @@ export function describeThrown (thrown: unknown): string {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** A short quote of a bad value for an output: JSON, at most 64 characters. */
-const describeValue = (value: unknown): string => truncate(JSON.stringify(value) ?? String(value), 64)
+/** A short quote of a bad value for an output: at most 64 characters of its JSON (it came from JSON). */
+const describeValue = (value: unknown): string => truncate(JSON.stringify(value), 64)
 
 const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 

@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../../lib/index.js'
 import { draftErrors } from '../draft-validator.js'
-import { request, STACK_FRAME } from '../helpers.js'
+import { childEnv, request, STACK_FRAME } from '../helpers.js'
 import { processTree, signalTree } from './common.js'
 
 /** Throws, with what to install, when a server binary is missing: these tests never skip. */
@@ -83,16 +83,6 @@ export async function stopServer (server: ServerProcess, signal: NodeJS.Signals,
     }
     await server.exited
   }
-}
-
-/** The environment of a child process, without what tap puts there for its own test processes. */
-export function childEnv (extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^(NODE_OPTIONS|NODE_V8_COVERAGE|TAP|_TAPJS)/.test(key)) continue
-    env[key] = value
-  }
-  return { ...env, ...extra }
 }
 
 /** A plain ES module script run by node, reporting on stdout; `done` tells how it ended. */

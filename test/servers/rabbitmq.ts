@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
 import { freePort, processTree, scratchDir, waitFor } from './common.js'
-import { childEnv, requireBinary, type ServerProcess, spawnServer } from './datastore.js'
+import { childEnv } from '../helpers.js'
+import { requireBinary, type ServerProcess, spawnServer } from './datastore.js'
 
 export interface RabbitmqServer {
   readonly host: '127.0.0.1'
