@@ -23,10 +23,11 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   // Closing means shutting down for whatever still reads the state: report(), onChange
   // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
   // which is why health.shutdown() drains before it closes.)
-  let stopSweeping = (): void => {}
+  // Fastify before 5.12.4 runs a root preClose hook once per encapsulated context: sweep once.
+  let stopSweeping: (() => void) | undefined
   fastify.addHook('preClose', async () => {
     lifecycle.closing()
-    stopSweeping = sweepIdleConnections(fastify)
+    stopSweeping ??= sweepIdleConnections(fastify)
   })
   const { autoChecks } = options
   if (autoChecks !== undefined) {
@@ -39,7 +40,7 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   }
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
-    stopSweeping()
+    stopSweeping?.()
     lifecycle.stop()
   })
   // In a child context: Fastify applies the prefix there, as for any encapsulated plugin.
