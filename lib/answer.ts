@@ -3,7 +3,7 @@ import { truncate } from './engine/normalize.js'
 import type { ResolvedOptions } from './options.js'
 import type { HealthCheckEntry, HealthResponse } from './schema.js'
 import { worstStatus, Status } from './states.js'
-import { counts, type Snapshot, type View, viewDefinition } from './views.js'
+import { type AnswerDefinition, checkView, type Snapshot } from './views.js'
 
 /** One ready-to-send answer of a view: built once per change, then served as is to every probe. */
 export interface Answer {
@@ -22,10 +22,14 @@ export interface Answer {
 
 const MAX_OUTPUT_LENGTH = 1024
 
-/** What a view answers now, from the service's state and the latest reading of each check. */
-export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<CheckRunner>, options: ResolvedOptions): Answer {
-  const definition = viewDefinition(view)
-  const base = definition.baseStatus(snapshot)
+/** A view as an answer needs it: its base status, notes and codes. */
+export interface AnswerShape extends AnswerDefinition {
+  readonly codes: Readonly<Record<Status, number>>
+}
+
+/** What a view answers now, from the service's state and the latest reading of each check it counts. */
+export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: Iterable<CheckRunner>, options: ResolvedOptions): Answer {
+  const base = view.baseStatus(snapshot)
   let status = base
   const problems: string[] = base === Status.PASS ? [] : [`Service state: ${snapshot.state}`]
   const brief = [...problems]
@@ -35,7 +39,7 @@ export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<C
     const reading = runner.reading
     // A check with no reading yet is left out: a request waits for its first reading, so only
     // announcements (a state change before any request) could ever see it.
-    if (reading === undefined || !counts(view, runner.settings.probes)) continue
+    if (reading === undefined) continue
     // The entries say what the latest reading said; the verdict, how the check counts (thresholds).
     const { entries, status: own } = reading
     const { status: verdict, held } = runner.verdict
@@ -55,26 +59,41 @@ export function buildAnswer (view: View, snapshot: Snapshot, runners: Iterable<C
     if (n > 0) brief.push(`${n} ${n === 1 ? 'check' : 'checks'} ${level === 'fail' ? 'failing' : 'warning'}`)
   }
 
-  // Keys in the draft's order; optional ones only when configured or meaningful.
-  const body: HealthResponse = { status }
-  if (options.version !== undefined) body.version = options.version
-  if (options.releaseId !== undefined) body.releaseId = options.releaseId
-  body.notes = [definition.notes(status, snapshot)]
-  if (status !== Status.PASS) body.output = truncate(problems.join('; '), MAX_OUTPUT_LENGTH)
-  if (checks !== undefined) body.checks = checks
-  if (options.links !== undefined) body.links = options.links
-  body.serviceId = options.serviceName
-  if (options.description !== undefined) body.description = options.description
-
-  const codes = definition.codes === 'statusCodes' ? options.statusCodes : definition.codes
+  const output = status === Status.PASS ? undefined : problems.join('; ')
+  const body = healthDocument(status, view.notes(status, snapshot), output, checks, options)
   let payload: string | undefined
   let briefPayload: string | undefined
   return {
-    statusCode: codes[status],
+    statusCode: view.codes[status],
     body,
     get payload () { return (payload ??= JSON.stringify(body)) },
     brief: () => (briefPayload ??= JSON.stringify(briefBody(body, brief)))
   }
+}
+
+/** A health+json document: keys in the draft's order, optional ones only when configured or meaningful. */
+function healthDocument (
+  status: Status, note: string, output: string | undefined, checks: HealthResponse['checks'], options: ResolvedOptions
+): HealthResponse {
+  const body: HealthResponse = { status }
+  if (options.version !== undefined) body.version = options.version
+  if (options.releaseId !== undefined) body.releaseId = options.releaseId
+  body.notes = [note]
+  if (output !== undefined) body.output = truncate(output, MAX_OUTPUT_LENGTH)
+  if (checks !== undefined) body.checks = checks
+  if (options.links !== undefined) body.links = options.links
+  body.serviceId = options.serviceName
+  if (options.description !== undefined) body.description = options.description
+  return body
+}
+
+/**
+ * What a request for a check that does not exist answers, with `checkView.missing.code`: a valid
+ * document that fails and says so. Built per request (the name is the caller's); rare.
+ */
+export function missingCheckPayload (name: string, options: ResolvedOptions): string {
+  const { status, notes, output } = checkView.missing
+  return JSON.stringify(healthDocument(status, notes, output(name), undefined, options))
 }
 
 /** Why a reading does not count yet: `1 of 3 failing readings before it counts`. */

@@ -1,12 +1,14 @@
+import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { type Answer, buildAnswer } from './answer.js'
+import { type Answer, type AnswerShape, buildAnswer } from './answer.js'
 import { CheckRegistry } from './engine/registry.js'
+import type { CheckRunner } from './engine/runner.js'
 import type { CheckFunction, CheckOptions } from './engine/types.js'
 import { FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { HealthResponse } from './schema.js'
 import { isState, State, Status } from './states.js'
-import type { View } from './views.js'
+import { checkView, type ResolvedView } from './views.js'
 
 /** What `GET /health` answers: the HTTP status code and the health+json document. */
 export interface HealthReport {
@@ -55,8 +57,18 @@ export interface HealthController {
 
 /** What the plugin itself drives, kept off `fastify.health`. */
 export interface HealthLifecycle {
-  /** The answer of a view, once the checks it counts are fresh enough. */
-  answer: (view: View) => Answer | Promise<Answer>
+  /** The answer of a view (by name), once the checks it counts are fresh enough. */
+  answer: (view: string) => Answer | Promise<Answer>
+  /**
+   * The answer of the check named `name` alone, once its reading is fresh enough; undefined when
+   * no check has that name (or it was removed while the request waited).
+   */
+  checkAnswer: (name: string) => Answer | undefined | Promise<Answer | undefined>
+  /**
+   * The instance is ready, every check added: a group of the user's that counts no check throws
+   * FST_HEALTH_EMPTY_GROUP; a selector that picks no check is logged as a warning.
+   */
+  verify: () => void
   /** The instance is ready: background checks start. */
   start: () => void
   /** Closing has begun: Shutting down, for good. */
@@ -80,7 +92,11 @@ function describeValue (value: unknown): string {
 export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, close: () => Promise<unknown>):
 { health: HealthController, lifecycle: HealthLifecycle } {
   const listeners = new Set<ChangeListener>()
-  const answers = new Map<View, { revision: number, answer: Answer }>()
+  const answers = new Map<string, { revision: number, answer: Answer }>()
+  const views = new Map<string, ResolvedView>(options.views.map((view) => [view.name, view]))
+  /** The answer of each check on its own, cached like a view's; forgotten with the check. */
+  const checkAnswers = new WeakMap<CheckRunner, { revision: number, answer: Answer }>()
+  const checkShape: AnswerShape = { baseStatus: checkView.baseStatus, notes: checkView.notes, codes: options.statusCodes }
   let state: State = options.initialState
   let started = state === State.WORK
   /** Bumped on every change an answer depends on: a cached answer of another revision is stale. */
@@ -89,13 +105,21 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
 
-  const checks = new CheckRegistry(() => changed(), log)
+  const checks = new CheckRegistry(() => changed(), log, options.views)
 
-  function answerOf (view: View): Answer {
+  function answerOf (view: string): Answer {
     const cached = answers.get(view)
     if (cached !== undefined && cached.revision === revision) return cached.answer
-    const answer = buildAnswer(view, { state, started }, checks.runners(), options)
+    const answer = buildAnswer(views.get(view) as ResolvedView, { state, started }, checks.members(view), options)
     answers.set(view, { revision, answer })
+    return answer
+  }
+
+  function checkAnswerOf (runner: CheckRunner): Answer {
+    const cached = checkAnswers.get(runner)
+    if (cached !== undefined && cached.revision === revision) return cached.answer
+    const answer = buildAnswer(checkShape, { state, started }, [runner], options)
+    checkAnswers.set(runner, { revision, answer })
     return answer
   }
 
@@ -120,9 +144,17 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     }
   }
 
-  const answer = (view: View): Answer | Promise<Answer> => {
+  const answer = (view: string): Answer | Promise<Answer> => {
     const wait = checks.refresh(view)
     return wait === undefined ? answerOf(view) : wait.then(() => answerOf(view))
+  }
+
+  const checkAnswer = (name: string): Answer | undefined | Promise<Answer | undefined> => {
+    const runner = checks.get(name)
+    if (runner === undefined) return undefined
+    const wait = runner.refresh(performance.now())
+    // Removed while the request waited: as if it had never been there.
+    return wait === undefined ? checkAnswerOf(runner) : wait.then(() => checks.get(name) === runner ? checkAnswerOf(runner) : undefined)
   }
 
   const setState = (next: State): void => {
@@ -178,6 +210,8 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
 
   const lifecycle: HealthLifecycle = {
     answer,
+    checkAnswer,
+    verify: () => checks.verify(),
     start: () => checks.start(),
     closing: beginClosing,
     stop: () => checks.stop(),

@@ -31,3 +31,10 @@ export const FST_HEALTH_INVALID_CHECK_TARGET = createError(
 
 export const FST_HEALTH_INVALID_CHECK_OPTION = createError(
   'FST_HEALTH_INVALID_CHECK_OPTION', 'fastify-health: %s option "%s" %s', 500, TypeError)
+
+export const FST_HEALTH_ROUTE_TAKEN = createError(
+  'FST_HEALTH_ROUTE_TAKEN', 'fastify-health: %s cannot be served at GET %s: %s is there already')
+
+export const FST_HEALTH_EMPTY_GROUP = createError(
+  'FST_HEALTH_EMPTY_GROUP',
+  'fastify-health: group "%s" selects no check (its include and exclude leave none of the checks registered when the instance became ready)')

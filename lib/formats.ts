@@ -76,3 +76,11 @@ export const HEALTH_FORMATS: Readonly<Record<'date-time' | 'uri-reference' | 'ur
   'uri-reference': isUri,
   'uri-template': isUriTemplate
 }
+
+// `componentName:measurementName`: either part may be left out, neither may hold a colon.
+const CHECK_KEY = /^[^:]*:?[^:]*$/
+
+/** A key of `checks` as the draft allows it, and not empty (nor a colon alone): a check's name. */
+export function isCheckKey (value: unknown): value is string {
+  return typeof value === 'string' && value !== '' && value !== ':' && CHECK_KEY.test(value)
+}

@@ -6,7 +6,7 @@ export default fastifyHealth
 export type { HealthController, HealthReport, ChangeListener } from './controller.js'
 export { createHealthServer, type HealthServer, type HealthServerOptions } from './server.js'
 export {
-  type FastifyHealthOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
+  type FastifyHealthOptions, type GroupSelector, type HealthGroupOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
 } from './options.js'
 export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions } from './process-checks.js'

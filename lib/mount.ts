@@ -38,6 +38,8 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
       fastify.log.info({ checks: registered }, 'fastify-health: autoChecks registered')
     })
   }
+  // After autoChecks, before any background run: a group of the user's that counts no check fails ready().
+  fastify.addHook('onReady', async () => lifecycle.verify())
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
     stopSweeping?.()

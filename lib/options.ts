@@ -8,7 +8,9 @@ import { processChecksProblem, type ProcessChecksOptions } from './process-check
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'
 import { thresholdsProblem } from './thresholds.js'
-import { type ProbeView, probeViews, type View, viewDefinition } from './views.js'
+import {
+  checkView, isBuiltInView, parseSelector, type ProbeView, probeViews, type ResolvedView, resolveViews
+} from './views.js'
 
 // Each option is documented here, defaulted in `defaults` and checked in `rules`, side by side.
 
@@ -67,6 +69,17 @@ export interface FastifyHealthOptions {
    */
   probes?: boolean | ProbePaths
   /**
+   * Groups of checks, each served at its own path with its own detail policy and codes:
+   * `{ db: { include: ['db:*'] } }` serves `/health/db`. A group named like a probe redefines it.
+   * @default {}
+   */
+  groups?: Record<string, HealthGroupOptions>
+  /**
+   * Whether `GET {path}/checks/:name` answers the document of one check.
+   * @default true
+   */
+  drillDown?: boolean
+  /**
    * Milliseconds `health.shutdown()` keeps serving, not ready, before closing.
    * @default 10000
    */
@@ -82,6 +95,38 @@ export interface FastifyHealthOptions {
 /** Paths of the probe routes, each defaulting to `{path}/{probe}`, or false to leave one out. */
 export type ProbePaths = { [P in ProbeView]?: string | false }
 
+/**
+ * A check by its name (`'db:responseTime'`), every check of a component (`'db:*'`), or every
+ * check with a tag (`'tag:critical'`).
+ */
+export type GroupSelector = string
+
+/** One group of the `groups` option. */
+export interface HealthGroupOptions {
+  /**
+   * The checks it counts. For a probe, an include replaces the checks its `probes` option marks.
+   * @default every check (a probe: the checks marked for it)
+   */
+  include?: GroupSelector[]
+  /** Checks taken out of the ones `include` picks. */
+  exclude?: GroupSelector[]
+  /**
+   * Where it is served (under `prefix`).
+   * @default `{path}/{name}`
+   */
+  path?: string
+  /**
+   * Whether its answers show `checks` and `output`.
+   * @default the plugin's `exposeDetails`
+   */
+  exposeDetails?: boolean | ((request: FastifyRequest) => boolean)
+  /**
+   * HTTP codes per status, in the ranges of the plugin's `statusCodes`.
+   * @default the plugin's `statusCodes` (a probe: 200, 200, 503)
+   */
+  statusCodes?: Partial<Record<Status, number>>
+}
+
 export const DEFAULT_SHUTDOWN_DELAY = 10_000
 export const DEFAULT_CACHE_CONTROL = 'max-age=5'
 export const DEFAULT_STATUS_CODES: Readonly<Record<Status, number>> = { pass: 200, warn: 202, fail: 503 }
@@ -96,6 +141,8 @@ const defaults = {
   exposeDetails: true,
   process: false,
   probes: true,
+  groups: {},
+  drillDown: true,
   shutdownDelay: DEFAULT_SHUTDOWN_DELAY,
   prefix: ''
 } as const satisfies Partial<FastifyHealthOptions>
@@ -118,8 +165,10 @@ export interface ResolvedOptions {
   process: ProcessChecksOptions | undefined
   /** The prefix of every route, applied by Fastify (the routes are registered under it). */
   prefix: string
-  /** The path of each view that is served, below the prefix. */
-  routes: Partial<Record<View, string>>
+  /** The views that are served: the health document, the probes, the groups. */
+  views: ResolvedView[]
+  /** The path of the check drill-down below the prefix, or undefined when it is off. */
+  drillDown: string | undefined
   shutdownDelay: number
 }
 
@@ -133,6 +182,15 @@ const cacheControl: Rule = (value) =>
 
 const urlPath: Rule = (value) =>
   typeof value === 'string' && value.startsWith('/') ? undefined : 'must be a string that starts with "/"'
+
+/**
+ * A group's path: a static route, so no parameter, wildcard, query, fragment, space or control
+ * character; and no percent-encoding, since routes are matched against the decoded path.
+ */
+const routePath: Rule = (value) =>
+  urlPath(value) === undefined && !/[\s:*?#%]|\p{Cc}/u.test(value as string)
+    ? undefined
+    : 'must be a path that starts with "/", with no ":", "*", "?", "#", "%", white space or control character'
 
 const links: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object of link relation to URI'
@@ -169,6 +227,45 @@ const probePaths: Rule = (value) => {
   return undefined
 }
 
+/** A value as a message shows it, briefly. */
+const shown = (value: unknown): string => typeof value === 'string' ? JSON.stringify(value) : typeof value === 'object' && value !== null ? 'an object' : String(value)
+
+const selectorList: Rule = (value) => {
+  if (!Array.isArray(value)) return 'must be an array of check names, "component:*" patterns and "tag:<tag>" selectors'
+  const bad = value.findIndex((item) => parseSelector(item) === undefined)
+  return bad === -1 ? undefined : `has ${shown(value[bad])}, which is not a check name, a "component:*" pattern or "tag:<tag>"`
+}
+
+const exposeDetails: Rule = (value) =>
+  typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request'
+
+const groupRules: Record<keyof HealthGroupOptions, Rule> = {
+  include: selectorList,
+  exclude: selectorList,
+  path: routePath,
+  exposeDetails,
+  statusCodes
+}
+
+// A group's name is its route's last segment by default, and how logs and errors name it.
+const GROUP_NAME = /^[A-Za-z0-9][\w.-]*$/
+
+/** What is wrong with one group, as `{ key: 'groups.db.include', problem }`; the probes option is read for probes. */
+function groupMistake (name: string, group: unknown, probes: boolean | ProbePaths): { key: string, problem: string } | undefined {
+  const key = `groups.${name}`
+  if (name === 'health') return { key, problem: 'is the health document itself: its path, exposeDetails and statusCodes are the plugin\'s options' }
+  if (!GROUP_NAME.test(name)) return { key, problem: 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)' }
+  if (!isPlainObject(group)) return { key, problem: `must be an object { ${Object.keys(groupRules).join(', ')} }` }
+  const mistake = firstMistake(group, groupRules)
+  if (mistake?.problem !== undefined) return { key: `${key}.${mistake.key}`, problem: mistake.problem }
+  if (mistake !== undefined) return { key, problem: `has an unknown option "${mistake.key}" (expected ${Object.keys(groupRules).join(', ')})` }
+  if (!isBuiltInView(name)) return undefined
+  const path = typeof probes === 'boolean' ? probes : probes[name as ProbeView]
+  if (path === false) return { key, problem: `redefines the ${name} probe, which the probes option turns off` }
+  if (typeof path === 'string' && group.path !== undefined) return { key: `${key}.path`, problem: `is set, and so is probes.${name}: give the path in one place` }
+  return undefined
+}
+
 const { check: _function, ...checkOptionRules } = checkRules
 const autoChecks: Rule = (value) => {
   if (typeof value === 'boolean') return undefined
@@ -191,9 +288,11 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   statusCodes,
   checks: (value) => isPlainObject(value) ? undefined : 'must be an object of check name to function or { check, ...options }',
   autoChecks,
-  exposeDetails: (value) => typeof value === 'boolean' || typeof value === 'function' ? undefined : 'must be a boolean or a function of the request',
+  exposeDetails,
   process: processChecksProblem,
   probes: probePaths,
+  groups: (value) => isPlainObject(value) ? undefined : 'must be an object of group name to { include, exclude, path, exposeDetails, statusCodes }',
+  drillDown: (value) => typeof value === 'boolean' ? undefined : 'must be a boolean',
   shutdownDelay: duration(0),
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
@@ -217,7 +316,18 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   if (options.serviceName === undefined) throw new FST_HEALTH_INVALID_OPTION('serviceName', 'is required')
 
   const given = options as unknown as FastifyHealthOptions
+  const probes = given.probes ?? defaults.probes
+  // A group set to undefined is left out, as an option is.
+  const groups: Record<string, HealthGroupOptions> = {}
+  for (const [name, group] of Object.entries<HealthGroupOptions | undefined>(given.groups ?? defaults.groups)) {
+    if (group === undefined) continue
+    const wrong = groupMistake(name, group, probes)
+    if (wrong !== undefined) throw new FST_HEALTH_INVALID_OPTION(wrong.key, wrong.problem)
+    groups[name] = group
+  }
   const path = given.path ?? defaults.path
+  const statusCodesGiven = { ...defaults.statusCodes, ...given.statusCodes }
+  const exposeDetailsGiven = given.exposeDetails ?? defaults.exposeDetails
   const process = given.process ?? defaults.process
   const auto = given.autoChecks ?? defaults.autoChecks
   return {
@@ -229,28 +339,17 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     links: given.links === undefined ? undefined : { ...given.links },
     initialState: given.initialState ?? defaults.initialState,
     cacheControl: given.cacheControl ?? defaults.cacheControl,
-    statusCodes: { ...defaults.statusCodes, ...given.statusCodes },
+    statusCodes: statusCodesGiven,
     logLevel: given.logLevel,
     logSerializers: given.logSerializers,
     checks: given.checks ?? defaults.checks,
     autoChecks: auto === true ? {} : auto === false ? undefined : auto,
-    exposeDetails: given.exposeDetails ?? defaults.exposeDetails,
+    exposeDetails: exposeDetailsGiven,
     process: process === true ? {} : process === false ? undefined : process,
     // Fastify joins a prefix and a path with one slash, whatever trails the prefix.
     prefix: (given.prefix ?? defaults.prefix).replace(/\/+$/, ''),
-    routes: resolveRoutes(path, given.probes ?? defaults.probes),
+    views: resolveViews({ path, probes, groups, statusCodes: statusCodesGiven, exposeDetails: exposeDetailsGiven }),
+    drillDown: (given.drillDown ?? defaults.drillDown) ? path.replace(/\/+$/, '') + checkView.path : undefined,
     shutdownDelay: given.shutdownDelay ?? defaults.shutdownDelay
   }
-}
-
-function resolveRoutes (path: string, probes: boolean | ProbePaths): ResolvedOptions['routes'] {
-  const routes: ResolvedOptions['routes'] = { health: path }
-  if (probes === false) return routes
-  const paths: ProbePaths = probes === true ? {} : probes
-  const base = path.replace(/\/+$/, '')
-  for (const view of probeViews) {
-    const given = paths[view]
-    if (given !== false) routes[view] = given ?? base + viewDefinition(view).path
-  }
-  return routes
 }

@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
-import type { Answer } from './answer.js'
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
+import { type Answer, missingCheckPayload } from './answer.js'
 import type { HealthLifecycle } from './controller.js'
+import { FST_HEALTH_ROUTE_TAKEN } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { HealthResponseSchema } from './schema.js'
-import { type View, viewDefinition, viewNames } from './views.js'
+import { checkView, type DetailOption, type ResolvedView } from './views.js'
 
 export const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
 
@@ -21,8 +22,7 @@ export function healthRouteSchema (statusCodes: Iterable<number>, summary: strin
 }
 
 /** Decides per request whether the details may be shown; a throwing decider hides them. */
-function detailPolicy (options: ResolvedOptions): (request: FastifyRequest) => boolean {
-  const { exposeDetails } = options
+function detailPolicy (exposeDetails: DetailOption): (request: FastifyRequest) => boolean {
   if (typeof exposeDetails === 'boolean') return () => exposeDetails
   return (request) => {
     try {
@@ -34,11 +34,59 @@ function detailPolicy (options: ResolvedOptions): (request: FastifyRequest) => b
   }
 }
 
-/** Serves every view that has a route. */
+/**
+ * Fails with FST_HEALTH_ROUTE_TAKEN when a route is served twice, shadows one check of the
+ * drill-down (`{path}/checks/db` would answer in place of the check `db`), or is already a
+ * route of the application's, rather than leave one of them unreachable.
+ */
+function claimRoutes (fastify: FastifyInstance, routes: Array<{ label: string, url: string }>, drillDown: string | undefined): void {
+  const taken = new Map<string, string>()
+  // The drill-down's last segment is the name: `/health/checks/`, then one segment.
+  const names = drillDown?.slice(0, drillDown.lastIndexOf('/') + 1)
+  for (const { label, url } of routes) {
+    const rest = names !== undefined && url !== drillDown && url.startsWith(names) ? url.slice(names.length) : undefined
+    const there = taken.get(url) ??
+      (rest !== undefined && rest !== '' && !rest.includes('/') ? 'the check drill-down' : undefined) ??
+      (fastify.hasRoute({ method: 'GET', url: fastify.prefix + url }) ? 'a route of the application' : undefined)
+    if (there !== undefined) throw new FST_HEALTH_ROUTE_TAKEN(label, fastify.prefix + url, there)
+    taken.set(url, label)
+  }
+}
+
+/** Serves every view, and the drill-down unless it is off. */
 export function registerHealthRoutes (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
-  for (const view of viewNames) {
-    const url = options.routes[view]
-    if (url !== undefined) registerHealthRoute(fastify, lifecycle, options, view, url)
+  const { drillDown } = options
+  const routes = options.views.map(({ label, url }) => ({ label, url }))
+  if (drillDown !== undefined) routes.push({ label: 'the check drill-down', url: drillDown })
+  claimRoutes(fastify, routes, drillDown)
+  for (const view of options.views) registerHealthRoute(fastify, lifecycle, options, view)
+  if (drillDown !== undefined) registerCheckRoute(fastify, lifecycle, options, drillDown)
+}
+
+/** Sends an answer: the code, the content type, the cache header, the prebuilt body. */
+function sender (options: ResolvedOptions): (reply: FastifyReply, statusCode: number, payload: string) => void {
+  const { cacheControl } = options
+  return (reply, statusCode, payload) => {
+    // Always set the code, 200 included: a hook of the app may have set another one.
+    // type() sets content-type without header()'s lower-casing.
+    reply.code(statusCode).type(HEALTH_CONTENT_TYPE)
+    if (cacheControl !== false) reply.header('cache-control', cacheControl)
+    reply.send(payload)
+  }
+}
+
+/** What every health route shares: GET and HEAD, the log options, the schema, no serializer. */
+function routeOptions (options: ResolvedOptions, url: string, codes: Iterable<number>, summary: string): Omit<RouteOptions, 'handler'> {
+  return {
+    method: 'GET',
+    url,
+    exposeHeadRoute: true,
+    logLevel: options.logLevel,
+    logSerializers: options.logSerializers,
+    schema: healthRouteSchema(codes, summary),
+    // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
+    // document the route, so skip compiling a serializer per status code (memory and start-up).
+    serializerCompiler: () => JSON.stringify
   }
 }
 
@@ -46,37 +94,47 @@ export function registerHealthRoutes (fastify: FastifyInstance, lifecycle: Healt
  * Serves GET (and HEAD: same status and headers, no body) for one view. The handler copies a
  * prebuilt string out, and waits only when a check it counts has no reading fresh enough.
  */
-function registerHealthRoute (
-  fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, view: View, url: string
-): void {
-  const { cacheControl } = options
-  const definition = viewDefinition(view)
-  const codes = definition.codes === 'statusCodes' ? options.statusCodes : definition.codes
-  const showDetails = detailPolicy(options)
-  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void => {
-    // Always set the code, 200 included: a hook of the app may have set another one.
-    // type() sets content-type without header()'s lower-casing.
-    reply.code(answer.statusCode).type(HEALTH_CONTENT_TYPE)
-    if (cacheControl !== false) reply.header('cache-control', cacheControl)
-    reply.send(showDetails(request) ? answer.payload : answer.brief())
-  }
+function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, view: ResolvedView): void {
+  const showDetails = detailPolicy(view.exposeDetails)
+  const sendPayload = sender(options)
+  const { name } = view
+  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void =>
+    sendPayload(reply, answer.statusCode, showDetails(request) ? answer.payload : answer.brief())
 
   fastify.route({
-    method: 'GET',
-    url,
-    exposeHeadRoute: true,
-    logLevel: options.logLevel,
-    logSerializers: options.logSerializers,
-    schema: healthRouteSchema(Object.values(codes), definition.summary),
-    // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
-    // document the route, so skip compiling a serializer per status code (memory and start-up).
-    serializerCompiler: () => JSON.stringify,
+    ...routeOptions(options, view.url, Object.values(view.codes), view.summary),
     // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait
     // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
-      const answer = lifecycle.answer(view)
+      const answer = lifecycle.answer(name)
       if (answer instanceof Promise) return answer.then((ready) => send(request, reply, ready))
       send(request, reply, answer)
+    }
+  })
+}
+
+/**
+ * Serves the document of one check, `{path}/checks/:name` (the name as it is or percent-encoded).
+ * A name that no check has, or that the detail policy refuses, answers the same 404 document:
+ * without permission, nobody can tell which checks exist.
+ */
+function registerCheckRoute (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, url: string): void {
+  const showDetails = detailPolicy(options.exposeDetails)
+  const sendPayload = sender(options)
+  const { code } = checkView.missing
+  const send = (reply: FastifyReply, name: string, answer: Answer | undefined): void => {
+    if (answer === undefined) sendPayload(reply, code, missingCheckPayload(name, options))
+    else sendPayload(reply, answer.statusCode, answer.payload)
+  }
+
+  fastify.route({
+    ...routeOptions(options, url, [...Object.values(options.statusCodes), code], checkView.summary),
+    handler (request, reply) {
+      const { name } = request.params as { name: string }
+      if (!showDetails(request)) return send(reply, name, undefined)
+      const answer = lifecycle.checkAnswer(name)
+      if (answer instanceof Promise) return answer.then((ready) => send(reply, name, ready))
+      send(reply, name, answer)
     }
   })
 }

@@ -27,6 +27,10 @@ export const probeList: Rule = (value) =>
     ? undefined
     : `must be an array of ${probeNames.map((probe) => `"${probe}"`).join(' and ')}`
 
+/** The `tags` option of a check: what groups can select it by. */
+export const tagList: Rule = (value) =>
+  Array.isArray(value) && value.every((tag) => text(tag) === undefined) ? undefined : 'must be an array of non-empty strings'
+
 /**
  * The first of `options`' keys that has no rule (`unknown`) or breaks its rule (`problem`);
  * keys set to undefined are left out, as if not given. Own keys only: `toString` is no option.

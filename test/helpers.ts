@@ -166,3 +166,82 @@ export function childEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv
   env._TAPJS_PROCESSINFO_COV_EXCLUDE_ = String(/[\\/](node_modules|dist)[\\/]/)
   return { ...env, ...extra }
 }
+
+/** How a test reaches the routes: Fastify's inject, or real HTTP on a listening instance. */
+export type Transport = 'inject' | 'http'
+export const transports: Transport[] = ['inject', 'http']
+
+/** One answer, read over either transport. */
+export interface Served {
+  statusCode: number
+  contentType: string | undefined
+  cacheControl: string | undefined
+  /** The raw body: '' for HEAD. */
+  text: string
+  /** The body parsed as JSON; undefined when empty. */
+  body: HealthResponse | undefined
+}
+
+/**
+ * An instance with the plugin (state Working unless the options say otherwise), ready (inject)
+ * or listening on 127.0.0.1 (http), closed when the test ends; `before` runs before it starts.
+ */
+export async function servedApp (
+  t: Test, transport: Transport, options: Partial<FastifyHealthOptions> = {}, before?: (app: FastifyInstance) => void | Promise<void>
+): Promise<{ app: FastifyInstance, call: (url: string, method?: 'GET' | 'HEAD') => Promise<Served> }> {
+  const app = newApp(t)
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await before?.(app)
+  if (transport === 'inject') {
+    await app.ready()
+    return {
+      app,
+      async call (url, method = 'GET') {
+        const res = await app.inject({ method, url })
+        return {
+          statusCode: res.statusCode,
+          contentType: res.headers['content-type'] as string | undefined,
+          cacheControl: res.headers['cache-control'] as string | undefined,
+          text: res.body,
+          body: res.body === '' ? undefined : res.json()
+        }
+      }
+    }
+  }
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    app,
+    async call (url, method = 'GET') {
+      const got = await request(base + url, method)
+      return {
+        statusCode: got.statusCode,
+        contentType: got.headers.get('content-type') ?? undefined,
+        cacheControl: got.headers.get('cache-control') ?? undefined,
+        text: got.text,
+        body: got.body as HealthResponse | undefined
+      }
+    }
+  }
+}
+
+/**
+ * GET and HEAD of one health route: the code, the health+json content type, a body valid by both
+ * schemas with no stack frame (GET), and the same code and type with no body (HEAD).
+ */
+export async function expectServed (
+  t: Test, call: (url: string, method?: 'GET' | 'HEAD') => Promise<Served>, url: string, statusCode: number, label = url,
+  { head = true } = {}
+): Promise<HealthResponse> {
+  const got = await call(url)
+  t.equal(got.statusCode, statusCode, `${label}: GET answers ${statusCode}`)
+  t.equal(got.contentType, CONTENT_TYPE, `${label}: GET content type`)
+  t.same(schemaErrors(got.body), [], `${label}: GET body valid by both schemas`)
+  t.notMatch(got.text, STACK_FRAME, `${label}: no stack frame`)
+  // Not when each request is a reading that counts (cacheFor 0 and thresholds).
+  if (!head) return got.body as HealthResponse
+  const headed = await call(url, 'HEAD')
+  t.equal(headed.statusCode, statusCode, `${label}: HEAD answers ${statusCode}`)
+  t.equal(headed.contentType, CONTENT_TYPE, `${label}: HEAD content type`)
+  t.equal(headed.text, '', `${label}: HEAD has no body`)
+  return got.body as HealthResponse
+}

@@ -380,3 +380,102 @@ test('autoChecks options are checked at registration', async (t) => {
       { code: 'FST_HEALTH_INVALID_OPTION', message }, JSON.stringify(autoChecks))
   }
 })
+
+test('groups: every mistake fails at registration with FST_HEALTH_INVALID_OPTION naming the group', async (t) => {
+  const selectors = 'which is not a check name, a "component:*" pattern or "tag:<tag>"'
+  const keysList = 'include, exclude, path, exposeDetails, statusCodes'
+  const cases: Array<[unknown, unknown, string, string]> = [
+    // [groups, probes, the option named, what it says]
+    ['db', undefined, 'groups', 'must be an object of group name to { include, exclude, path, exposeDetails, statusCodes }'],
+    [['db'], undefined, 'groups', 'must be an object of group name to { include, exclude, path, exposeDetails, statusCodes }'],
+    [null, undefined, 'groups', 'must be an object of group name to { include, exclude, path, exposeDetails, statusCodes }'],
+    [{ db: true }, undefined, 'groups.db', `must be an object { ${keysList} }`],
+    [{ db: null }, undefined, 'groups.db', `must be an object { ${keysList} }`],
+    [{ db: ['db:*'] }, undefined, 'groups.db', `must be an object { ${keysList} }`],
+    [{ db: { includes: ['db:*'] } }, undefined, 'groups.db', `has an unknown option "includes" (expected ${keysList})`],
+    [{ db: { toString: 1 } }, undefined, 'groups.db', `has an unknown option "toString" (expected ${keysList})`],
+    [{ db: { include: 'db:*' } }, undefined, 'groups.db.include', 'must be an array of check names, "component:*" patterns and "tag:<tag>" selectors'],
+    [{ db: { include: ['db:*', 42] } }, undefined, 'groups.db.include', `has 42, ${selectors}`],
+    [{ db: { include: [undefined] } }, undefined, 'groups.db.include', `has undefined, ${selectors}`],
+    [{ db: { include: [{}] } }, undefined, 'groups.db.include', `has an object, ${selectors}`],
+    [{ db: { include: ['a:b:c'] } }, undefined, 'groups.db.include', `has "a:b:c", ${selectors}`],
+    [{ db: { include: [''] } }, undefined, 'groups.db.include', `has "", ${selectors}`],
+    [{ db: { include: [':'] } }, undefined, 'groups.db.include', `has ":", ${selectors}`],
+    [{ db: { include: [':*'] } }, undefined, 'groups.db.include', `has ":*", ${selectors}`],
+    [{ db: { include: ['a:b:*'] } }, undefined, 'groups.db.include', `has "a:b:*", ${selectors}`],
+    [{ db: { include: ['tag:'] } }, undefined, 'groups.db.include', `has "tag:", ${selectors}`],
+    [{ db: { include: ['tag: '] } }, undefined, 'groups.db.include', `has "tag: ", ${selectors}`],
+    [{ db: { exclude: ['db::x'] } }, undefined, 'groups.db.exclude', `has "db::x", ${selectors}`],
+    [{ db: { path: 'db' } }, undefined, 'groups.db.path', 'must be a path that starts with "/", with no ":", "*", "?", "#", "%", white space or control character'],
+    [{ db: { path: 42 } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health/:id' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health/*' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health?x' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health#x' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health db' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health%20db' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { path: '/health\u0000' } }, undefined, 'groups.db.path', 'must be a path that starts with "/"'],
+    [{ db: { exposeDetails: 'yes' } }, undefined, 'groups.db.exposeDetails', 'must be a boolean or a function of the request'],
+    [{ db: { statusCodes: { warn: 500 } } }, undefined, 'groups.db.statusCodes', 'sets warn to 500: the draft requires an integer in 200-399'],
+    [{ db: { statusCodes: { ok: 200 } } }, undefined, 'groups.db.statusCodes', 'has an unknown status "ok" (expected pass, warn or fail)'],
+    [{ db: { statusCodes: { pass: 204 } } }, undefined, 'groups.db.statusCodes', 'sets pass to 204, a code that cannot carry the health document'],
+    [{ health: {} }, undefined, 'groups.health', 'is the health document itself: its path, exposeDetails and statusCodes are the plugin\'s options'],
+    [{ '': {} }, undefined, 'groups.', 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)'],
+    [{ 'db/x': {} }, undefined, 'groups.db/x', 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)'],
+    [{ '-db': {} }, undefined, 'groups.-db', 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)'],
+    [{ 'd b': {} }, undefined, 'groups.d b', 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)'],
+    [JSON.parse('{ "__proto__": {} }'), undefined, 'groups.__proto__', 'has a name that is not letters, digits, "-", "_" and "." (from a letter or digit)'],
+    [{ ready: { include: ['db:*'] } }, false, 'groups.ready', 'redefines the ready probe, which the probes option turns off'],
+    [{ live: {} }, { live: false }, 'groups.live', 'redefines the live probe, which the probes option turns off'],
+    [{ ready: { path: '/r' } }, { ready: '/readyz' }, 'groups.ready.path', 'is set, and so is probes.ready: give the path in one place']
+  ]
+  for (const [groups, probes, option, problem] of cases) {
+    const error = await registrationError(t, { serviceName: 'orders', groups, ...(probes === undefined ? {} : { probes }) })
+    const name = `${JSON.stringify(groups)} -> ${option}`
+    t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', name)
+    t.ok(error instanceof TypeError, `${name}: a TypeError`)
+    t.match(error.message, `fastify-health: option "${option}" ${problem}`, `${name}: names the group and says what is wrong`)
+  }
+})
+
+test('groups: what is accepted', async (t) => {
+  const fine: Array<[unknown, unknown, Record<string, number>]> = [
+    // [groups, probes, url -> code]
+    [{}, undefined, { '/health': 503, '/health/ready': 503 }],
+    [{ db: undefined }, undefined, { '/health': 503, '/health/db': 404 }],
+    [{ 'db_1.x-y': { include: undefined, exclude: undefined, path: undefined, exposeDetails: undefined, statusCodes: undefined } }, undefined,
+      { '/health/db_1.x-y': 503 }],
+    [{ db: { include: ['db:*', 'db', 'tag:a b', 'tag:tag:x', ':responseTime', 'db:'], path: '/db-x/santé' } }, undefined, { '/db-x/sant%C3%A9': 503 }],
+    [{ ready: { include: [] } }, { ready: '/readyz' }, { '/readyz': 503, '/health/ready': 404 }],
+    [{ ready: { path: '/r' } }, true, { '/r': 503, '/health/ready': 404 }],
+    [{ live: { path: '/l' } }, { ready: false }, { '/l': 200, '/health/ready': 404 }],
+    [{ Db: {}, db: {} }, undefined, { '/health/Db': 503, '/health/db': 503 }]
+  ]
+  for (const [groups, probes, codes] of fine) {
+    const app = newApp(t)
+    await app.register(fastifyHealth, {
+      serviceName: 'orders', checks: { db: () => undefined }, groups, ...(probes === undefined ? {} : { probes })
+    } as FastifyHealthOptions)
+    await app.ready()
+    const got: Record<string, number> = {}
+    for (const url of Object.keys(codes)) got[url] = (await app.inject(url)).statusCode
+    t.same(got, codes, `accepted: ${JSON.stringify(groups)}, probes ${JSON.stringify(probes)}`)
+  }
+})
+
+test('drillDown must be a boolean', async (t) => {
+  for (const value of ['no', 0, null, {}]) {
+    const error = await registrationError(t, { serviceName: 'orders', drillDown: value })
+    t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', JSON.stringify(value))
+    t.equal(error.message, 'fastify-health: option "drillDown" must be a boolean', JSON.stringify(value))
+  }
+})
+
+test('autoChecks: true and false are accepted', async (t) => {
+  for (const autoChecks of [true, false]) {
+    const app = newApp(t)
+    await app.register(fastifyHealth, { serviceName: 'orders', autoChecks })
+    await app.ready()
+    t.equal((await app.inject('/health')).statusCode, 503, `autoChecks: ${String(autoChecks)}, no datastore plugin: the state alone`)
+  }
+})

@@ -3,7 +3,7 @@ import fastifySwagger from '@fastify/swagger'
 import Fastify from 'fastify'
 import { type Test, test } from 'tap'
 import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
-import { assertAnswer, CONTENT_TYPE } from './helpers.js'
+import { assertAnswer, CONTENT_TYPE, schemaErrors } from './helpers.js'
 
 interface Response { description?: string, content?: Record<string, { schema: unknown }> }
 
@@ -87,4 +87,41 @@ test('openapi: documented at the prefixed, custom path', async (t) => {
   const { document } = await documented(t, { serviceName: 'orders', prefix: '/ops/', path: '/ready' })
   t.notOk(document.paths['/health'], 'not at the default path')
   assertResponses(t, document.paths['/ops/ready']?.get, ['200', '202', '503'])
+})
+
+test('openapi: every group route is documented, with its own codes', async (t) => {
+  const { app, document } = await documented(t, {
+    serviceName: 'orders',
+    checks: { 'db:responseTime': () => undefined },
+    statusCodes: { warn: 200 },
+    groups: {
+      db: { include: ['db:*'] },
+      strict: { path: '/status/strict', statusCodes: { pass: 203, fail: 500 } },
+      ready: { include: ['db:*'], statusCodes: { warn: 202 } }
+    }
+  })
+  const db = document.paths['/health/db']?.get
+  assertResponses(t, db, ['200', '503'])
+  t.match(db?.summary, 'group "db"', 'summarized with its name')
+  t.ok(db?.tags?.includes('health'), 'tagged health')
+  assertResponses(t, document.paths['/status/strict']?.get, ['200', '203', '500'])
+  assertResponses(t, document.paths['/health/ready']?.get, ['200', '202', '503'])
+  t.match(document.paths['/health/ready']?.get?.summary, /Readiness probe/, 'a redefined probe keeps its summary')
+  for (const probe of ['live', 'started']) assertResponses(t, document.paths[`/health/${probe}`]?.get, ['200', '503'])
+  // Documentation does not change what is served: No information, so fail.
+  const res = await app.inject('/health/db')
+  t.equal(res.statusCode, 503)
+  t.equal(res.headers['content-type'], CONTENT_TYPE)
+  t.same(schemaErrors(res.json()), [])
+})
+
+test('openapi: the drill-down is documented with its name parameter and its 404', async (t) => {
+  const { app, document } = await documented(t, { serviceName: 'orders', checks: { 'db:responseTime': () => undefined } })
+  const operation = document.paths['/health/checks/{name}']?.get as (Operation & { parameters?: Array<{ in: string, name: string, required?: boolean }> }) | undefined
+  assertResponses(t, operation, ['200', '202', '404', '503'])
+  t.match(operation?.summary, /One check/)
+  t.match(operation?.parameters, [{ in: 'path', name: 'name', required: true }], 'the check name, in the path')
+  t.equal((await app.inject('/health/checks/db:responseTime')).statusCode, 200)
+  const { document: off } = await documented(t, { serviceName: 'orders', drillDown: false })
+  t.same(Object.keys(off.paths).sort(), ['/health', '/health/live', '/health/ready', '/health/started'], 'drillDown: false: not documented')
 })

@@ -3,7 +3,8 @@ import { describe, expect, test } from 'tstyche'
 import fastifyHealth, {
   createHealthServer, DEFAULT_STATUS_CODES, type FastifyHealthOptions, fastifyHealth as namedFastifyHealth,
   type HealthController, type HealthCheckEntry, type HealthChecks, type HealthLinks, type HealthReport, type HealthResponse,
-  type HealthServer, type HealthServerOptions, type HealthStatus, State, Status
+  type HealthServer, type HealthServerOptions, type HealthStatus, State, Status,
+  type CheckOptions, type GroupSelector, type HealthGroupOptions
 } from '../lib/index.js'
 
 test('register with a service name', async () => {
@@ -89,6 +90,46 @@ describe('register', () => {
     expect<FastifyHealthOptions['initialState']>().type.toBe<State | undefined>()
     expect<FastifyHealthOptions['links']>().type.toBe<Record<string, string> | undefined>()
     expect<FastifyHealthOptions['statusCodes']>().type.toBe<Partial<Record<Status, number>> | undefined>()
+  })
+})
+
+describe('groups, drillDown and tags', () => {
+  const app = Fastify()
+
+  test('groups: every group option, the probes redefined, drillDown', () => {
+    expect(app.register(fastifyHealth, {
+      serviceName: 'orders',
+      groups: {
+        db: { include: ['db:*', 'db:responseTime', 'tag:critical'], exclude: ['db:replica'] },
+        public: { path: '/status', exposeDetails: false, statusCodes: { warn: 200 } },
+        internal: { exposeDetails: (request) => request.headers['x-token'] === 'secret' },
+        ready: { include: ['db:*'] }
+      },
+      drillDown: false
+    })).type.not.toRaiseError()
+    expect<FastifyHealthOptions['groups']>().type.toBe<Record<string, HealthGroupOptions> | undefined>()
+    expect<FastifyHealthOptions['drillDown']>().type.toBe<boolean | undefined>()
+    expect<HealthGroupOptions['include']>().type.toBe<GroupSelector[] | undefined>()
+    expect<HealthGroupOptions['statusCodes']>().type.toBe<Partial<Record<Status, number>> | undefined>()
+  })
+
+  test('ill-typed groups are rejected', () => {
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: ['db'] })).type.toRaiseError("Type 'string' has no properties in common with type 'HealthGroupOptions'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { include: 'db:*' } } })).type.toRaiseError("Type 'string' is not assignable to type 'string[]'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { includes: ['db:*'] } } })).type.toRaiseError("'includes' does not exist in type 'HealthGroupOptions'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { path: 1 } } })).type.toRaiseError("Type 'number' is not assignable to type 'string'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { exposeDetails: 'yes' } } })).type.toRaiseError("Type 'string' is not assignable to type 'boolean | ((request: FastifyRequest<")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { statusCodes: { ok: 200 } } } })).type.toRaiseError("'ok' does not exist in type 'Partial<Record<Status, number>>'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', drillDown: 'no' })).type.toRaiseError("Type 'string' is not assignable to type 'boolean | undefined'")
+  })
+
+  test('tags: an array of strings', () => {
+    expect<CheckOptions['tags']>().type.toBe<string[] | undefined>()
+    expect(app.health.addCheck).type.toBeCallableWith('db:responseTime', () => undefined, { tags: ['critical'] })
+    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: () => undefined, tags: ['critical'] } } })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: () => undefined, tags: 'critical' } } })).type.toRaiseError("Type 'string' is not assignable to type 'string[]'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: () => undefined, tags: [1] } } })).type.toRaiseError("Type 'number' is not assignable to type 'string'")
+    expect(app.health.addCheck).type.not.toBeCallableWith('db:responseTime', () => undefined, { tags: 'critical' })
   })
 })
 

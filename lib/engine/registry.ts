@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_INVALID_CHECK } from '../errors.js'
-import { boolean, duration, firstMistake, probeList, type Rule } from '../rules.js'
-import { counts, defaultProbes, type View } from '../views.js'
+import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_EMPTY_GROUP, FST_HEALTH_INVALID_CHECK } from '../errors.js'
+import { isCheckKey } from '../formats.js'
+import { boolean, duration, firstMistake, probeList, type Rule, tagList } from '../rules.js'
+import { countsCheck, defaultProbes, type ResolvedView, selectorText, selects } from '../views.js'
 import { CheckRunner, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
@@ -19,15 +20,13 @@ export const checkRules: Record<keyof CheckDefinition, Rule> = {
   cacheFor: duration(0),
   interval: duration(1),
   probes: probeList,
+  tags: tagList,
   failureThreshold: readingCount,
   successThreshold: readingCount,
   slowThreshold: duration(1),
   // The function itself, when the options come as { check, ...options }: checked on its own.
   check: () => undefined
 }
-
-// `componentName:measurementName`: either part may be left out, neither may hold a colon.
-const CHECK_NAME = /^[^:]*:?[^:]*$/
 
 function invalid (name: string, problem: string): never {
   throw new FST_HEALTH_INVALID_CHECK(name, problem)
@@ -45,6 +44,7 @@ function settingsOf (name: string, options: Record<string, unknown>): RunnerSett
     cacheFor: given.cacheFor ?? CHECK_DEFAULTS.cacheFor,
     interval: given.interval ?? 0,
     probes: new Set<ProbeName>(given.probes ?? defaultProbes),
+    tags: new Set(given.tags),
     failureThreshold: given.failureThreshold ?? CHECK_DEFAULTS.failureThreshold,
     successThreshold: given.successThreshold ?? CHECK_DEFAULTS.successThreshold,
     // 0: no run is ever slow.
@@ -52,9 +52,12 @@ function settingsOf (name: string, options: Record<string, unknown>): RunnerSett
   }
 }
 
-/** The registered checks, in registration order. */
+/** The registered checks, in registration order, and which of them each view counts. */
 export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
+  readonly #views: readonly ResolvedView[]
+  /** Per view: the checks it counts, in registration order, decided when a check comes or goes. */
+  readonly #members: Map<string, CheckRunner[]>
   /** A reading arrived or a check went: the answers must be rebuilt. */
   readonly #changed: () => void
   readonly #log: FastifyBaseLogger
@@ -63,10 +66,12 @@ export class CheckRegistry {
    * Per view: until when every reading it counts is fresh, so that a request before then skips
    * the loop over the checks. Forgotten on any new reading, check or removal.
    */
-  readonly #freshUntil = new Map<View, number>()
+  readonly #freshUntil = new Map<string, number>()
 
-  constructor (changed: () => void, log: FastifyBaseLogger) {
+  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[]) {
     this.#log = log
+    this.#views = views
+    this.#members = new Map(views.map((view) => [view.name, []]))
     this.#changed = () => {
       this.#freshUntil.clear()
       changed()
@@ -77,13 +82,18 @@ export class CheckRegistry {
     return this.#runners.has(name)
   }
 
-  runners (): IterableIterator<CheckRunner> {
-    return this.#runners.values()
+  get (name: string): CheckRunner | undefined {
+    return this.#runners.get(name)
+  }
+
+  /** The checks a view counts (a view of the options). */
+  members (view: string): readonly CheckRunner[] {
+    return this.#members.get(view) as CheckRunner[]
   }
 
   /** Checks the name and options up front; a mistake throws FST_HEALTH_INVALID_CHECK. */
   add (name: unknown, check: unknown, options: unknown = {}): void {
-    if (typeof name !== 'string' || name === '' || name === ':' || !CHECK_NAME.test(name)) {
+    if (!isCheckKey(name)) {
       invalid(String(name), 'has a bad name: expected "componentName:measurementName", either part optional, one colon at most')
     }
     if (this.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
@@ -91,6 +101,7 @@ export class CheckRegistry {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
     const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#changed, this.#log)
     this.#runners.set(name, runner)
+    for (const view of this.#views) if (countsCheck(view, runner)) (this.members(view.name) as CheckRunner[]).push(runner)
     this.#freshUntil.clear()
     if (this.#started) runner.start()
   }
@@ -103,6 +114,10 @@ export class CheckRegistry {
     const runner = this.#runners.get(name)
     if (runner === undefined) return false
     this.#runners.delete(name)
+    for (const members of this.#members.values()) {
+      const index = members.indexOf(runner)
+      if (index !== -1) members.splice(index, 1)
+    }
     runner.remove()
     this.#changed()
     return true
@@ -121,20 +136,37 @@ export class CheckRegistry {
    * Starts what the checks a view counts need and returns what must be awaited before answering,
    * or undefined when every reading can be served now (the common, allocation-free case).
    */
-  refresh (view: View): Promise<unknown> | undefined {
-    if (this.#runners.size === 0) return undefined
+  refresh (view: string): Promise<unknown> | undefined {
+    const members = this.members(view)
+    if (members.length === 0) return undefined
     const now = performance.now()
     if (now < (this.#freshUntil.get(view) ?? -Infinity)) return undefined
     let waits: Array<Promise<void>> | undefined
     let freshUntil = Infinity
-    for (const runner of this.#runners.values()) {
-      if (!counts(view, runner.settings.probes)) continue
+    for (const runner of members) {
       const wait = runner.refresh(now)
       if (wait !== undefined) (waits ??= []).push(wait)
       freshUntil = Math.min(freshUntil, runner.freshUntil())
     }
     this.#freshUntil.set(view, freshUntil)
     return waits === undefined ? undefined : Promise.all(waits)
+  }
+
+  /**
+   * Once every check is added (the instance is ready): a group of the user's that counts no check
+   * is a mistake, and a selector that picks none is most likely a typo.
+   */
+  verify (): void {
+    const runners = [...this.#runners.values()]
+    for (const view of this.#views) {
+      for (const selector of [...view.include ?? [], ...view.exclude]) {
+        const text = selectorText(selector)
+        if (text !== undefined && !runners.some((runner) => selects(selector, runner, view.name))) {
+          this.#log.warn({ group: view.name, selector: text }, `fastify-health: ${view.label}: "${text}" selects no check`)
+        }
+      }
+      if (view.mustCount && this.members(view.name).length === 0) throw new FST_HEALTH_EMPTY_GROUP(view.name)
+    }
   }
 
   /** Starts the background loops of interval checks, now and for checks added later. */

@@ -10,6 +10,8 @@ export interface RunnerSettings {
   cacheFor: number
   interval: number
   probes: ReadonlySet<ProbeName>
+  /** What the `groups` option can select the check by (`tag:<tag>`). */
+  tags: ReadonlySet<string>
   failureThreshold: number
   successThreshold: number
   /** 0: off. */

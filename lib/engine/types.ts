@@ -59,6 +59,11 @@ export interface CheckOptions {
    */
   probes?: ProbeName[]
   /**
+   * Tags the `groups` option can select the check by: `include: ['tag:critical']`.
+   * @default []
+   */
+  tags?: string[]
+  /**
    * Failing readings in a row before the check counts as failing (a Kubernetes probe's
    * `failureThreshold`). Until then a failing reading counts as `warn`; its entry still says `fail`.
    * Only `fail` is failing: a `warn` reading breaks the run.
