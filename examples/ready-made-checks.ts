@@ -15,7 +15,7 @@ export async function buildApp (clients: { pool: Pool, redis: Redis, broker: Cha
     serviceName: 'orders',
     checks: {
       // SELECT 1 on one pooled connection; warn past 100 ms, fail past 1 s.
-      'postgres:responseTime': { check: postgresCheck(clients.pool, { warn: 100, fail: 1000 }), timeout: 2000 },
+      'postgres:responseTime': { check: postgresCheck(clients.pool, { warn: 100, fail: 1000 }), timeout: 2000, tags: ['critical'] },
       'redis:responseTime': redisCheck(clients.redis),
       // A broker is a component, not a datastore; not critical: a warning, not an outage.
       'rabbitmq:responseTime': { check: rabbitmqCheck(clients.broker), critical: false },
@@ -24,6 +24,12 @@ export async function buildApp (clients: { pool: Pool, redis: Redis, broker: Cha
       'dns:responseTime': dnsCheck('billing.internal', { expect: ['10.0.0.7'] }),
       'disk:utilization': diskCheck('/var/lib/orders', { maxUsedPercent: { warn: 80, fail: 95 } }),
       'tls:certificate': { check: tlsCertificateCheck('billing.internal:443', { warnDays: 21 }), interval: 3_600_000 }
+    },
+    groups: {
+      // GET /health/datastores; GET /health/checks/redis:responseTime answers one check.
+      datastores: { include: ['postgres:*', 'redis:*'] },
+      // Readiness counts the critical checks only.
+      ready: { include: ['tag:critical'] }
     }
   })
   return app
