@@ -3,7 +3,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import type { CheckFunction, HealthResponse } from '../lib/index.js'
-import { getAnswer, schemaErrors, workingApp } from './helpers.js'
+import { gate, getAnswer, schemaErrors, workingApp } from './helpers.js'
 
 // Short real timers only. Counts are asserted with bounds that a slow machine cannot break:
 // timers never fire early, so a loop of period P cannot run more than elapsed / P + 1 times,
@@ -35,17 +35,6 @@ async function requestUntil (t: Test, app: FastifyInstance, condition: () => boo
     held = condition()
   }
   t.ok(held, what)
-}
-
-interface Gate {
-  promise: Promise<void>
-  open: () => void
-}
-
-function gate (): Gate {
-  let open = (): void => {}
-  const promise = new Promise<void>((resolve) => { open = resolve })
-  return { promise, open }
 }
 
 /** Ref'd timers only: what keeps a process alive. */

@@ -245,3 +245,15 @@ export async function expectServed (
   t.equal(headed.text, '', `${label}: HEAD has no body`)
   return got.body as HealthResponse
 }
+
+/** A promise the test resolves when it chooses: synchronisation without sleeps. */
+export interface Gate {
+  promise: Promise<void>
+  open: () => void
+}
+
+export function gate (): Gate {
+  let open = (): void => {}
+  const promise = new Promise<void>((resolve) => { open = resolve })
+  return { promise, open }
+}

@@ -1,18 +1,15 @@
-import { readdirSync, readlinkSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { test, type Test } from 'tap'
-import Fastify from 'fastify'
-import type { CheckContext, CheckFunction, ComponentDetail, HealthResponse } from '../lib/index.js'
+import type { HealthResponse } from '../lib/index.js'
 import { dnsCheck } from '../lib/checks/dns.js'
 import { draftErrors } from './draft-validator.js'
 import { request, workingApp } from './helpers.js'
-import { waitFor } from './servers/common.js'
+import { activeTimers, newSockets, openSockets, runCheck, waitFor } from './servers/common.js'
 import { type DnsServer, startDnsServer } from './servers/dns.js'
 
 // dnsCheck against a real UDP DNS server of the test's own (test/servers/dns.ts), and localhost
 // through the system resolver.
 
-const context: CheckContext = { log: Fastify().log }
 const zone = {
   'svc.test': {
     A: ['10.0.0.1', '10.0.0.2'],
@@ -24,21 +21,6 @@ const zone = {
   },
   'empty.test': {}
 }
-
-/** The sockets this process holds open, by inode (Linux): a run must leave none of its own behind. */
-const openSockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`)
-  } catch {
-    return ''
-  }
-}).filter((link) => link.startsWith('socket:')))
-/** The sockets open now that were not in `before`. */
-const newSockets = (before: Set<string>): string[] => [...openSockets()].filter((socket) => !before.has(socket))
-const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
-
-const run = async (check: CheckFunction, signal = new AbortController().signal): Promise<ComponentDetail> =>
-  await check(signal, context) as ComponentDetail
 
 async function dnsServer (t: Test): Promise<DnsServer> {
   const server = await startDnsServer(zone)
@@ -71,20 +53,20 @@ test('the factory checks its target and options at once', async (t) => {
 
 test('A records from the given server: pass, timed, and expected records', async (t) => {
   const server = await dnsServer(t)
-  const reading = await run(dnsCheck('svc.test', { servers: [server.address] }))
+  const reading = await runCheck(dnsCheck('svc.test', { servers: [server.address] }))
   t.match(reading, { componentType: 'component', componentId: 'svc.test', observedUnit: 'ms', status: 'pass' })
   t.type(reading.observedValue, 'number')
   t.equal(reading.output, undefined, 'no output on pass')
   t.same(server.queries, ['svc.test/A'], 'one A question, default rrtype A')
   const before = openSockets()
-  await run(dnsCheck('svc.test', { servers: [server.address] }))
+  await runCheck(dnsCheck('svc.test', { servers: [server.address] }))
   await waitFor('the resolver socket to close', () => newSockets(before).length === 0, 5000, 10)
 
-  t.match(await run(dnsCheck('SVC.test', { servers: [server.address], expect: ['10.0.0.2', '10.0.0.1'] })), { status: 'pass' })
-  const missing = await run(dnsCheck('svc.test', { servers: [server.address], expect: ['10.0.0.1', '10.0.0.9'] }))
+  t.match(await runCheck(dnsCheck('SVC.test', { servers: [server.address], expect: ['10.0.0.2', '10.0.0.1'] })), { status: 'pass' })
+  const missing = await runCheck(dnsCheck('svc.test', { servers: [server.address], expect: ['10.0.0.1', '10.0.0.9'] }))
   t.match(missing, { status: 'fail', componentId: 'svc.test', output: '10.0.0.9 not among the answers (10.0.0.1, 10.0.0.2)' })
-  t.match(await run(dnsCheck('svc.test', { servers: [server.address], componentId: 'resolver' })), { componentId: 'resolver' })
-  t.match(await run(dnsCheck('svc.test', { servers: [server.address], warn: 0 })), {
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], componentId: 'resolver' })), { componentId: 'resolver' })
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], warn: 0 })), {
     status: 'warn', output: /^time to resolve [\d.]+ ms is at or above the warn threshold of 0 ms$/
   })
 })
@@ -96,32 +78,32 @@ test('every record type, compared as text', async (t) => {
   ]
   for (const [rrtype, record] of cases) {
     const check = dnsCheck('svc.test', { servers: [server.address], rrtype: rrtype as 'A', expect: [record] })
-    t.match(await run(check), { status: 'pass' }, rrtype)
+    t.match(await runCheck(check), { status: 'pass' }, rrtype)
   }
-  t.match(await run(dnsCheck('svc.test', { servers: [server.address], rrtype: 'MX', expect: ['other.test'] })), {
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], rrtype: 'MX', expect: ['other.test'] })), {
     status: 'fail', output: 'other.test not among the answers (mail.svc.test)'
   })
 })
 
 test('an unknown name or no record: fail in one line', async (t) => {
   const server = await dnsServer(t)
-  const unknown = await run(dnsCheck('nowhere.test', { servers: [server.address] }))
+  const unknown = await runCheck(dnsCheck('nowhere.test', { servers: [server.address] }))
   t.match(unknown, { status: 'fail', componentId: 'nowhere.test', output: /ENOTFOUND nowhere\.test/ })
   t.notMatch(unknown.output, /\n|\bat /, 'one line, no stack')
-  t.match(await run(dnsCheck('empty.test', { servers: [server.address] })), { status: 'fail', output: /ENODATA/ })
+  t.match(await runCheck(dnsCheck('empty.test', { servers: [server.address] })), { status: 'fail', output: /ENODATA/ })
 })
 
 test('localhost through the system resolver', async (t) => {
-  t.match(await run(dnsCheck('localhost')), { status: 'pass', componentId: 'localhost', observedUnit: 'ms' })
-  t.match(await run(dnsCheck('localhost', { rrtype: 'A', expect: ['127.0.0.1'] })), { status: 'pass' })
+  t.match(await runCheck(dnsCheck('localhost')), { status: 'pass', componentId: 'localhost', observedUnit: 'ms' })
+  t.match(await runCheck(dnsCheck('localhost', { rrtype: 'A', expect: ['127.0.0.1'] })), { status: 'pass' })
   // Aborted as soon as it starts: the run stops waiting for getaddrinfo, which cannot be cancelled.
   const abort = new AbortController()
-  const pending = run(dnsCheck('localhost'), abort.signal)
+  const pending = runCheck(dnsCheck('localhost'), abort.signal)
   abort.abort(new Error('stop'))
   await t.rejects(pending, { message: 'stop' })
   const aborted = new AbortController()
   aborted.abort(new Error('already'))
-  await t.rejects(run(dnsCheck('localhost'), aborted.signal), { message: 'already' })
+  await t.rejects(runCheck(dnsCheck('localhost'), aborted.signal), { message: 'already' })
 })
 
 test('a server that never answers: abort cancels the query and leaves no socket', async (t) => {
@@ -129,7 +111,7 @@ test('a server that never answers: abort cancels the query and leaves no socket'
   server.mode = 'hang'
   const before = openSockets()
   const abort = new AbortController()
-  const pending = run(dnsCheck('svc.test', { servers: [server.address] }), abort.signal)
+  const pending = runCheck(dnsCheck('svc.test', { servers: [server.address] }), abort.signal)
   await waitFor('the question', () => server.queries.length > 0, 5000, 10)
   t.ok(newSockets(before).length > 0, 'the resolver holds a socket meanwhile')
   abort.abort(new Error('stop'))
@@ -142,7 +124,7 @@ test('through the plugin: a hang stays within the timeout, then nothing is left 
   const server = await dnsServer(t)
   server.mode = 'hang'
   const sockets = openSockets()
-  const timersBefore = timers()
+  const timersBefore = activeTimers()
   const app = await workingApp(t)
   app.health.addCheck('dns:responseTime', dnsCheck('svc.test', { servers: [server.address] }), { timeout: 300 })
   const started = performance.now()
@@ -154,7 +136,7 @@ test('through the plugin: a hang stays within the timeout, then nothing is left 
   t.match(body.checks?.['dns:responseTime'], [{ status: 'fail', output: 'Timed out after 300 ms' }])
   await app.close()
   await waitFor('the socket to close', () => newSockets(sockets).length === 0, 5000, 10)
-  t.equal(timers(), timersBefore, 'no timer left')
+  t.equal(activeTimers(), timersBefore, 'no timer left')
 })
 
 test('through the plugin: single flight, over inject and real HTTP', async (t) => {

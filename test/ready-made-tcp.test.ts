@@ -1,35 +1,16 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { readdirSync, readlinkSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { test, type Test } from 'tap'
-import Fastify from 'fastify'
-import type { CheckContext, CheckFunction, ComponentDetail, HealthResponse } from '../lib/index.js'
+import type { HealthResponse } from '../lib/index.js'
 import { tcpCheck } from '../lib/checks/tcp.js'
 import { draftErrors } from './draft-validator.js'
 import { request, workingApp } from './helpers.js'
-import { freePort, waitFor } from './servers/common.js'
+import { activeTimers, freePort, newSockets, openSockets, runCheck, waitFor } from './servers/common.js'
 
 // tcpCheck against real listeners on 127.0.0.1: one that accepts, a closed port, and one whose
 // accept queue is full so that a connection hangs in the handshake.
-
-const context: CheckContext = { log: Fastify().log }
-
-/** The sockets this process holds open, by inode (Linux): a run must leave none of its own behind. */
-const openSockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`)
-  } catch {
-    return ''
-  }
-}).filter((link) => link.startsWith('socket:')))
-/** The sockets open now that were not in `before`. */
-const newSockets = (before: Set<string>): string[] => [...openSockets()].filter((socket) => !before.has(socket))
-const timers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
-
-const run = async (check: CheckFunction, signal = new AbortController().signal): Promise<ComponentDetail> =>
-  await check(signal, context) as ComponentDetail
 
 /** A listener that counts the connections it accepted and those still open. */
 async function listener (t: Test): Promise<{ server: Server, port: number, accepted: () => number, open: () => number }> {
@@ -92,40 +73,40 @@ test('the factory checks its target and options at once', async (t) => {
 
 test('a listening port: pass, timed to the handshake, and the connection closed at once', async (t) => {
   const { port, accepted, open } = await listener(t)
-  const reading = await run(tcpCheck('127.0.0.1', port))
+  const reading = await runCheck(tcpCheck('127.0.0.1', port))
   t.match(reading, { componentType: 'component', componentId: `127.0.0.1:${port}`, observedUnit: 'ms', status: 'pass' })
   t.type(reading.observedValue, 'number')
   t.equal(reading.output, undefined)
   await waitFor('the connection to close', () => accepted() === 1 && open() === 0, 5000, 10)
   t.pass('the server saw one connection, closed')
   const before = openSockets()
-  await run(tcpCheck('127.0.0.1', port))
+  await runCheck(tcpCheck('127.0.0.1', port))
   await waitFor('the client socket to close', () => newSockets(before).length === 0, 5000, 10)
-  t.match(await run(tcpCheck('127.0.0.1', port, { warn: 0, componentId: 'db' })), {
+  t.match(await runCheck(tcpCheck('127.0.0.1', port, { warn: 0, componentId: 'db' })), {
     componentId: 'db', status: 'warn', output: /^time to connect [\d.]+ ms is at or above the warn threshold of 0 ms$/
   })
-  t.match(await run(tcpCheck('127.0.0.1', port, { fail: 0 })), { status: 'fail' })
+  t.match(await runCheck(tcpCheck('127.0.0.1', port, { fail: 0 })), { status: 'fail' })
 })
 
 test('a closed port: fail, ECONNREFUSED in one line', async (t) => {
   const port = await freePort()
-  const reading = await run(tcpCheck('127.0.0.1', port))
+  const reading = await runCheck(tcpCheck('127.0.0.1', port))
   t.match(reading, { componentId: `127.0.0.1:${port}`, status: 'fail', output: /ECONNREFUSED/ })
   t.notMatch(reading.output, /\n|\bat /, 'one line, no stack')
   // localhost may try two addresses: still one line, and still the refusal.
-  t.match(await run(tcpCheck('localhost', port)), { componentId: `localhost:${port}`, status: 'fail', output: /ECONNREFUSED/ })
-  t.match(await run(tcpCheck('::1', port)), { componentId: `[::1]:${port}`, status: 'fail' })
+  t.match(await runCheck(tcpCheck('localhost', port)), { componentId: `localhost:${port}`, status: 'fail', output: /ECONNREFUSED/ })
+  t.match(await runCheck(tcpCheck('::1', port)), { componentId: `[::1]:${port}`, status: 'fail' })
 })
 
 test('aborts: before the start, and in the middle of a hanging handshake', async (t) => {
   const aborted = new AbortController()
   aborted.abort(new Error('already'))
-  await t.rejects(run(tcpCheck('127.0.0.1', 9), aborted.signal), { message: 'already' })
+  await t.rejects(runCheck(tcpCheck('127.0.0.1', 9), aborted.signal), { message: 'already' })
 
   const port = await hangingPort(t)
   const before = openSockets()
   const abort = new AbortController()
-  const pending = run(tcpCheck('127.0.0.1', port), abort.signal)
+  const pending = runCheck(tcpCheck('127.0.0.1', port), abort.signal)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(newSockets(before).length, 1, 'the handshake is pending')
   abort.abort(new Error('stop'))
@@ -137,7 +118,7 @@ test('aborts: before the start, and in the middle of a hanging handshake', async
 test('through the plugin: a hang stays within the timeout, then nothing is left behind', async (t) => {
   const port = await hangingPort(t)
   const sockets = openSockets()
-  const timersBefore = timers()
+  const timersBefore = activeTimers()
   const app = await workingApp(t)
   app.health.addCheck('db:responseTime', tcpCheck('127.0.0.1', port), { timeout: 300 })
   const started = performance.now()
@@ -149,7 +130,7 @@ test('through the plugin: a hang stays within the timeout, then nothing is left 
   t.match(body.checks?.['db:responseTime'], [{ status: 'fail', output: 'Timed out after 300 ms' }])
   await waitFor('the aborted socket to close', () => newSockets(sockets).length === 0, 5000, 10)
   await app.close()
-  t.equal(timers(), timersBefore, 'no timer left')
+  t.equal(activeTimers(), timersBefore, 'no timer left')
 })
 
 test('through the plugin: single flight, over inject and real HTTP', async (t) => {

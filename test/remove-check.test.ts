@@ -2,18 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import fastifyHealth, { type CheckFunction, type HealthResponse, State, type Status } from '../lib/index.js'
-import { getAnswer, loggedApp, schemaErrors, workingApp } from './helpers.js'
-
-interface Gate {
-  promise: Promise<void>
-  open: () => void
-}
-
-function gate (): Gate {
-  let open = (): void => {}
-  const promise = new Promise<void>((resolve) => { open = resolve })
-  return { promise, open }
-}
+import { gate, getAnswer, loggedApp, schemaErrors, workingApp } from './helpers.js'
 
 /** Polls until `condition()` holds, then asserts it: fails the test when it still does not after `limit` ms. */
 async function until (t: Test, condition: () => boolean, what: string, limit = 5000): Promise<void> {

@@ -1,10 +1,13 @@
 // What the real-server tests share: free loopback ports, scratch folders, waiting for a server,
 // and freezing one (SIGSTOP to every process it runs, so that its connections hang).
+import { readdirSync, readlinkSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import Fastify from 'fastify'
+import type { CheckContext, CheckFunction, ComponentDetail } from '../../lib/index.js'
 
 /** A TCP port free on 127.0.0.1 right now. */
 export async function freePort (): Promise<number> {
@@ -98,3 +101,25 @@ export async function freeze (pid: number): Promise<void> {
   await waitFor('the server to stop', () => allStopped(pid), 5000, 10)
 }
 export const thaw = (pid: number): Promise<void> => signalTree(pid, 'SIGCONT')
+
+/** The sockets this process holds open, by inode (Linux): a check run must leave none behind. */
+export const openSockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  } catch {
+    return ''
+  }
+}).filter((link) => link.startsWith('socket:')))
+
+/** The sockets open now that were not in `before`. */
+export const newSockets = (before: Set<string>): string[] => [...openSockets()].filter((socket) => !before.has(socket))
+
+/** The timers this process has running. */
+export const activeTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length
+
+/** A check's context outside the plugin: a silent logger. */
+export const checkContext: CheckContext = { log: Fastify().log }
+
+/** One run of a ready-made check outside the plugin; it reads one detail. */
+export const runCheck = async (check: CheckFunction, signal = new AbortController().signal): Promise<ComponentDetail> =>
+  await check(signal, checkContext) as ComponentDetail
