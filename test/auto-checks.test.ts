@@ -107,6 +107,20 @@ test('autoChecks: true finds every instance of each plugin and checks it: one ch
   await thaw(redis.pid)
   await readyUntil(get, 'readiness to pass with Redis thawed', (answer) => answer.statusCode === 200)
 
+  // And the other way round: Redis dies, PostgreSQL hangs.
+  await redis.kill()
+  const noRedis = await readyUntil(get, 'readiness to fail without Redis', (answer) => answer.statusCode === 503)
+  t.ok(noRedis.ms < TIMEOUT + 1000, `answered within the timeout (${Math.round(noRedis.ms)} ms)`)
+  t.strictSame(noRedis.body.checks?.['redis:responseTime']?.map((entry) => entry.status), ['fail', 'fail'], 'both Redis clients fail')
+  await redis.start()
+  await readyUntil(get, 'readiness to pass with Redis back', (answer) => answer.statusCode === 200)
+  await freeze(postgres.pid)
+  const hungPostgres = await readyUntil(get, 'readiness to fail with PostgreSQL frozen', (answer) => answer.statusCode === 503)
+  t.ok(hungPostgres.ms < TIMEOUT + 1000, `answered within the timeout (${Math.round(hungPostgres.ms)} ms)`)
+  t.match(hungPostgres.body.output, /postgres:responseTime: fail/, 'the output names the check')
+  await thaw(postgres.pid)
+  await readyUntil(get, 'readiness to pass with PostgreSQL thawed', (answer) => answer.statusCode === 200)
+
   const everything = JSON.stringify(lines) + JSON.stringify(await get('/health'))
   for (const [what, secret] of Object.entries(secrets)) t.notOk(everything.includes(secret), `no ${what} in answers or logs`)
 })
