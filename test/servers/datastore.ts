@@ -107,7 +107,8 @@ export function crashProbe (script: string, env: Record<string, string>, cwd: st
   })
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const done = new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve) => {
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
+    // 'close', not 'exit': the output may still be on its way when the process exits.
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
   })
   const said = (line: string): Promise<void> => new Promise((resolve, reject) => {
     if (stdout.split('\n').includes(line)) return resolve()
