@@ -6,8 +6,11 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import Fastify from 'fastify'
-import type { CheckContext, CheckFunction, ComponentDetail } from '../../lib/index.js'
+import { performance } from 'node:perf_hooks'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import type { CheckContext, CheckFunction, ComponentDetail, HealthResponse } from '../../lib/index.js'
+import { draftErrors } from '../draft-validator.js'
 
 /** A TCP port free on 127.0.0.1 right now. */
 export async function freePort (): Promise<number> {
@@ -123,3 +126,18 @@ export const checkContext: CheckContext = { log: Fastify().log }
 /** One run of a ready-made check outside the plugin; it reads one detail. */
 export const runCheck = async (check: CheckFunction, signal = new AbortController().signal): Promise<ComponentDetail> =>
   await check(signal, checkContext) as ComponentDetail
+
+/**
+ * A hanging check through the plugin (registered with a 300 ms timeout): the answer comes
+ * within the timeout plus a second, valid by the draft, 503, the entry saying it timed out.
+ */
+export async function expectTimeoutThroughPlugin (t: Test, app: FastifyInstance, name: string, check: CheckFunction): Promise<void> {
+  app.health.addCheck(name, check, { timeout: 300 })
+  const started = performance.now()
+  const res = await app.inject('/health')
+  t.ok(performance.now() - started < 300 + 1000, 'answered within the timeout + 1 s')
+  const body = res.json() as HealthResponse
+  t.same(draftErrors(body), [])
+  t.equal(res.statusCode, 503)
+  t.match(body.checks?.[name], [{ status: 'fail', output: 'Timed out after 300 ms' }])
+}

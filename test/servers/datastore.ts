@@ -64,6 +64,19 @@ export async function runCommand (command: string, args: string[], user?: { uid:
   if (code !== 0) throw new Error(`${command} exited with ${code}: ${output.slice(-2000)}`)
 }
 
+/**
+ * For teardowns after a failure: thaws the server, and starts it again when it does not answer
+ * (`answers` rejects).
+ */
+export async function revive (server: ServerProcess | undefined, answers: () => Promise<unknown>, restart: () => Promise<void>): Promise<void> {
+  if (server !== undefined) await signalTree(server.child.pid as number, 'SIGCONT')
+  try {
+    await answers()
+  } catch {
+    await restart()
+  }
+}
+
 /** Sends `signal`, waits for the exit, and kills the whole tree when it takes over `grace` ms. */
 export async function stopServer (server: ServerProcess, signal: NodeJS.Signals, grace = 10_000): Promise<void> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return

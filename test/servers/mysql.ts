@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
-import { freePort, scratchDir, signalTree, waitFor } from './common.js'
-import { requireBinary, runCommand, type ServerProcess, spawnServer, stopServer, type SqlServer } from './datastore.js'
+import { freePort, scratchDir, waitFor } from './common.js'
+import { requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, type SqlServer } from './datastore.js'
 
 /** USER_STATISTICS counts the health user's SELECTs; the process list holds the sessions. */
 export type MysqlServer = SqlServer
@@ -66,15 +66,10 @@ export async function startMysql (): Promise<MysqlServer> {
     connectionString: `mysql://${user}:${password}@127.0.0.1:${port}/health`,
     halt,
     start,
-    revive: async () => {
-      if (server !== undefined) await signalTree(server.child.pid as number, 'SIGCONT')
-      try {
-        await admin(async () => true)
-        return
-      } catch {}
+    revive: () => revive(server, () => admin(async () => true), async () => {
       await halt()
       await start()
-    },
+    }),
     healthQueries: () => admin(async (connection) => {
       const [rows] = await connection.query('SELECT SELECT_COMMANDS AS n FROM information_schema.USER_STATISTICS WHERE USER = ?', [user])
       return Number((rows as Array<{ n: number }>)[0]?.n ?? 0)

@@ -6,8 +6,8 @@ import { chown, mkdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import pg from 'pg'
-import { freePort, scratchDir, signalTree, waitFor } from './common.js'
-import { requireBinary, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
+import { freePort, scratchDir, waitFor } from './common.js'
+import { requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
 
 const BIN = '/usr/lib/postgresql/15/bin'
 
@@ -74,15 +74,10 @@ export async function startPostgres (): Promise<PostgresServer> {
     connectionString: `postgres://${user}:${password}@127.0.0.1:${port}/health`,
     halt,
     start,
-    revive: async () => {
-      if (server !== undefined) await signalTree(server.child.pid as number, 'SIGCONT')
-      try {
-        await admin('postgres', async () => true)
-        return
-      } catch {}
+    revive: () => revive(server, () => admin('postgres', async () => true), async () => {
       await halt()
       await start()
-    },
+    }),
     healthQueries: () => admin('health', async (client) => {
       const { rows } = await client.query<{ calls: string }>(
         "SELECT coalesce(sum(calls), 0) AS calls FROM pg_stat_statements WHERE query = 'SELECT $1' AND dbid = (SELECT oid FROM pg_database WHERE datname = 'health')")
