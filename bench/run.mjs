@@ -7,17 +7,15 @@
 // run; around the measured run the server reports its own CPU time (process.cpuUsage()),
 // RSS and check counters over IPC. Rounds rotate the order of the targets. Figures are medians
 // over rounds; ratios are to the baseline of the same run.
-import { fork, execFileSync } from 'node:child_process'
-import { mkdirSync, readFileSync } from 'node:fs'
-import http from 'node:http'
+import { execFileSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import autocannon from 'autocannon'
 import {
-  chooseTargets, fmt, listFromEnv, median, numberFromEnv, readyLine, resultsDir, rootDir, ServerFailed, serversDir, TARGETS,
-  runMain, trackChildren, versionOf, writeResults
+  chooseTargets, fmt, listFromEnv, median, numberFromEnv, resultsDir, TARGETS, runMain, versionOf, writeResults
 } from './common.mjs'
+import { killAll, load, machineCpu, probe, serverStats, startServer, stopServer } from './harness.mjs'
 
 // ---------------------------------------------------------------------------------------
 // Configuration
@@ -58,159 +56,6 @@ if (config.pipelining.some((p) => !Number.isInteger(p) || p < 1)) throw new Erro
 const CHECK_CACHE_FOR_S = 1
 
 // ---------------------------------------------------------------------------------------
-// Server processes: every one started is tracked, and killed at the end whatever happens.
-
-const { children, killAll } = trackChildren('bench server')
-
-/**
- * Forks a bench server and waits for its ready line: resolves with { child, info } where
- * info is the parsed line ({ ready, port, path, pid } or { ready: false, skipped }).
- */
-async function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {}) {
-  const child = fork(path.join(serversDir, file), [], {
-    cwd: rootDir,
-    env: { ...process.env, BENCH_PORT: '0', ...env },
-    execArgv,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
-  })
-  children.add(child)
-  child.on('exit', () => children.delete(child))
-  let stderr = ''
-  child.stderr.setEncoding('utf8')
-  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000) })
-  child.stderrTail = () => stderr.trim()
-
-  const info = await readyLine(child, file, timeoutMs, child.stderrTail)
-  return { child, info }
-}
-
-let statsId = 0
-
-/** Asks a server for { cpu, rss, heapUsed, counts } over IPC. */
-function serverStats (child, { gc = false } = {}) {
-  const id = ++statsId
-  return new Promise((resolve, reject) => {
-    const onMessage = (message) => {
-      if (message?.type !== 'stats' || message.id !== id) return
-      done()
-      resolve(message)
-    }
-    const onExit = (code, signal) => {
-      done()
-      reject(new ServerFailed(`server exited (${signal ?? code}) during the run\n${child.stderrTail()}`))
-    }
-    const timer = setTimeout(() => { done(); reject(new ServerFailed('no stats answer within 10 s')) }, 10000)
-    const done = () => {
-      clearTimeout(timer)
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-    }
-    child.on('message', onMessage)
-    child.on('exit', onExit)
-    child.send({ type: 'stats', id, gc })
-  })
-}
-
-/** Asks a server to exit (normally, so --cpu-prof can write), then kills it if it lingers. */
-async function stopServer (child, graceMs = 3000) {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  try { child.send({ type: 'exit' }) } catch { /* channel already closed */ }
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
-  await exited
-  clearTimeout(timer)
-}
-
-// ---------------------------------------------------------------------------------------
-// The rest of the machine: CPU used by every process, from /proc/stat (Linux only). Minus the
-// server's and this process's own CPU, it is what other processes took during a run.
-
-let ticksPerSecond = 100
-try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100 } catch { /* keep 100 */ }
-
-/** Busy and stolen CPU of the whole machine so far, in microseconds; null off Linux. */
-function machineCpu () {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
-    const [user, nice, system, , , irq, softirq, steal = 0] = fields
-    const us = (ticks) => (ticks * 1e6) / ticksPerSecond
-    return { busyUs: us(user + nice + system + irq + softirq), stealUs: us(steal) }
-  } catch {
-    return null
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// HTTP: one plain request to see what a target answers, and the load itself.
-
-/** One GET on a fresh connection: status, content type and the body (truncated). */
-function probe (url) {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent: false }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk) => { body += chunk })
-      response.on('end', () => resolve({
-        statusCode: response.statusCode,
-        contentType: response.headers['content-type'] ?? null,
-        cacheControl: response.headers['cache-control'] ?? null,
-        bytes: Buffer.byteLength(body),
-        body: body.length > 600 ? body.slice(0, 600) + '…' : body
-      }))
-    })
-    request.on('error', reject)
-    request.setTimeout(5000, () => request.destroy(new Error(`GET ${url}: no answer within 5 s`)))
-  })
-}
-
-function percentile (sorted, p) {
-  if (sorted.length === 0) return null
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
-}
-
-/**
- * Runs autocannon against `url`. Latencies are collected from every response (autocannon's
- * own histogram keeps whole milliseconds only; these keep the microseconds).
- */
-async function load (url, { duration, pipelining }) {
-  let latencies = new Float64Array(1 << 16)
-  let count = 0
-  const cpuBefore = process.cpuUsage()
-  const instance = autocannon({
-    url,
-    connections: config.connections,
-    pipelining,
-    duration,
-    // autocannon stops on its sampling tick: a short tick keeps the duration close to the asked one.
-    sampleInt: 250,
-    timeout: 10
-  })
-  instance.on('response', (_client, _statusCode, _bytes, responseTime) => {
-    if (count === latencies.length) {
-      const bigger = new Float64Array(latencies.length * 2)
-      bigger.set(latencies)
-      latencies = bigger
-    }
-    latencies[count++] = responseTime
-  })
-  const result = await instance
-  const cpu = process.cpuUsage(cpuBefore)
-  const sorted = latencies.subarray(0, count).sort()
-  return {
-    requests: result.requests.total,
-    seconds: result.duration,
-    rps: result.requests.total / result.duration,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
-    loadCpuUs: cpu.user + cpu.system
-  }
-}
-
-// ---------------------------------------------------------------------------------------
 // Measurements
 
 const MiB = 1024 * 1024
@@ -231,7 +76,7 @@ function profileArgs (target, tag) {
 async function measuredRun (child, url, pipelining) {
   const before = await serverStats(child)
   const machineBefore = machineCpu()
-  const measured = await load(url, { duration: config.duration, pipelining })
+  const measured = await load(url, { duration: config.duration, pipelining, connections: config.connections })
   const machineAfter = machineCpu()
   const after = await serverStats(child)
 
@@ -284,7 +129,7 @@ async function measure (target, pipelining, round) {
       return
     }
 
-    await load(url, { duration: config.warmup, pipelining })
+    await load(url, { duration: config.warmup, pipelining, connections: config.connections })
     let run
     let attempts = 0
     for (let attempt = 0; attempt <= config.retries; attempt++) {
@@ -325,8 +170,8 @@ async function rssProbe (round) {
     try {
       const started = await serverStats(child)
       const base = `http://${info.host}:${info.port}`
-      await load(base + '/', { duration: config.warmup, pipelining: 1 })
-      await load(base + variant.second, { duration: config.warmup, pipelining: 1 })
+      await load(base + '/', { duration: config.warmup, pipelining: 1, connections: config.connections })
+      await load(base + variant.second, { duration: config.warmup, pipelining: 1, connections: config.connections })
       const warm = await serverStats(child)
       const collected = await serverStats(child, { gc: true })
       result[variant.name] = {

@@ -1,0 +1,182 @@
+// What the wall-clock benches share: the server processes they start (tracked, and killed at the
+// end whatever happens), the machine's CPU counters, one plain request, and the load itself.
+import { execFileSync, fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import autocannon from 'autocannon'
+import { readyLine, rootDir, ServerFailed, serversDir, trackChildren } from './common.mjs'
+
+// ---------------------------------------------------------------------------------------
+// Server processes: every one started is tracked, and killed at the end whatever happens.
+
+export const { children, killAll } = trackChildren('bench server')
+
+/**
+ * Forks a bench server and waits for its ready line: resolves with { child, info } where
+ * info is the parsed line ({ ready, port, path, pid } or { ready: false, skipped }).
+ */
+export async function startServer (file, { env = {}, execArgv = [], timeoutMs = 20000 } = {}) {
+  const child = fork(path.join(serversDir, file), [], {
+    cwd: rootDir,
+    env: { ...process.env, BENCH_PORT: '0', ...env },
+    execArgv,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc']
+  })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-4000) })
+  child.stderrTail = () => stderr.trim()
+
+  const info = await readyLine(child, file, timeoutMs, child.stderrTail)
+  return { child, info }
+}
+
+let statsId = 0
+
+/** Asks a server for { cpu, rss, heapUsed, counts } over IPC. */
+export function serverStats (child, { gc = false } = {}) {
+  const id = ++statsId
+  return new Promise((resolve, reject) => {
+    const onMessage = (message) => {
+      if (message?.type !== 'stats' || message.id !== id) return
+      done()
+      resolve(message)
+    }
+    const onExit = (code, signal) => {
+      done()
+      reject(new ServerFailed(`server exited (${signal ?? code}) during the run\n${child.stderrTail()}`))
+    }
+    const timer = setTimeout(() => { done(); reject(new ServerFailed('no stats answer within 10 s')) }, 10000)
+    const done = () => {
+      clearTimeout(timer)
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+    }
+    child.on('message', onMessage)
+    child.on('exit', onExit)
+    child.send({ type: 'stats', id, gc })
+  })
+}
+
+/** Asks a server to exit (normally, so --cpu-prof can write), then kills it if it lingers. */
+export async function stopServer (child, graceMs = 3000) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try { child.send({ type: 'exit' }) } catch { /* channel already closed */ }
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await exited
+  clearTimeout(timer)
+}
+
+// ---------------------------------------------------------------------------------------
+// The rest of the machine: CPU used by every process, from /proc/stat (Linux only). Minus the
+// server's and this process's own CPU, it is what other processes took during a run.
+
+let ticksPerSecond = 100
+try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100 } catch { /* keep 100 */ }
+
+/** Busy and stolen CPU of the whole machine so far, in microseconds; null off Linux. */
+export function machineCpu () {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal = 0] = fields
+    const us = (ticks) => (ticks * 1e6) / ticksPerSecond
+    return { busyUs: us(user + nice + system + irq + softirq), stealUs: us(steal) }
+  } catch {
+    return null
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// HTTP: one plain request to see what a target answers, and the load itself.
+
+/** One GET on a fresh connection: status, content type and the body (truncated unless `full`). */
+export function probe (url, { full = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk) => { body += chunk })
+      response.on('end', () => resolve({
+        statusCode: response.statusCode,
+        contentType: response.headers['content-type'] ?? null,
+        cacheControl: response.headers['cache-control'] ?? null,
+        bytes: Buffer.byteLength(body),
+        body: !full && body.length > 600 ? body.slice(0, 600) + '…' : body
+      }))
+    })
+    request.on('error', reject)
+    request.setTimeout(5000, () => request.destroy(new Error(`GET ${url}: no answer within 5 s`)))
+  })
+}
+
+function percentile (sorted, p) {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+}
+
+/**
+ * Runs autocannon against `url`. Latencies are collected from every response (autocannon's
+ * own histogram keeps whole milliseconds only; these keep the microseconds).
+ */
+export async function load (url, { duration, pipelining, connections }) {
+  let latencies = new Float64Array(1 << 16)
+  let count = 0
+  const cpuBefore = process.cpuUsage()
+  const instance = autocannon({
+    url,
+    connections,
+    pipelining,
+    duration,
+    // autocannon stops on its sampling tick: a short tick keeps the duration close to the asked one.
+    sampleInt: 250,
+    timeout: 10
+  })
+  instance.on('response', (_client, _statusCode, _bytes, responseTime) => {
+    if (count === latencies.length) {
+      const bigger = new Float64Array(latencies.length * 2)
+      bigger.set(latencies)
+      latencies = bigger
+    }
+    latencies[count++] = responseTime
+  })
+  const result = await instance
+  const cpu = process.cpuUsage(cpuBefore)
+  const sorted = latencies.subarray(0, count).sort()
+  return {
+    requests: result.requests.total,
+    seconds: result.duration,
+    rps: result.requests.total / result.duration,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
+    loadCpuUs: cpu.user + cpu.system
+  }
+}
+
+/**
+ * One measurement in a fresh server process: started, `warmup` s of load not counted, then
+ * `duration` s measured with the server's own CPU read around it; the process stopped after.
+ * Resolves with requests per second, server CPU µs per request, errors and non-2xx answers.
+ */
+export async function freshRun (file, { env = {}, warmup, duration, pipelining, connections }) {
+  const { child, info } = await startServer(file, { env })
+  try {
+    if (!info.ready) throw new ServerFailed(`${file}: ${info.skipped}`)
+    const url = `http://${info.host}:${info.port}${info.path}`
+    await load(url, { duration: warmup, pipelining, connections })
+    const before = await serverStats(child)
+    const run = await load(url, { duration, pipelining, connections })
+    const after = await serverStats(child)
+    const cpuUs = (after.cpu.user - before.cpu.user) + (after.cpu.system - before.cpu.system)
+    return { ...run, url, cpuUsPerRequest: run.requests > 0 ? cpuUs / run.requests : null }
+  } finally {
+    await stopServer(child)
+  }
+}
