@@ -1,3 +1,4 @@
+import type { Tally } from './engine/registry.js'
 import type { CheckRunner } from './engine/runner.js'
 import { truncate } from './engine/normalize.js'
 import type { ResolvedOptions } from './options.js'
@@ -8,12 +9,16 @@ import { type AnswerDefinition, checkView, type Snapshot } from './views.js'
 /** One ready-to-send answer of a view: built once per change, then served as is to every probe. */
 export interface Answer {
   statusCode: number
-  body: HealthResponse
+  status: Status
+  /**
+   * The document, built on first use: a request that hides the details never needs it, so its
+   * cost does not grow with the number of checks. Read it before the next change (the answer of
+   * a later change is another one).
+   */
+  readonly body: HealthResponse
   /**
    * `body` serialized once, so that a request costs no serialization. A string, not a Buffer:
-   * Node sends a string body in one chunk with the headers, a Buffer as a second one. Built on
-   * first use: checks settling one after another rebuild the answer each time, and only the
-   * ones a request reads need serializing.
+   * Node sends a string body in one chunk with the headers, a Buffer as a second one.
    */
   readonly payload: string
   /** The answer for callers denied the details: no `checks`, and an `output` naming no check. */
@@ -27,13 +32,50 @@ export interface AnswerShape extends AnswerDefinition {
   readonly codes: Readonly<Record<Status, number>>
 }
 
-/** What a view answers now, from the service's state and the latest reading of each check it counts. */
-export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: Iterable<CheckRunner>, options: ResolvedOptions): Answer {
+/** The tally of a few checks, counted on the spot (a view's own is kept as readings arrive). */
+export function tallyOf (runners: Iterable<CheckRunner>): Tally {
+  let warn = 0
+  let fail = 0
+  for (const runner of runners) {
+    const counted = runner.counted
+    if (counted === Status.WARN) warn++
+    else if (counted === Status.FAIL) fail++
+  }
+  return { warn, fail }
+}
+
+/**
+ * What a view answers now, from the service's state, the tally of the checks it counts and
+ * (for the details, on first use) the latest reading of each.
+ */
+export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: readonly CheckRunner[], tally: Tally, options: ResolvedOptions): Answer {
   const base = view.baseStatus(snapshot)
-  let status = base
-  const problems: string[] = base === Status.PASS ? [] : [`Service state: ${snapshot.state}`]
-  const brief = [...problems]
-  const failing = { warn: 0, fail: 0 }
+  const { warn, fail } = tally
+  const status = worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
+  const notes = view.notes(status, snapshot)
+  const state = base === Status.PASS ? undefined : `Service state: ${snapshot.state}`
+  let body: HealthResponse | undefined
+  let payload: string | undefined
+  let briefPayload: string | undefined
+  return {
+    statusCode: view.codes[status],
+    status,
+    get body () {
+      return (body ??= detailedBody(status, notes, state, runners, options))
+    },
+    get payload () { return (payload ??= JSON.stringify(this.body)) },
+    brief: () => (briefPayload ??= JSON.stringify(briefBody(status, notes, [state, counted(fail, 'failing'), counted(warn, 'warning')], options)))
+  }
+}
+
+/** `2 checks failing`; undefined for none. */
+function counted (n: number, what: string): string | undefined {
+  return n === 0 ? undefined : `${n} ${n === 1 ? 'check' : 'checks'} ${what}`
+}
+
+/** The document with the details: every check's entries, and an `output` naming the ones that do not pass. */
+function detailedBody (status: Status, notes: string, state: string | undefined, runners: readonly CheckRunner[], options: ResolvedOptions): HealthResponse {
+  const problems: string[] = state === undefined ? [] : [state]
   let checks: Record<string, HealthCheckEntry[]> | undefined
   for (const runner of runners) {
     const reading = runner.reading
@@ -42,33 +84,16 @@ export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: Ite
     if (reading === undefined) continue
     // The entries say what the latest reading said; the verdict, how the check counts (thresholds).
     const { entries, status: own } = reading
-    const { status: verdict, held } = runner.verdict
-    // A failing check that is not critical lowers the answer to warn, never to fail.
-    const counted = verdict === Status.FAIL && !runner.settings.critical ? Status.WARN : verdict
-    status = worstStatus(status, counted)
     ;(checks ??= {})[runner.name] = entries
-    if (counted !== Status.PASS) {
-      failing[counted]++
+    if (runner.counted !== Status.PASS) {
+      const { held } = runner.verdict
       const said = entries.find((entry) => entry.output !== undefined)?.output
-      const notes = held === undefined ? said : [said, heldNote(own, held)].filter((note) => note !== undefined).join(', ')
-      problems.push(notes === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${notes})`)
+      const note = held === undefined ? said : [said, heldNote(own, held)].filter((text) => text !== undefined).join(', ')
+      problems.push(note === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${note})`)
     }
   }
-  for (const level of ['fail', 'warn'] as const) {
-    const n = failing[level]
-    if (n > 0) brief.push(`${n} ${n === 1 ? 'check' : 'checks'} ${level === 'fail' ? 'failing' : 'warning'}`)
-  }
-
   const output = status === Status.PASS ? undefined : problems.join('; ')
-  const body = healthDocument(status, view.notes(status, snapshot), output, checks, options)
-  let payload: string | undefined
-  let briefPayload: string | undefined
-  return {
-    statusCode: view.codes[status],
-    body,
-    get payload () { return (payload ??= JSON.stringify(body)) },
-    brief: () => (briefPayload ??= JSON.stringify(briefBody(body, brief)))
-  }
+  return healthDocument(status, notes, output, checks, options)
 }
 
 /** A health+json document: keys in the draft's order, optional ones only when configured or meaningful. */
@@ -104,8 +129,8 @@ function heldNote (own: Status, { streak, threshold }: { streak: number, thresho
 }
 
 /** What is kept when details are hidden: status, code and identity, and how many checks warn or fail. */
-function briefBody (body: HealthResponse, brief: string[]): HealthResponse {
-  const { status, version, releaseId, notes, serviceId, description } = body
-  const output = brief.length === 0 ? undefined : brief.join('; ')
-  return { status, version, releaseId, notes, output, serviceId, description }
+function briefBody (status: Status, notes: string, problems: Array<string | undefined>, options: ResolvedOptions): HealthResponse {
+  const said = problems.filter((problem) => problem !== undefined)
+  const { version, releaseId, serviceName: serviceId, description } = options
+  return { status, version, releaseId, notes: [notes], output: said.length === 0 ? undefined : said.join('; '), serviceId, description }
 }

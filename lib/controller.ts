@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { type Answer, type AnswerShape, buildAnswer } from './answer.js'
+import { type Answer, type AnswerShape, buildAnswer, tallyOf } from './answer.js'
 import { CheckRegistry } from './engine/registry.js'
 import type { CheckRunner } from './engine/runner.js'
-import type { CheckFunction, CheckOptions } from './engine/types.js'
+import type { CheckFunction, CheckOptions, Reading } from './engine/types.js'
 import { FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import type { HealthResponse } from './schema.js'
@@ -17,6 +17,19 @@ export interface HealthReport {
 }
 
 export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void
+
+/** A check run whose reading was recorded: the reading's own status, and how long the run took. */
+export interface CheckRun {
+  name: string
+  status: Status
+  durationMs: number
+}
+
+/** The latest status of the service and of each check that has a reading, as the answers count them. */
+export interface HealthSnapshot {
+  status: Status
+  checks: Array<{ name: string, status: Status }>
+}
 
 /**
  * The state of one service, its checks, and what its endpoints answer: `fastify.health`.
@@ -77,6 +90,10 @@ export interface HealthLifecycle {
   stop: () => void
   /** The checks, for registering the ones the options name. */
   checks: CheckRegistry
+  /** The latest status of the service and of each check (thresholds applied), running nothing. */
+  snapshot: () => HealthSnapshot
+  /** Calls `listener` after every check run whose reading is recorded; returns the unsubscribe function. */
+  onRun: (listener: (run: CheckRun) => void) => () => void
 }
 
 /** A value as an error message shows it; never throws (BigInt, cycles, symbols). */
@@ -88,10 +105,29 @@ function describeValue (value: unknown): string {
   }
 }
 
+/** Calls every listener; one that throws is logged and must not keep the others from hearing. */
+function notify<L> (listeners: Set<L>, call: (listener: L) => void, log: FastifyBaseLogger, what: string): void {
+  for (const listener of listeners) {
+    try {
+      call(listener)
+    } catch (error) {
+      log.error({ err: error }, `fastify-health: ${what} threw`)
+    }
+  }
+}
+
+/** Adds a listener to a set; returns the function that takes it out again. */
+function subscribe<L> (listeners: Set<L>, listener: L, what: string): () => void {
+  if (typeof listener !== 'function') throw new TypeError(`fastify-health: ${what} needs a function`)
+  listeners.add(listener)
+  return () => { listeners.delete(listener) }
+}
+
 /** The controller of one service, and the lifecycle the plugin drives it with. */
 export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, close: () => Promise<unknown>):
 { health: HealthController, lifecycle: HealthLifecycle } {
   const listeners = new Set<ChangeListener>()
+  const runListeners = new Set<(run: CheckRun) => void>()
   const answers = new Map<string, { revision: number, answer: Answer }>()
   const views = new Map<string, ResolvedView>(options.views.map((view) => [view.name, view]))
   /** The answer of each check on its own, cached like a view's; forgotten with the check. */
@@ -105,12 +141,17 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
 
-  const checks = new CheckRegistry(() => changed(), log, options.views)
+  const ran = (runner: CheckRunner, durationMs: number): void => {
+    if (runListeners.size === 0) return
+    const run: CheckRun = { name: runner.name, status: (runner.reading as Reading).status, durationMs }
+    notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
+  }
+  const checks = new CheckRegistry(() => changed(), log, options.views, ran)
 
   function answerOf (view: string): Answer {
     const cached = answers.get(view)
     if (cached !== undefined && cached.revision === revision) return cached.answer
-    const answer = buildAnswer(views.get(view) as ResolvedView, { state, started }, checks.members(view), options)
+    const answer = buildAnswer(views.get(view) as ResolvedView, { state, started }, checks.members(view), checks.tally(view), options)
     answers.set(view, { revision, answer })
     return answer
   }
@@ -118,30 +159,28 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   function checkAnswerOf (runner: CheckRunner): Answer {
     const cached = checkAnswers.get(runner)
     if (cached !== undefined && cached.revision === revision) return cached.answer
-    const answer = buildAnswer(checkShape, { state, started }, [runner], options)
+    const answer = buildAnswer(checkShape, { state, started }, [runner], tallyOf([runner]), options)
     checkAnswers.set(runner, { revision, answer })
     return answer
   }
 
-  let status: Status = answerOf('health').body.status
+  let status: Status = answerOf('health').status
 
-  /** Something an answer depends on changed: note it, and announce a new overall status. */
+  /**
+   * Something an answer depends on changed: note it, and announce a new overall status. The new
+   * status comes from the tallies; the document is built only when it is announced.
+   */
   function changed (): void {
     revision++
-    const { statusCode, body } = answerOf('health')
+    const current = answerOf('health')
     const previous = status
-    if (body.status === previous) return
-    status = body.status
-    const level = body.status === Status.PASS ? 'info' : 'warn'
-    log[level]({ from: previous, to: body.status, output: body.output }, 'fastify-health: status changed')
-    for (const listener of listeners) {
-      try {
-        listener(body.status, previous, { statusCode, body: structuredClone(body) })
-      } catch (error) {
-        // A listener's mistake must not break the health endpoint or the other listeners.
-        log.error({ err: error }, 'fastify-health: an onChange listener threw')
-      }
-    }
+    if (current.status === previous) return
+    status = current.status
+    const { statusCode, body } = current
+    const level = status === Status.PASS ? 'info' : 'warn'
+    log[level]({ from: previous, to: status, output: body.output }, 'fastify-health: status changed')
+    // A listener's mistake must not break the health endpoint or the other listeners.
+    notify(listeners, (listener) => listener(status, previous, { statusCode, body: structuredClone(body) }), log, 'an onChange listener')
   }
 
   const answer = (view: string): Answer | Promise<Answer> => {
@@ -188,11 +227,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     // No announcement: nothing changes until the check's first reading arrives.
     addCheck: (name, check, checkOptions) => checks.add(name, check, checkOptions),
     removeCheck: (name) => checks.remove(name),
-    onChange: (listener) => {
-      if (typeof listener !== 'function') throw new TypeError('fastify-health: onChange needs a function')
-      listeners.add(listener)
-      return () => { listeners.delete(listener) }
-    },
+    onChange: (listener) => subscribe(listeners, listener, 'onChange'),
     report: async () => {
       const { statusCode, body } = await answer('health')
       return { statusCode, body: structuredClone(body) }
@@ -215,7 +250,16 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     start: () => checks.start(),
     closing: beginClosing,
     stop: () => checks.stop(),
-    checks
+    checks,
+    snapshot: () => {
+      const counted: HealthSnapshot['checks'] = []
+      for (const runner of checks.all()) {
+        const standing = runner.counted
+        if (standing !== undefined) counted.push({ name: runner.name, status: standing })
+      }
+      return { status: answerOf('health').status, checks: counted }
+    },
+    onRun: (listener) => subscribe(runListeners, listener, 'onRun')
   }
   return { health, lifecycle }
 }

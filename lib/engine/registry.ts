@@ -4,7 +4,9 @@ import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_EMPTY_GROUP, FST_HEALTH_INVALID_
 import { isCheckKey } from '../formats.js'
 import { boolean, duration, firstMistake, probeList, type Rule, tagList } from '../rules.js'
 import { countsCheck, defaultProbes, type ResolvedView, selectorText, selects } from '../views.js'
-import { CheckRunner, type RunnerSettings } from './runner.js'
+import { Status } from '../states.js'
+import { DueQueue } from './due-queue.js'
+import { CheckRunner, type RunnerEvents, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
 /** The defaults of the check options (see CheckOptions). */
@@ -52,30 +54,69 @@ function settingsOf (name: string, options: Record<string, unknown>): RunnerSett
   }
 }
 
-/** The registered checks, in registration order, and which of them each view counts. */
+/** How many of a view's checks count as warn and as fail: its status, without visiting them. */
+export interface Tally {
+  readonly warn: number
+  readonly fail: number
+}
+
+/** The checks one view counts, in registration order, when each next needs a look, and their tally. */
+class Members {
+  readonly runners: CheckRunner[] = []
+  readonly due = new DueQueue<CheckRunner>()
+  warn = 0
+  fail = 0
+
+  /** A check's standing moved from `previous` to `current` (undefined: no reading, or gone). */
+  recount (previous: Status | undefined, current: Status | undefined): void {
+    if (previous === Status.WARN) this.warn--
+    else if (previous === Status.FAIL) this.fail--
+    if (current === Status.WARN) this.warn++
+    else if (current === Status.FAIL) this.fail++
+  }
+}
+
+/**
+ * The registered checks, in registration order, and which of them each view counts. Everything a
+ * request needs is kept up to date as readings arrive, so that its cost does not grow with the
+ * number of checks: the status of each view (a tally) and the checks due for a look (a queue).
+ */
 export class CheckRegistry {
   readonly #runners = new Map<string, CheckRunner>()
   readonly #views: readonly ResolvedView[]
-  /** Per view: the checks it counts, in registration order, decided when a check comes or goes. */
-  readonly #members: Map<string, CheckRunner[]>
-  /** A reading arrived or a check went: the answers must be rebuilt. */
-  readonly #changed: () => void
+  readonly #members: Map<string, Members>
+  /** The views that count each check. */
+  readonly #countedIn = new Map<CheckRunner, Members[]>()
   readonly #log: FastifyBaseLogger
+  readonly #events: RunnerEvents
+  readonly #changed: () => void
   #started = false
-  /**
-   * Per view: until when every reading it counts is fresh, so that a request before then skips
-   * the loop over the checks. Forgotten on any new reading, check or removal.
-   */
-  readonly #freshUntil = new Map<string, number>()
 
-  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[]) {
+  /**
+   * `changed` is called on every new reading and removal: the answers must be rebuilt, and the
+   * tallies already say their statuses. `ran` hears of every reading, with the run's duration.
+   */
+  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[], ran?: (runner: CheckRunner, ms: number) => void) {
     this.#log = log
     this.#views = views
-    this.#members = new Map(views.map((view) => [view.name, []]))
-    this.#changed = () => {
-      this.#freshUntil.clear()
-      changed()
+    this.#members = new Map(views.map((view) => [view.name, new Members()]))
+    this.#events = {
+      reading: (runner, previous, ms) => {
+        const current = runner.counted
+        const freshUntil = runner.freshUntil()
+        for (const members of this.#countedIn.get(runner) ?? []) {
+          members.recount(previous, current)
+          members.due.schedule(runner, freshUntil)
+        }
+        ran?.(runner, ms)
+        changed()
+      },
+      due: (runner) => {
+        const freshUntil = runner.freshUntil()
+        for (const members of this.#countedIn.get(runner) ?? []) members.due.schedule(runner, freshUntil)
+      }
     }
+    this.#changed = changed
   }
 
   has (name: string): boolean {
@@ -86,9 +127,19 @@ export class CheckRegistry {
     return this.#runners.get(name)
   }
 
+  /** Every check, in registration order. */
+  all (): IterableIterator<CheckRunner> {
+    return this.#runners.values()
+  }
+
   /** The checks a view counts (a view of the options). */
   members (view: string): readonly CheckRunner[] {
-    return this.#members.get(view) as CheckRunner[]
+    return (this.#members.get(view) as Members).runners
+  }
+
+  /** How many checks of a view count as warn and as fail now. */
+  tally (view: string): Tally {
+    return this.#members.get(view) as Members
   }
 
   /** Checks the name and options up front; a mistake throws FST_HEALTH_INVALID_CHECK. */
@@ -99,10 +150,18 @@ export class CheckRegistry {
     if (this.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof check !== 'function') invalid(name, 'is not a function')
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#changed, this.#log)
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#events, this.#log)
     this.#runners.set(name, runner)
-    for (const view of this.#views) if (countsCheck(view, runner)) (this.members(view.name) as CheckRunner[]).push(runner)
-    this.#freshUntil.clear()
+    const countedIn: Members[] = []
+    for (const view of this.#views) {
+      if (!countsCheck(view, runner)) continue
+      const members = this.#members.get(view.name) as Members
+      members.runners.push(runner)
+      // No reading yet: the next request runs it.
+      members.due.schedule(runner, -Infinity)
+      countedIn.push(members)
+    }
+    this.#countedIn.set(runner, countedIn)
     if (this.#started) runner.start()
   }
 
@@ -114,10 +173,12 @@ export class CheckRegistry {
     const runner = this.#runners.get(name)
     if (runner === undefined) return false
     this.#runners.delete(name)
-    for (const members of this.#members.values()) {
-      const index = members.indexOf(runner)
-      if (index !== -1) members.splice(index, 1)
+    for (const members of this.#countedIn.get(runner) as Members[]) {
+      members.runners.splice(members.runners.indexOf(runner), 1)
+      members.due.forget(runner)
+      members.recount(runner.counted, undefined)
     }
+    this.#countedIn.delete(runner)
     runner.remove()
     this.#changed()
     return true
@@ -134,21 +195,22 @@ export class CheckRegistry {
 
   /**
    * Starts what the checks a view counts need and returns what must be awaited before answering,
-   * or undefined when every reading can be served now (the common, allocation-free case).
+   * or undefined when every reading can be served now (the common, allocation-free case). Visits
+   * only the checks due for a look: none, until the first of them is.
    */
   refresh (view: string): Promise<unknown> | undefined {
-    const members = this.members(view)
-    if (members.length === 0) return undefined
+    const { due } = this.#members.get(view) as Members
     const now = performance.now()
-    if (now < (this.#freshUntil.get(view) ?? -Infinity)) return undefined
+    if (now < due.nextAt()) return undefined
     let waits: Array<Promise<void>> | undefined
-    let freshUntil = Infinity
-    for (const runner of members) {
+    const looked: CheckRunner[] = []
+    for (let runner = due.takeDue(now); runner !== undefined; runner = due.takeDue(now)) {
       const wait = runner.refresh(now)
       if (wait !== undefined) (waits ??= []).push(wait)
-      freshUntil = Math.min(freshUntil, runner.freshUntil())
+      looked.push(runner)
     }
-    this.#freshUntil.set(view, freshUntil)
+    // Afterwards: one that is still due (a run to wait for) is looked at again by the next request.
+    for (const runner of looked) due.schedule(runner, runner.freshUntil())
     return waits === undefined ? undefined : Promise.all(waits)
   }
 

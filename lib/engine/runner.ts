@@ -18,6 +18,14 @@ export interface RunnerSettings {
   slowThreshold: number
 }
 
+/** What a runner tells whoever keeps track of it. */
+export interface RunnerEvents {
+  /** A reading was recorded, from a run of `ms`; `previous` is how the check counted before it. */
+  reading: (runner: CheckRunner, previous: Status | undefined, ms: number) => void
+  /** What freshUntil() says may have moved earlier: a run that outlived its timeout settled. */
+  due: (runner: CheckRunner) => void
+}
+
 /** A run's reading, and how long the run took (a run that timed out took its timeout). */
 interface Outcome {
   reading: Reading
@@ -52,7 +60,7 @@ export class CheckRunner {
   readonly name: string
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
-  readonly #onReading: () => void
+  readonly #events: RunnerEvents
   readonly #context: CheckContext
   #reading: Reading | undefined
   #verdict: Verdict = { status: Status.PASS }
@@ -76,12 +84,12 @@ export class CheckRunner {
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
-  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onReading: () => void, log: FastifyBaseLogger) {
+  constructor (name: string, check: CheckFunction, settings: RunnerSettings, events: RunnerEvents, log: FastifyBaseLogger) {
     this.name = name
     this.#context = { log: log.child({ check: name }) }
     this.#check = check
     this.settings = settings
-    this.#onReading = onReading
+    this.#events = events
   }
 
   get reading (): Reading | undefined {
@@ -91,6 +99,16 @@ export class CheckRunner {
   /** How the latest reading counts, given the ones before it. */
   get verdict (): Verdict {
     return this.#verdict
+  }
+
+  /**
+   * How the check counts in an answer: its verdict, except that a failing check that is not
+   * critical lowers an answer to warn, never to fail. Undefined before the first reading.
+   */
+  get counted (): Status | undefined {
+    if (this.#reading === undefined) return undefined
+    const { status } = this.#verdict
+    return status === Status.FAIL && !this.settings.critical ? Status.WARN : status
   }
 
   /**
@@ -112,12 +130,17 @@ export class CheckRunner {
 
   /**
    * Until when `refresh()` would return undefined without starting anything: never before the
-   * first reading, for good once a background loop keeps it, else until the reading goes stale.
+   * first reading; for good once a background loop keeps it, or while a run that outlived its
+   * timeout goes on (its end is announced: `due`); while a run is under way, until a caller would
+   * have to wait for it; else until the reading goes stale.
    */
   freshUntil (): number {
     const reading = this.#reading
     if (reading === undefined) return -Infinity
-    return this.settings.interval > 0 ? Infinity : reading.at + this.settings.cacheFor
+    const { interval, cacheFor, timeout } = this.settings
+    if (interval > 0) return Infinity
+    if (this.#pending !== undefined) return cacheFor > 0 ? reading.at + cacheFor + timeout : -Infinity
+    return this.#running ? Infinity : reading.at + cacheFor
   }
 
   /** Runs in the background every `interval` ms from now on (no-op without an interval). */
@@ -161,7 +184,11 @@ export class CheckRunner {
     this.#running = true
     const started = performance.now()
     const result = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
-    const settled = (): void => { this.#running = false }
+    const settled = (): void => {
+      this.#running = false
+      // Outlived its timeout: its reading is recorded already, and a new run may start now.
+      if (this.#pending === undefined) this.#events.due(this)
+    }
     result.then(settled, settled)
 
     const { timeout } = this.settings
@@ -183,10 +210,11 @@ export class CheckRunner {
       clearTimeout(this.#deadline)
       this.#pending = undefined
       if (latest === undefined) return
+      const previous = this.counted
       this.#reading = latest.reading
       this.#verdict = this.#verdictOf(latest.reading.status)
       this.#timed(latest.ms)
-      this.#onReading()
+      this.#events.reading(this, previous, latest.ms)
     })
     return this.#pending
   }
