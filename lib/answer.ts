@@ -49,22 +49,52 @@ export function tallyOf (runners: Iterable<CheckRunner>): Tally {
  * (for the details, on first use) the latest reading of each.
  */
 export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: readonly CheckRunner[], tally: Tally, options: ResolvedOptions): Answer {
-  const base = view.baseStatus(snapshot)
-  const { warn, fail } = tally
-  const status = worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
-  const notes = view.notes(status, snapshot)
-  const state = base === Status.PASS ? undefined : `Service state: ${snapshot.state}`
-  let body: HealthResponse | undefined
-  let payload: string | undefined
-  let briefPayload: string | undefined
-  return {
-    statusCode: view.codes[status],
-    status,
-    get body () {
-      return (body ??= detailedBody(status, notes, state, runners, options))
-    },
-    get payload () { return (payload ??= JSON.stringify(this.body)) },
-    brief: () => (briefPayload ??= JSON.stringify(briefBody(status, notes, [state, counted(fail, 'failing'), counted(warn, 'warning')], options)))
+  return new BuiltAnswer(view, snapshot, runners, tally, options)
+}
+
+/**
+ * A class, not an object literal with getters: each such literal would get a hidden class of its
+ * own (the getters are part of it), and the route's reads of every new answer would turn
+ * megamorphic.
+ */
+class BuiltAnswer implements Answer {
+  readonly statusCode: number
+  readonly status: Status
+  readonly #notes: string
+  /** `Service state: ...` when the state alone does not pass. */
+  readonly #state: string | undefined
+  readonly #tally: Tally
+  readonly #runners: readonly CheckRunner[]
+  readonly #options: ResolvedOptions
+  #body: HealthResponse | undefined
+  #payload: string | undefined
+  #brief: string | undefined
+
+  constructor (view: AnswerShape, snapshot: Snapshot, runners: readonly CheckRunner[], tally: Tally, options: ResolvedOptions) {
+    const base = view.baseStatus(snapshot)
+    const { warn, fail } = tally
+    const status = worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
+    this.statusCode = view.codes[status]
+    this.status = status
+    this.#notes = view.notes(status, snapshot)
+    this.#state = base === Status.PASS ? undefined : `Service state: ${snapshot.state}`
+    // Copied: the view's own tally moves on with the next reading.
+    this.#tally = { warn, fail }
+    this.#runners = runners
+    this.#options = options
+  }
+
+  get body (): HealthResponse {
+    return (this.#body ??= detailedBody(this.status, this.#notes, this.#state, this.#runners, this.#options))
+  }
+
+  get payload (): string {
+    return (this.#payload ??= JSON.stringify(this.body))
+  }
+
+  brief (): string {
+    const { warn, fail } = this.#tally
+    return (this.#brief ??= JSON.stringify(briefBody(this.status, this.#notes, [this.#state, counted(fail, 'failing'), counted(warn, 'warning')], this.#options)))
   }
 }
 

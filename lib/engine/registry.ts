@@ -199,7 +199,8 @@ export class CheckRegistry {
    * only the checks due for a look: none, until the first of them is.
    */
   refresh (view: string): Promise<unknown> | undefined {
-    const { due } = this.#members.get(view) as Members
+    const { runners, due } = this.#members.get(view) as Members
+    if (runners.length === 0) return undefined
     const now = performance.now()
     if (now < due.nextAt()) return undefined
     let waits: Array<Promise<void>> | undefined
