@@ -11,8 +11,9 @@ export const resultsDir = path.join(benchDir, 'results')
 
 /**
  * The targets, in their base order. `peer` marks the other libraries; `skipOn404` a route
- * that may not exist; `baselineOf` a baseline that serves another target's answer. The path
- * comes from the server's ready line.
+ * that may not exist; `baselineOf` a baseline that serves another target's answer; `env` what
+ * the server is started with; `onlyNamed` a target run only when BENCH_TARGETS names it. The
+ * path comes from the server's ready line.
  */
 export const TARGETS = [
   { name: 'baseline', file: 'baseline.mjs', label: 'bare Fastify route + response schema (baseline)' },
@@ -28,7 +29,12 @@ export const TARGETS = [
   { name: 'under-pressure', file: 'under-pressure.mjs', label: '@fastify/under-pressure /status', peer: true },
   { name: 'fastify-healthcheck', file: 'fastify-healthcheck.mjs', label: 'fastify-healthcheck /health', peer: true },
   { name: 'terminus', file: 'terminus.mjs', label: '@godaddy/terminus /healthcheck', peer: true },
-  { name: 'lightship', file: 'lightship.mjs', label: 'lightship /health', peer: true }
+  { name: 'lightship', file: 'lightship.mjs', label: 'lightship /health', peer: true },
+  // Run only when named in BENCH_TARGETS: the router's shape, and the probes on and off
+  // (bench/probe-routes.mjs measures these in fresh processes).
+  { name: 'health-no-probes', file: 'health-options.mjs', env: { BENCH_HEALTH_OPTIONS: '{"probes":false}' }, label: 'fastify-health /health, probes: false', onlyNamed: true },
+  { name: 'bare-under', file: 'bare-routes.mjs', env: { BENCH_SIBLINGS: 'under' }, label: 'bare /health with three routes under /health/', onlyNamed: true },
+  { name: 'bare-none', file: 'bare-routes.mjs', env: { BENCH_SIBLINGS: 'none' }, label: 'bare /health alone', onlyNamed: true }
 ]
 
 /**
@@ -38,8 +44,8 @@ export const TARGETS = [
 export function chooseTargets (only) {
   const unknown = (only ?? []).filter((name) => !TARGETS.some((t) => t.name === name))
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown target(s) ${unknown.join(', ')}`)
-  return TARGETS.filter((t) => only === null || t.name === 'baseline' || only.includes(t.name) ||
-    (t.baselineOf !== undefined && only.includes(t.baselineOf)))
+  return TARGETS.filter((t) => (only === null && t.onlyNamed !== true) || t.name === 'baseline' || only?.includes(t.name) === true ||
+    (t.baselineOf !== undefined && only?.includes(t.baselineOf) === true))
 }
 
 export function numberFromEnv (name, fallback, { min = 0, integer = false } = {}) {

@@ -69,10 +69,10 @@ function isRunning (child) {
  * /dev/null: only the live counters are read. Spawned (no IPC channel): the server then
  * leaves its stats channel off, so nothing but HTTP runs in it.
  */
-async function startServer (file) {
+async function startServer (file, env = {}) {
   const child = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', 'node', path.join(serversDir, file)], {
     cwd: root,
-    env: { ...process.env, BENCH_PORT: '0' },
+    env: { ...process.env, BENCH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   children.add(child)
@@ -188,7 +188,7 @@ async function batch (child, url, stderrTail) {
  * target skips itself (ready:false, or a 404 on a route that may not exist yet).
  */
 async function measureProcess (target, index) {
-  const { child, info, stderrTail } = await startServer(target.file)
+  const { child, info, stderrTail } = await startServer(target.file, target.env)
   try {
     if (!info.ready) {
       skipped.set(target.name, info.skipped ?? 'the server said it cannot run')

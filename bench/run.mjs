@@ -113,7 +113,7 @@ async function measuredRun (child, url, pipelining) {
 
 async function measure (target, pipelining, round) {
   const execArgv = profileArgs(target.name, `p${pipelining}-r${round + 1}`)
-  const { child, info } = await startServer(target.file, { execArgv })
+  const { child, info } = await startServer(target.file, { env: target.env, execArgv })
   try {
     if (!info.ready) {
       skipped.set(target.name, info.skipped)
