@@ -1,3 +1,4 @@
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http'
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
@@ -298,3 +299,21 @@ export async function expectHealthAnswer (t: Test, url: string, statusCode: numb
 
 /** Every route the plugin serves by default, with a check named `db` for the drill-down. */
 export const healthRoutes = ['/health', '/health/live', '/health/ready', '/health/started', '/health/checks/db'] as const
+
+/** An answer read with node:http, its body as the bytes that came over the wire. */
+export interface RawAnswer {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  body: Buffer
+}
+
+/** One request with node:http on a connection of its own: nothing decoded, for headers and encodings. */
+export function rawRequest (url: string, { method = 'GET', headers = {} }: { method?: string, headers?: Record<string, string> } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.once('end', () => resolve({ statusCode: res.statusCode as number, headers: res.headers, body: Buffer.concat(chunks) }))
+    }).once('error', reject).end()
+  })
+}
