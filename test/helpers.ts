@@ -317,3 +317,19 @@ export function rawRequest (url: string, { method = 'GET', headers = {} }: { met
     }).once('error', reject).end()
   })
 }
+
+/**
+ * Keeps the event loop busy: a busy loop of `busyMs` every `everyMs`, at most `times` times
+ * (bounded), until the returned function is called or the test ends.
+ */
+export function blockEventLoop (t: Test, { busyMs = 80, everyMs = 100, times = 100 } = {}): () => void {
+  let left = times
+  const timer = setInterval(() => {
+    if (left-- <= 0) return clearInterval(timer)
+    const until = performance.now() + busyMs
+    while (performance.now() < until) { /* busy: this is the load */ }
+  }, everyMs)
+  const stop = (): void => clearInterval(timer)
+  t.teardown(stop)
+  return stop
+}
