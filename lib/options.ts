@@ -49,8 +49,9 @@ export interface FastifyHealthOptions {
   /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
   checks?: Record<string, CheckFunction | CheckDefinition>
   /**
-   * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql found
-   * on the instance once every plugin has loaded: true, or the check options to give them.
+   * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql, and
+   * for @fastify/under-pressure, found on the instance once every plugin has loaded: true, or the
+   * check options to give them.
    * @default false
    */
   autoChecks?: boolean | AutoChecksOptions
