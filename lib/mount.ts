@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createHealth, type HealthController, type HealthLifecycle } from './controller.js'
-import { sweepIdleConnections } from './idle-connections.js'
+import { connectionCloser } from './idle-connections.js'
 import type { ResolvedOptions } from './options.js'
 import { createProcessChecks } from './process-checks.js'
 import { registerHealthRoutes } from './route.js'
@@ -24,10 +24,11 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
   // which is why health.shutdown() drains before it closes.)
   // Fastify before 5.12.4 runs a root preClose hook once per encapsulated context: sweep once.
+  const closeConnections = connectionCloser(fastify)
   let stopSweeping: (() => void) | undefined
   fastify.addHook('preClose', async () => {
     lifecycle.closing()
-    stopSweeping ??= sweepIdleConnections(fastify)
+    stopSweeping ??= closeConnections()
   })
   const { autoChecks } = options
   if (autoChecks !== undefined) {

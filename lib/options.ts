@@ -5,6 +5,7 @@ import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
 import { isUri } from './formats.js'
 import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
+import { type HealthRouteOptions, resolveRouteOptions, routeOptionsRule } from './route-options.js'
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'
 import { thresholdsProblem } from './thresholds.js'
@@ -48,8 +49,9 @@ export interface FastifyHealthOptions {
   /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
   checks?: Record<string, CheckFunction | CheckDefinition>
   /**
-   * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql found
-   * on the instance once every plugin has loaded: true, or the check options to give them.
+   * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql, and
+   * for @fastify/under-pressure, found on the instance once every plugin has loaded: true, or the
+   * check options to give them.
    * @default false
    */
   autoChecks?: boolean | AutoChecksOptions
@@ -84,6 +86,14 @@ export interface FastifyHealthOptions {
    * @default 10000
    */
   shutdownDelay?: number
+  /**
+   * Fastify route options for every health route: `config` (merged over the plugin's own:
+   * `{ health: true, rateLimit: false, pressureHandler }`, see `HEALTH_ROUTE_CONFIG`),
+   * `constraints`, and the hooks `onRequest`, `preValidation`, `preHandler`, `onSend`,
+   * `onResponse`, `onError`, `onTimeout`, `onRequestAbort`.
+   * @default {} (the config above)
+   */
+  routeOptions?: HealthRouteOptions
   /** Fastify register option, honoured: prepended to every health route. */
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
@@ -159,6 +169,8 @@ export interface ResolvedOptions {
   statusCodes: Readonly<Record<Status, number>>
   logLevel?: LogLevel
   logSerializers?: Record<string, (value: any) => string>
+  /** The route options of every health route, the plugin's config under the user's. */
+  routeOptions: HealthRouteOptions & { config: Record<string, unknown> }
   checks: Record<string, CheckFunction | CheckDefinition>
   autoChecks: AutoChecksOptions | undefined
   exposeDetails: boolean | ((request: FastifyRequest) => boolean)
@@ -294,6 +306,7 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   groups: (value) => isPlainObject(value) ? undefined : 'must be an object of group name to { include, exclude, path, exposeDetails, statusCodes }',
   drillDown: (value) => typeof value === 'boolean' ? undefined : 'must be a boolean',
   shutdownDelay: duration(0),
+  routeOptions: routeOptionsRule,
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   logSerializers: (value) => isPlainObject(value) && Object.values(value).every((serializer) => typeof serializer === 'function')
@@ -342,6 +355,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     statusCodes: statusCodesGiven,
     logLevel: given.logLevel,
     logSerializers: given.logSerializers,
+    routeOptions: resolveRouteOptions(given.routeOptions),
     checks: given.checks ?? defaults.checks,
     autoChecks: auto === true ? {} : auto === false ? undefined : auto,
     exposeDetails: exposeDetailsGiven,

@@ -75,9 +75,13 @@ function sender (options: ResolvedOptions): (reply: FastifyReply, statusCode: nu
   }
 }
 
-/** What every health route shares: GET and HEAD, the log options, the schema, no serializer. */
-function routeOptions (options: ResolvedOptions, url: string, codes: Iterable<number>, summary: string): Omit<RouteOptions, 'handler'> {
+/**
+ * What every health route shares: the user's route options (config and hooks), GET and HEAD,
+ * the log options, the schema, no serializer.
+ */
+function sharedRouteOptions (options: ResolvedOptions, url: string, codes: Iterable<number>, summary: string): Omit<RouteOptions, 'handler'> {
   return {
+    ...options.routeOptions,
     method: 'GET',
     url,
     exposeHeadRoute: true,
@@ -102,7 +106,7 @@ function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecyc
     sendPayload(reply, answer.statusCode, showDetails(request) ? answer.payload : answer.brief())
 
   fastify.route({
-    ...routeOptions(options, view.url, Object.values(view.codes), view.summary),
+    ...sharedRouteOptions(options, view.url, Object.values(view.codes), view.summary),
     // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait
     // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
@@ -128,7 +132,7 @@ function registerCheckRoute (fastify: FastifyInstance, lifecycle: HealthLifecycl
   }
 
   fastify.route({
-    ...routeOptions(options, url, [...Object.values(options.statusCodes), code], checkView.summary),
+    ...sharedRouteOptions(options, url, [...Object.values(options.statusCodes), code], checkView.summary),
     handler (request, reply) {
       const { name } = request.params as { name: string }
       if (!showDetails(request)) return send(reply, name, undefined)

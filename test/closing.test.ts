@@ -46,7 +46,7 @@ test('invalid values are still rejected while closing', async (t) => {
   t.equal(app.health.state, State.SHUTDOWN, 'asking for Shutting down again is a no-op')
 })
 
-test('an HTTP/2 server closes without the idle connection sweep (it has no HTTP/1 connections)', async (t) => {
+test('an HTTP/2 server closes (its sessions are closed, not swept: see http2-https.test.ts)', async (t) => {
   const app = Fastify({ http2: true })
   await app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -1,3 +1,4 @@
+import { type IncomingHttpHeaders, request as httpRequest } from 'node:http'
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
@@ -256,4 +257,79 @@ export function gate (): Gate {
   let open = (): void => {}
   const promise = new Promise<void>((resolve) => { open = resolve })
   return { promise, open }
+}
+
+/**
+ * A listening instance (127.0.0.1, free port) as an app builds one: its other plugins first
+ * (`before`, where a global hook or onRoute hook must be to see the health routes), then the
+ * plugin in state Working, then `after` (the app's own routes); closed when the test ends.
+ */
+export async function besideApp (
+  t: Test,
+  { before, options = {}, after }: {
+    before?: (app: FastifyInstance) => unknown
+    options?: Partial<FastifyHealthOptions>
+    after?: (app: FastifyInstance) => unknown
+  } = {}
+): Promise<{ app: FastifyInstance, base: string }> {
+  const app = newApp(t)
+  await before?.(app)
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await after?.(app)
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, base }
+}
+
+/**
+ * One request over real HTTP (fetch) that must be a health+json answer with `statusCode`: the
+ * content type, a body valid by both schemas, no stack frame; HEAD: no body.
+ */
+export async function expectHealthAnswer (t: Test, url: string, statusCode: number, init: RequestInit = {}): Promise<HttpAnswer> {
+  const response = await fetch(url, init)
+  const text = await response.text()
+  const label = `${init.method ?? 'GET'} ${new URL(url).pathname}`
+  t.equal(response.status, statusCode, `${label}: ${statusCode}`)
+  t.equal(response.headers.get('content-type'), CONTENT_TYPE, `${label}: health+json`)
+  const body = text === '' ? undefined : JSON.parse(text)
+  if (init.method === 'HEAD') t.equal(text, '', `${label}: no body`)
+  else t.same(schemaErrors(body), [], `${label}: body valid by both schemas`)
+  t.notMatch(text, STACK_FRAME, `${label}: no stack frame`)
+  return { statusCode: response.status, headers: response.headers, text, body }
+}
+
+/** Every route the plugin serves by default, with a check named `db` for the drill-down. */
+export const healthRoutes = ['/health', '/health/live', '/health/ready', '/health/started', '/health/checks/db'] as const
+
+/** An answer read with node:http, its body as the bytes that came over the wire. */
+export interface RawAnswer {
+  statusCode: number
+  headers: IncomingHttpHeaders
+  body: Buffer
+}
+
+/** One request with node:http on a connection of its own: nothing decoded, for headers and encodings. */
+export function rawRequest (url: string, { method = 'GET', headers = {} }: { method?: string, headers?: Record<string, string> } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.once('end', () => resolve({ statusCode: res.statusCode as number, headers: res.headers, body: Buffer.concat(chunks) }))
+    }).once('error', reject).end()
+  })
+}
+
+/**
+ * Keeps the event loop busy: a busy loop of `busyMs` every `everyMs`, at most `times` times
+ * (bounded), until the returned function is called or the test ends.
+ */
+export function blockEventLoop (t: Test, { busyMs = 80, everyMs = 100, times = 100 } = {}): () => void {
+  let left = times
+  const timer = setInterval(() => {
+    if (left-- <= 0) return clearInterval(timer)
+    const until = performance.now() + busyMs
+    while (performance.now() < until) { /* busy: this is the load */ }
+  }, everyMs)
+  const stop = (): void => clearInterval(timer)
+  t.teardown(stop)
+  return stop
 }

@@ -479,3 +479,36 @@ test('autoChecks: true and false are accepted', async (t) => {
     t.equal((await app.inject('/health')).statusCode, 503, `autoChecks: ${String(autoChecks)}, no datastore plugin: the state alone`)
   }
 })
+
+test('routeOptions: config, constraints and hooks only; anything else fails naming it', async (t) => {
+  const taken = 'config, constraints, onRequest, preValidation, preHandler, onSend, onResponse, onError, onTimeout, onRequestAbort'
+  const bad: Array<[unknown, string]> = [
+    ['public', `must be an object of route options (${taken})`],
+    [[], `must be an object of route options (${taken})`],
+    [{ handler: () => {} }, `has "handler", which the health routes do not take (they take ${taken})`],
+    [{ url: '/elsewhere' }, `has "url", which the health routes do not take (they take ${taken})`],
+    [{ bodyLimit: 10 }, `has "bodyLimit", which the health routes do not take (they take ${taken})`],
+    [{ config: 'public' }, 'sets config: it must be an object (the route config, merged over the plugin\'s)'],
+    [{ config: null }, 'sets config: it must be an object (the route config, merged over the plugin\'s)'],
+    [{ constraints: [] }, 'sets constraints: it must be an object of route constraints (version, host, ...)'],
+    [{ onRequest: 'auth' }, 'sets onRequest: it must be a function or a non-empty array of functions'],
+    [{ preHandler: [] }, 'sets preHandler: it must be a function or a non-empty array of functions'],
+    [{ onSend: [() => {}, 42] }, 'sets onSend: it must be a function or a non-empty array of functions']
+  ]
+  for (const [value, problem] of bad) {
+    const error = await registrationError(t, { serviceName: 'orders', routeOptions: value })
+    t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', JSON.stringify(value))
+    t.equal(error.message, `fastify-health: option "routeOptions" ${problem}`, JSON.stringify(value))
+  }
+  // Undefined keys are left out, as options are; the plugin's config stays under the user's.
+  let seen: Record<string, unknown> | undefined
+  const app = newApp(t)
+  await app.register(fastifyHealth, {
+    serviceName: 'orders',
+    initialState: State.WORK,
+    routeOptions: { config: { mine: 1 }, onRequest: undefined, preHandler: [async (request) => { seen = { ...request.routeOptions.config } }] }
+  })
+  t.equal((await app.inject('/health/ready')).statusCode, 200)
+  t.match(seen, { mine: 1, health: true, rateLimit: false, url: '/health/ready', method: 'GET' }, 'the config: the user\'s, the plugin\'s and Fastify\'s')
+  t.type(seen?.pressureHandler, 'function', 'with the pressure handler for @fastify/under-pressure')
+})

@@ -1,6 +1,6 @@
-// autoChecks: the clients that Fastify's own datastore plugins decorate the instance with,
-// found once every plugin has loaded, and checked with the ready-made checks. Loaded only when
-// the option is on.
+// autoChecks: the clients that Fastify's own datastore plugins decorate the instance with, and
+// @fastify/under-pressure's figures, found once every plugin has loaded, and checked with the
+// ready-made checks. Loaded only when the option is on.
 import type { FastifyInstance } from 'fastify'
 import type { CheckRegistry } from '../engine/registry.js'
 import type { CheckFunction, CheckOptions, ComponentDetail } from '../engine/types.js'
@@ -9,23 +9,44 @@ import { oneLine } from './common.js'
 import { mysqlCheck, mysqlInstances } from './mysql.js'
 import { postgresCheck, postgresInstances } from './postgres.js'
 import { redisCheck, redisInstances } from './redis.js'
+import { hasUnderPressure, UNDER_PRESSURE_CHECK, underPressureCheck, type UnderPressureTarget } from './under-pressure.js'
 
 /** Check options for the checks autoChecks registers, and the round-trip thresholds. */
 export type AutoChecksOptions = CheckOptions & Pick<ResponseTimeOptions, 'warn' | 'fail'>
 
+type Found = Array<{ name: string | undefined, target: unknown }>
+
 interface Kind {
-  /** The decorator the plugin sets on the instance. */
-  decorator: string
   check: string
-  instances: (decorator: unknown) => Array<{ name: string | undefined, target: unknown }>
-  factory: (target: never, options: ResponseTimeOptions) => CheckFunction
+  /** What of this kind the instance holds. */
+  find: (fastify: FastifyInstance) => Found
+  /** One check for all of it. */
+  make: (found: Found, thresholds: ResponseTimeOptions) => CheckFunction
 }
 
-// One entry per plugin: @fastify/postgres, @fastify/redis, @fastify/mysql.
+const decorated = (fastify: FastifyInstance, decorator: string): unknown =>
+  fastify.hasDecorator(decorator) ? (fastify as unknown as Record<string, unknown>)[decorator] : undefined
+
+/** A datastore plugin's kind: its clients under `decorator`, one ready-made check per client. */
+const datastore = (
+  check: string, decorator: string, instances: (decorator: unknown) => Found, factory: (target: never, options: ResponseTimeOptions) => CheckFunction
+): Kind => ({
+  check,
+  find: (fastify) => instances(decorated(fastify, decorator)),
+  make: (found, thresholds) => checkEach(found.map(({ name, target }) => ({ name, check: factory(target as never, thresholds) })))
+})
+
+// One entry per plugin: @fastify/postgres, @fastify/redis, @fastify/mysql, @fastify/under-pressure
+// (the round-trip thresholds do not apply to it: its own limits decide).
 const kinds: Kind[] = [
-  { decorator: 'pg', check: 'postgres:responseTime', instances: postgresInstances, factory: postgresCheck },
-  { decorator: 'redis', check: 'redis:responseTime', instances: redisInstances, factory: redisCheck },
-  { decorator: 'mysql', check: 'mysql:responseTime', instances: mysqlInstances, factory: mysqlCheck }
+  datastore('postgres:responseTime', 'pg', postgresInstances, postgresCheck),
+  datastore('redis:responseTime', 'redis', redisInstances, redisCheck),
+  datastore('mysql:responseTime', 'mysql', mysqlInstances, mysqlCheck),
+  {
+    check: UNDER_PRESSURE_CHECK,
+    find: (fastify) => hasUnderPressure(fastify) ? [{ name: undefined, target: fastify }] : [],
+    make: (found) => underPressureCheck((found[0] as { target: UnderPressureTarget }).target)
+  }
 ]
 
 /** One check for several instances: an entry (a draft "node") per instance, each named. */
@@ -50,15 +71,13 @@ export function registerAutoChecks (fastify: FastifyInstance, checks: CheckRegis
   const { warn, fail, ...checkOptions } = options
   const registered: Record<string, string[]> = {}
   for (const kind of kinds) {
-    const decorator = fastify.hasDecorator(kind.decorator) ? (fastify as unknown as Record<string, unknown>)[kind.decorator] : undefined
-    const instances = kind.instances(decorator)
+    const instances = kind.find(fastify)
     if (instances.length === 0) continue
     if (checks.has(kind.check)) {
       fastify.log.info({ check: kind.check }, 'fastify-health: autoChecks left a check of the app\'s own in place')
       continue
     }
-    const parts = instances.map(({ name, target }) => ({ name, check: kind.factory(target as never, { warn, fail }) }))
-    checks.add(kind.check, checkEach(parts), checkOptions)
+    checks.add(kind.check, kind.make(instances, { warn, fail }), checkOptions)
     registered[kind.check] = instances.map(({ name }) => name ?? 'default')
   }
   return registered
