@@ -18,6 +18,14 @@ export interface HealthReport {
 
 export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void
 
+/** One settled check run, as `HealthLifecycle.onRun` passes it. */
+export interface CheckRun {
+  name: string
+  /** The reading's own status (before thresholds). */
+  status: Status
+  durationMs: number
+}
+
 /**
  * The state of one service, its checks, and what its endpoints answer: `fastify.health`.
  * Methods are bound, so they can be passed around as callbacks.
@@ -77,6 +85,10 @@ export interface HealthLifecycle {
   stop: () => void
   /** The checks, for registering the ones the options name. */
   checks: CheckRegistry
+  /** The latest status of the service and of each check (as counted, thresholds applied), running nothing. */
+  snapshot: () => { status: Status, checks: Array<{ name: string, status: Status }> }
+  /** Calls listener after every check run settles (its reading recorded): name, the reading's own status, duration in ms. Returns the unsubscribe function. */
+  onRun: (listener: (run: CheckRun) => void) => () => void
 }
 
 /** A value as an error message shows it; never throws (BigInt, cycles, symbols). */
@@ -105,7 +117,18 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
 
-  const checks = new CheckRegistry(() => changed(), log, options.views)
+  const runListeners = new Set<(run: CheckRun) => void>()
+  const ran = (name: string, status: Status, durationMs: number): void => {
+    for (const listener of runListeners) {
+      try {
+        listener({ name, status, durationMs })
+      } catch (error) {
+        // As for onChange: a listener's mistake must not break a check run or the other listeners.
+        log.error({ err: error }, 'fastify-health: an onRun listener threw')
+      }
+    }
+  }
+  const checks = new CheckRegistry(() => changed(), log, options.views, ran)
 
   function answerOf (view: string): Answer {
     const cached = answers.get(view)
@@ -215,7 +238,22 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     start: () => checks.start(),
     closing: beginClosing,
     stop: () => checks.stop(),
-    checks
+    checks,
+    snapshot: () => {
+      const counted: Array<{ name: string, status: Status }> = []
+      // Every check counts for the health document; one with no reading yet is left out.
+      for (const runner of checks.members('health')) {
+        if (runner.reading === undefined) continue
+        const { status: verdict } = runner.verdict
+        // As lib/answer.ts counts it: a failing check that is not critical counts as warn.
+        counted.push({ name: runner.name, status: verdict === Status.FAIL && !runner.settings.critical ? Status.WARN : verdict })
+      }
+      return { status: answerOf('health').body.status, checks: counted }
+    },
+    onRun: (listener) => {
+      runListeners.add(listener)
+      return () => { runListeners.delete(listener) }
+    }
   }
   return { health, lifecycle }
 }

@@ -4,7 +4,7 @@ import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_EMPTY_GROUP, FST_HEALTH_INVALID_
 import { isCheckKey } from '../formats.js'
 import { boolean, duration, firstMistake, probeList, type Rule, tagList } from '../rules.js'
 import { countsCheck, defaultProbes, type ResolvedView, selectorText, selects } from '../views.js'
-import { CheckRunner, type RunnerSettings } from './runner.js'
+import { CheckRunner, type RunListener, type RunnerSettings } from './runner.js'
 import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
 
 /** The defaults of the check options (see CheckOptions). */
@@ -61,6 +61,8 @@ export class CheckRegistry {
   /** A reading arrived or a check went: the answers must be rebuilt. */
   readonly #changed: () => void
   readonly #log: FastifyBaseLogger
+  /** A run settled, its reading recorded. */
+  readonly #ran: RunListener
   #started = false
   /**
    * Per view: until when every reading it counts is fresh, so that a request before then skips
@@ -68,8 +70,9 @@ export class CheckRegistry {
    */
   readonly #freshUntil = new Map<string, number>()
 
-  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[]) {
+  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[], ran: RunListener) {
     this.#log = log
+    this.#ran = ran
     this.#views = views
     this.#members = new Map(views.map((view) => [view.name, []]))
     this.#changed = () => {
@@ -99,7 +102,7 @@ export class CheckRegistry {
     if (this.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof check !== 'function') invalid(name, 'is not a function')
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#changed, this.#log)
+    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#changed, this.#log, this.#ran)
     this.#runners.set(name, runner)
     for (const view of this.#views) if (countsCheck(view, runner)) (this.members(view.name) as CheckRunner[]).push(runner)
     this.#freshUntil.clear()

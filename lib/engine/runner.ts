@@ -18,6 +18,9 @@ export interface RunnerSettings {
   slowThreshold: number
 }
 
+/** Told of every run that settled with a reading: the check, the reading's own status, how long it took. */
+export type RunListener = (name: string, status: Status, durationMs: number) => void
+
 /** A run's reading, and how long the run took (a run that timed out took its timeout). */
 interface Outcome {
   reading: Reading
@@ -53,6 +56,7 @@ export class CheckRunner {
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
   readonly #onReading: () => void
+  readonly #onRun: RunListener
   readonly #context: CheckContext
   #reading: Reading | undefined
   #verdict: Verdict = { status: Status.PASS }
@@ -76,12 +80,13 @@ export class CheckRunner {
   #timer: NodeJS.Timeout | undefined
   #stopped = false
 
-  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onReading: () => void, log: FastifyBaseLogger) {
+  constructor (name: string, check: CheckFunction, settings: RunnerSettings, onReading: () => void, log: FastifyBaseLogger, onRun: RunListener) {
     this.name = name
     this.#context = { log: log.child({ check: name }) }
     this.#check = check
     this.settings = settings
     this.#onReading = onReading
+    this.#onRun = onRun
   }
 
   get reading (): Reading | undefined {
@@ -187,6 +192,7 @@ export class CheckRunner {
       this.#verdict = this.#verdictOf(latest.reading.status)
       this.#timed(latest.ms)
       this.#onReading()
+      this.#onRun(this.name, latest.reading.status, latest.ms)
     })
     return this.#pending
   }
