@@ -10,6 +10,7 @@ export {
 } from './options.js'
 export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions } from './process-checks.js'
+export { CHECK_CHANNEL, STATUS_CHANNEL, type HealthCheckStatusMessage, type HealthStatusMessage } from './events.js'
 export type { Thresholds } from './thresholds.js'
 export { HEALTH_FORMATS } from './formats.js'
 export { CHECK_DEFAULTS } from './engine/registry.js'

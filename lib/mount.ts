@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { createHealth, type HealthController, type HealthLifecycle } from './controller.js'
+import { publishChanges } from './events.js'
 import { sweepIdleConnections } from './idle-connections.js'
 import type { ResolvedOptions } from './options.js'
 import { createProcessChecks } from './process-checks.js'
@@ -20,6 +21,7 @@ export function createInstanceHealth (fastify: FastifyInstance, options: Resolve
 /** Everything the plugin adds to an instance: `fastify.health`, its lifecycle hooks and routes. */
 export function mountHealth (fastify: FastifyInstance, health: HealthController, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
   fastify.decorate('health', health)
+  publishChanges(health, lifecycle, options.serviceName)
   // Closing means shutting down for whatever still reads the state: report(), onChange
   // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
   // which is why health.shutdown() drains before it closes.)
