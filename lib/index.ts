@@ -10,6 +10,11 @@ export {
 } from './options.js'
 export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions } from './process-checks.js'
+export type {
+  OpenTelemetryAttributes, OpenTelemetryBatchObservableCallback, OpenTelemetryBatchObservableResult, OpenTelemetryHistogram,
+  OpenTelemetryMeter, OpenTelemetryMeterProvider, OpenTelemetryObservable, OpenTelemetryOptions
+} from './metrics/open-telemetry.js'
+export type { PrometheusMetric, PrometheusOptions, PrometheusRegistry } from './metrics/prometheus.js'
 export { CHECK_CHANNEL, STATUS_CHANNEL, type HealthCheckStatusMessage, type HealthStatusMessage } from './events.js'
 export type { Thresholds } from './thresholds.js'
 export { HEALTH_FORMATS } from './formats.js'

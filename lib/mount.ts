@@ -42,6 +42,16 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   }
   // After autoChecks, before any background run: a group of the user's that counts no check fails ready().
   fastify.addHook('onReady', async () => lifecycle.verify())
+  const { openTelemetry, prometheus } = options
+  if (openTelemetry !== undefined || prometheus !== undefined) {
+    const stops: Array<() => void> = []
+    // Loaded only when asked for, with the optional peer it needs; before the first background run.
+    fastify.addHook('onReady', async () => {
+      const { startMetrics } = await import('./metrics/index.js')
+      await startMetrics(lifecycle, { openTelemetry, prometheus }, stops)
+    })
+    fastify.addHook('onClose', async () => { for (const stop of stops.splice(0)) stop() })
+  }
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
     stopSweeping?.()
