@@ -18,11 +18,16 @@ export interface HealthReport {
 
 export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void
 
-/** A check run whose reading was recorded: the reading's own status, and how long the run took. */
+/** A check run whose reading was recorded. */
 export interface CheckRun {
   name: string
+  /** The reading's own status (before thresholds). */
   status: Status
   durationMs: number
+  /** How the check counts in the answers now (thresholds applied; a failing non-critical check: warn). */
+  counted: Status
+  /** How it counted before this reading; undefined for its first. */
+  previous: Status | undefined
 }
 
 /** The latest status of the service and of each check that has a reading, as the answers count them. */
@@ -141,9 +146,9 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
 
-  const ran = (runner: CheckRunner, durationMs: number): void => {
+  const ran = (runner: CheckRunner, previous: Status | undefined, durationMs: number): void => {
     if (runListeners.size === 0) return
-    const run: CheckRun = { name: runner.name, status: (runner.reading as Reading).status, durationMs }
+    const run: CheckRun = { name: runner.name, status: (runner.reading as Reading).status, durationMs, counted: runner.counted as Status, previous }
     notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
   }
   const checks = new CheckRegistry(() => changed(), log, options.views, ran)

@@ -38,3 +38,10 @@ export const FST_HEALTH_ROUTE_TAKEN = createError(
 export const FST_HEALTH_EMPTY_GROUP = createError(
   'FST_HEALTH_EMPTY_GROUP',
   'fastify-health: group "%s" selects no check (its include and exclude leave none of the checks registered when the instance became ready)')
+
+export const FST_HEALTH_PEER_MISSING = createError(
+  'FST_HEALTH_PEER_MISSING', 'fastify-health: option "%s" needs the package %s, which could not be loaded: install it beside fastify-health')
+
+export const FST_HEALTH_METRIC_TAKEN = createError(
+  'FST_HEALTH_METRIC_TAKEN',
+  'fastify-health: the Prometheus registry has a metric named "%s" already (one fastify-health instance per registry)')

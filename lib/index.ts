@@ -11,6 +11,12 @@ export {
 export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions } from './process-checks.js'
 export { HEALTH_ROUTE_CONFIG, type HealthRouteOptions, isHealthRoute } from './route-options.js'
+export type {
+  OpenTelemetryAttributes, OpenTelemetryBatchObservableCallback, OpenTelemetryBatchObservableResult, OpenTelemetryHistogram,
+  OpenTelemetryMeter, OpenTelemetryMeterProvider, OpenTelemetryObservable, OpenTelemetryOptions
+} from './metrics/open-telemetry.js'
+export type { PrometheusMetric, PrometheusOptions, PrometheusRegistry } from './metrics/prometheus.js'
+export { CHECK_CHANNEL, STATUS_CHANNEL, type HealthCheckStatusMessage, type HealthStatusMessage } from './events.js'
 export type { Thresholds } from './thresholds.js'
 export { HEALTH_FORMATS } from './formats.js'
 export { CHECK_DEFAULTS } from './engine/registry.js'

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createHealth, type HealthController, type HealthLifecycle } from './controller.js'
 import { connectionCloser } from './idle-connections.js'
+import { publishChanges } from './events.js'
 import type { ResolvedOptions } from './options.js'
 import { createProcessChecks } from './process-checks.js'
 import { registerHealthRoutes } from './route.js'
@@ -20,6 +21,7 @@ export function createInstanceHealth (fastify: FastifyInstance, options: Resolve
 /** Everything the plugin adds to an instance: `fastify.health`, its lifecycle hooks and routes. */
 export function mountHealth (fastify: FastifyInstance, health: HealthController, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
   fastify.decorate('health', health)
+  publishChanges(health, lifecycle, options.serviceName)
   // Closing means shutting down for whatever still reads the state: report(), onChange
   // listeners, requests in flight. (New requests get Fastify's own 503 once close() begins,
   // which is why health.shutdown() drains before it closes.)
@@ -41,6 +43,16 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   }
   // After autoChecks, before any background run: a group of the user's that counts no check fails ready().
   fastify.addHook('onReady', async () => lifecycle.verify())
+  const { openTelemetry, prometheus } = options
+  if (openTelemetry !== undefined || prometheus !== undefined) {
+    const stops: Array<() => void> = []
+    // Loaded only when asked for, with the optional peer it needs; before the first background run.
+    fastify.addHook('onReady', async () => {
+      const { startMetrics } = await import('./metrics/index.js')
+      await startMetrics(lifecycle, { openTelemetry, prometheus }, stops)
+    })
+    fastify.addHook('onClose', async () => { for (const stop of stops.splice(0)) stop() })
+  }
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
     stopSweeping?.()

@@ -4,6 +4,8 @@ import { checkRules } from './engine/registry.js'
 import type { CheckDefinition, CheckFunction } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
 import { isUri } from './formats.js'
+import type { OpenTelemetryOptions } from './metrics/open-telemetry.js'
+import type { PrometheusOptions } from './metrics/prometheus.js'
 import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
 import { type HealthRouteOptions, resolveRouteOptions, routeOptionsRule } from './route-options.js'
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
@@ -94,6 +96,19 @@ export interface FastifyHealthOptions {
    * @default {} (the config above)
    */
   routeOptions?: HealthRouteOptions
+  /**
+   * OpenTelemetry metrics: the overall and each check's status (state sets) and the run durations,
+   * on `meterProvider`, or with true on the global MeterProvider of @opentelemetry/api (which you
+   * install; no SDK is started). See the README's "Metrics and events".
+   * @default false
+   */
+  openTelemetry?: boolean | OpenTelemetryOptions
+  /**
+   * Prometheus metrics, the same figures on a prom-client Registry (prom-client must be
+   * installed): `{ registry }`. See the README's "Metrics and events".
+   * @default undefined (none)
+   */
+  prometheus?: PrometheusOptions
   /** Fastify register option, honoured: prepended to every health route. */
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
@@ -153,6 +168,7 @@ const defaults = {
   probes: true,
   groups: {},
   drillDown: true,
+  openTelemetry: false,
   shutdownDelay: DEFAULT_SHUTDOWN_DELAY,
   prefix: ''
 } as const satisfies Partial<FastifyHealthOptions>
@@ -182,6 +198,9 @@ export interface ResolvedOptions {
   /** The path of the check drill-down below the prefix, or undefined when it is off. */
   drillDown: string | undefined
   shutdownDelay: number
+  /** undefined: off. */
+  openTelemetry: OpenTelemetryOptions | undefined
+  prometheus: PrometheusOptions | undefined
 }
 
 // What Node's HTTP server accepts in a header value: a CR or LF would fail every answer.
@@ -288,6 +307,31 @@ const autoChecks: Rule = (value) => {
   return thresholdsProblem({ warn, fail })
 }
 
+/** Whether `value` has a method named each of `methods`. */
+const hasMethods = (value: unknown, methods: string[]): boolean =>
+  typeof value === 'object' && value !== null && methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function')
+
+const openTelemetry: Rule = (value) => {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return 'must be a boolean or { meterProvider }'
+  const mistake = firstMistake(value, {
+    meterProvider: (provider) => hasMethods(provider, ['getMeter']) ? undefined : 'must be an OpenTelemetry MeterProvider (with getMeter())'
+  })
+  if (mistake === undefined) return undefined
+  return mistake.problem === undefined ? `has an unknown option "${mistake.key}" (expected meterProvider)` : `sets ${mistake.key}: it ${mistake.problem}`
+}
+
+const prometheus: Rule = (value) => {
+  if (!isPlainObject(value)) return 'must be { registry }, a prom-client Registry'
+  const mistake = firstMistake(value, {
+    registry: (registry) => hasMethods(registry, ['registerMetric', 'getSingleMetric', 'removeSingleMetric'])
+      ? undefined
+      : 'must be a prom-client Registry (with registerMetric(), getSingleMetric() and removeSingleMetric())'
+  })
+  if (mistake !== undefined) return mistake.problem === undefined ? `has an unknown option "${mistake.key}" (expected registry)` : `sets ${mistake.key}: it ${mistake.problem}`
+  return value.registry === undefined ? 'needs registry, a prom-client Registry' : undefined
+}
+
 const rules: Record<keyof FastifyHealthOptions, Rule> = {
   serviceName: text,
   path: urlPath,
@@ -307,6 +351,8 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   drillDown: (value) => typeof value === 'boolean' ? undefined : 'must be a boolean',
   shutdownDelay: duration(0),
   routeOptions: routeOptionsRule,
+  openTelemetry,
+  prometheus,
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   logSerializers: (value) => isPlainObject(value) && Object.values(value).every((serializer) => typeof serializer === 'function')
@@ -343,6 +389,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   const exposeDetailsGiven = given.exposeDetails ?? defaults.exposeDetails
   const process = given.process ?? defaults.process
   const auto = given.autoChecks ?? defaults.autoChecks
+  const otel = given.openTelemetry ?? defaults.openTelemetry
   return {
     serviceName: given.serviceName,
     version: given.version,
@@ -364,6 +411,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     prefix: (given.prefix ?? defaults.prefix).replace(/\/+$/, ''),
     views: resolveViews({ path, probes, groups, statusCodes: statusCodesGiven, exposeDetails: exposeDetailsGiven }),
     drillDown: (given.drillDown ?? defaults.drillDown) ? path.replace(/\/+$/, '') + checkView.path : undefined,
-    shutdownDelay: given.shutdownDelay ?? defaults.shutdownDelay
+    shutdownDelay: given.shutdownDelay ?? defaults.shutdownDelay,
+    openTelemetry: otel === true ? {} : otel === false ? undefined : { ...otel },
+    prometheus: given.prometheus === undefined ? undefined : { ...given.prometheus }
   }
 }

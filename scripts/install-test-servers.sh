@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The real servers the tests run (`npm test` runs this first): HAProxy (draining behind a load
-# balancer), PostgreSQL, Redis, MariaDB and RabbitMQ (the ready-made checks), OpenSSL
-# (certificates). Installs the missing ones from Debian's packages; the tests start their own
+# balancer), PostgreSQL, Redis, MariaDB and RabbitMQ (the ready-made checks), Prometheus (scraping
+# the metrics), OpenSSL (certificates). Installs the missing ones from Debian's packages; the tests start their own
 # instances. Where they cannot be installed, the tests that need them fail, naming them.
 set -euo pipefail
-packages=(haproxy postgresql redis-server mariadb-server rabbitmq-server openssl)
+packages=(haproxy postgresql redis-server mariadb-server rabbitmq-server openssl prometheus)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -5,7 +5,7 @@ import { fullFormats } from 'ajv-formats/dist/formats.js'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import fastifyHealth, {
-  type FastifyHealthOptions, type HealthResponse, HealthResponseSchema, type HealthStatus, State
+  type ComponentDetail, type FastifyHealthOptions, type HealthResponse, HealthResponseSchema, type HealthStatus, State
 } from '../lib/index.js'
 
 import { draftErrors } from './draft-validator.js'
@@ -332,4 +332,53 @@ export function blockEventLoop (t: Test, { busyMs = 80, everyMs = 100, times = 1
   const stop = (): void => clearInterval(timer)
   t.teardown(stop)
   return stop
+}
+
+/** A check whose status the test sets (`set`), with an output on warn and fail. */
+export function controlledCheck (initial: HealthStatus = 'pass'): { check: () => ComponentDetail, set: (status: HealthStatus) => void } {
+  let status = initial
+  return {
+    check: () => (status === 'pass' ? { status } : { status, output: `it is ${status}` }),
+    set: (next) => { status = next }
+  }
+}
+
+/** One sample of the Prometheus text exposition format. */
+export interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** The samples of a Prometheus text exposition (comments left out). */
+export function parseExposition (text: string): Sample[] {
+  const samples: Sample[] = []
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line)
+    if (match === null) continue
+    const labels: Record<string, string> = {}
+    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key as string] = value as string
+    samples.push({ name: match[1] as string, labels, value: Number(match[3]) })
+  }
+  return samples
+}
+
+/**
+ * The samples named `name` whose labels include `labels`, as `{ [the label `by`]: value }`:
+ * e.g. by status, `{ pass: 0, warn: 0, fail: 1 }`.
+ */
+export function samplesBy (samples: Sample[], name: string, labels: Record<string, string>, by: string): Record<string, number> {
+  const found: Record<string, number> = {}
+  for (const sample of samples) {
+    if (sample.name !== name || !Object.entries(labels).every(([key, value]) => sample.labels[key] === value)) continue
+    found[sample.labels[by] as string] = sample.value
+  }
+  return found
+}
+
+/** A scrape over real HTTP, as Prometheus reads a metrics route: the code, the content type, the samples. */
+export async function scrape (url: string): Promise<{ statusCode: number, contentType: string | null, text: string, samples: Sample[] }> {
+  const response = await fetch(url)
+  const text = await response.text()
+  return { statusCode: response.status, contentType: response.headers.get('content-type'), text, samples: parseExposition(text) }
 }

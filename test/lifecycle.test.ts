@@ -1,57 +1,117 @@
-// What the plugin's own parts (metrics, events) read of a service: the latest status of it and of
-// each check without running anything, and a report of every check run.
+// The lifecycle's two members for metrics and events: snapshot() (the latest counted statuses,
+// running nothing) and onRun() (every settled run: name, the reading's own status, duration).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { test } from 'tap'
-import { createHealth } from '../lib/controller.js'
+import { test, type Test } from 'tap'
+import { type CheckRun, createHealth, type HealthController, type HealthLifecycle } from '../lib/controller.js'
 import { resolveOptions } from '../lib/options.js'
+import { State, type Status } from '../lib/states.js'
 import { loggedApp } from './helpers.js'
 
-function service (options: Record<string, unknown> = {}): ReturnType<typeof createHealth> & { lines: Array<Record<string, unknown>> } {
-  const { app, lines } = loggedApp()
-  return { ...createHealth(resolveOptions({ serviceName: 'svc', ...options }), app.log, async () => {}), lines }
+interface Rig {
+  health: HealthController
+  lifecycle: HealthLifecycle
+  lines: Array<Record<string, unknown>>
+  /** What check `db` returns next. */
+  set: (status: Status) => void
 }
 
-test('snapshot: the service\'s status and each check\'s, as counted, without running a check', async (t) => {
-  const { health, lifecycle } = service()
-  let runs = 0
-  let db: 'pass' | 'fail' = 'pass'
-  health.addCheck('db', () => { runs++; return { status: db } }, { cacheFor: 0 })
-  health.addCheck('cache', () => ({ status: 'fail' }), { critical: false })
-  health.addCheck('queue', () => ({ status: 'fail' }), { failureThreshold: 3 })
-  t.same(lifecycle.snapshot(), { status: 'fail', checks: [] }, 'No information yet, no reading yet: no check listed')
-  health.setStateWorking()
+/** A controller in state Working with a check `db` whose status the test sets, as the plugin makes it. */
+function rig (t: Test, db: Record<string, unknown> = {}): Rig {
+  const { app, lines } = loggedApp(t)
+  let status: Status = 'pass'
+  const { health, lifecycle } = createHealth(resolveOptions({ serviceName: 'orders', initialState: State.WORK }), app.log, async () => {})
+  lifecycle.checks.add('db', () => ({ status }), { cacheFor: 0, ...db })
+  t.teardown(() => lifecycle.stop())
+  return { health, lifecycle, lines, set: (next) => { status = next } }
+}
+
+test('snapshot: the overall status and each check with a reading, counted as /health counts it', async (t) => {
+  const { health, lifecycle, set } = rig(t, { failureThreshold: 2 })
+  lifecycle.checks.add('cache', () => ({ status: 'fail' }), { critical: false, cacheFor: 0 })
+  t.strictSame(lifecycle.snapshot(), { status: 'pass', checks: [] }, 'no reading yet: no check, and nothing ran')
   await lifecycle.answer('health')
-  t.same(lifecycle.snapshot(), {
-    status: 'warn',
-    checks: [{ name: 'db', status: 'pass' }, { name: 'cache', status: 'warn' }, { name: 'queue', status: 'warn' }]
-  }, 'a non-critical failure and a failure below its threshold count as warn')
-  db = 'fail'
+  t.strictSame(lifecycle.snapshot(), {
+    status: 'warn', checks: [{ name: 'db', status: 'pass' }, { name: 'cache', status: 'warn' }]
+  }, 'a failing non-critical check counts as warn')
+  set('fail')
   await lifecycle.answer('health')
-  t.same(lifecycle.snapshot().status, 'fail', 'a critical failure fails the service')
-  const before = runs
-  for (let i = 0; i < 3; i++) lifecycle.snapshot()
-  t.equal(runs, before, 'reading the snapshot runs nothing, even with cacheFor 0')
+  t.strictSame(lifecycle.snapshot().checks[0], { name: 'db', status: 'warn' }, 'one failing reading of 2: counted as warn')
+  await lifecycle.answer('health')
+  t.strictSame(lifecycle.snapshot(), {
+    status: 'fail', checks: [{ name: 'db', status: 'fail' }, { name: 'cache', status: 'warn' }]
+  }, 'the second: fail')
+  health.setStateWarmUp()
+  t.equal(lifecycle.snapshot().status, 'fail', 'the state counts too')
   health.removeCheck('db')
-  t.same(lifecycle.snapshot().checks.map((check) => check.name), ['cache', 'queue'], 'a removed check is gone')
+  t.strictSame(lifecycle.snapshot(), { status: 'warn', checks: [{ name: 'cache', status: 'warn' }] }, 'a removed check is gone')
+  health.setStateNoInfo()
+  t.equal(lifecycle.snapshot().status, 'fail')
 })
 
-test('onRun: every recorded run, with its own status and duration; a throwing listener is logged', async (t) => {
-  const { health, lifecycle, lines } = service()
-  const runs: Array<{ name: string, status: string, durationMs: number }> = []
-  const stop = lifecycle.onRun((run) => runs.push(run))
-  lifecycle.onRun(() => { throw new Error('listener broke') })
-  health.addCheck('slow', async () => { await sleep(20) }, { cacheFor: 0 })
-  health.addCheck('broken', () => ({ status: 'fail' }), { cacheFor: 0, failureThreshold: 2 })
-  health.setStateWorking()
+test('onRun: every settled run with its own status and duration; a removed run is not one', async (t) => {
+  const { health, lifecycle, set } = rig(t, { failureThreshold: 3 })
+  const runs: CheckRun[] = []
+  const unsubscribe = lifecycle.onRun((run) => { runs.push(run) })
   await lifecycle.answer('health')
-  t.same(runs.map(({ name, status }) => ({ name, status })).sort((a, b) => a.name.localeCompare(b.name)),
-    [{ name: 'broken', status: 'fail' }, { name: 'slow', status: 'pass' }], 'one run each, with the reading\'s own status (not held back)')
-  const slow = runs.find((run) => run.name === 'slow')
-  t.ok((slow?.durationMs ?? 0) >= 19, `the slow run took its time (${slow?.durationMs} ms)`)
-  t.ok(lines.some((line) => line.level === 50 && line.msg === 'fastify-health: an onRun listener threw'), 'the throwing listener was logged')
-  t.notOk(lines.some((line) => JSON.stringify(line).includes('listener broke') && /\bat /.test(String(line.msg))), 'with no stack in the message')
-  stop()
+  set('fail')
   await lifecycle.answer('health')
-  t.equal(runs.length, 2, 'no call after unsubscribing')
+  t.strictSame(runs.map(({ name, status }) => [name, status]), [['db', 'pass'], ['db', 'fail']],
+    'the reading\'s own status, before the threshold (it counts as warn)')
+  t.equal(lifecycle.snapshot().checks[0]?.status, 'warn', 'recorded before the listener is called')
+  for (const run of runs) t.ok(run.durationMs >= 0 && run.durationMs < 1000, `a duration in ms (${run.durationMs})`)
+
+  health.addCheck('slow', () => sleep(60).then(() => ({})), { timeout: 20 })
+  await lifecycle.answer('health')
+  t.match(runs.at(-1), { name: 'slow', status: 'fail', durationMs: 20 }, 'a run that timed out took its timeout')
+
+  let release = (): void => {}
+  health.addCheck('hung', (signal) => new Promise((resolve) => { release = () => resolve({}); signal.addEventListener('abort', release) }))
+  const waiting = lifecycle.answer('health')
+  await sleep(5)
+  health.removeCheck('hung')
+  await waiting
+  t.notOk(runs.some((run) => run.name === 'hung'), 'a run cut by removal settles with no reading: no run')
+
+  const told = runs.length
+  unsubscribe()
+  unsubscribe()
+  await lifecycle.answer('health')
+  t.equal(runs.length, told, 'no call after unsubscribing (twice is harmless)')
+})
+
+test('onRun: a throwing listener is logged at error level and breaks nothing', async (t) => {
+  const { lifecycle, lines } = rig(t)
+  const seen: string[] = []
+  lifecycle.onRun(() => { seen.push('before') })
+  lifecycle.onRun(() => { throw new Error('listener bug') })
+  lifecycle.onRun(() => { seen.push('after') })
+  const answer = await lifecycle.answer('health')
+  t.equal(answer.statusCode, 200, 'the answer is still served')
+  t.same(seen, ['before', 'after'], 'the other listeners are called')
+  const errors = lines.filter((line) => line.msg === 'fastify-health: an onRun listener threw')
+  t.equal(errors.length, 1, 'logged once')
+  t.equal(errors[0]?.level, 50, 'as an error')
+  t.match(errors[0]?.err, { message: 'listener bug' })
+  t.notMatch(String(errors[0]?.msg), /\bat /, 'no stack in the message')
+  await lifecycle.answer('health')
+  t.same(seen, ['before', 'after', 'before', 'after'], 'and the next run is told again')
+})
+
+test('onRun: how the check counts after the run and before it, so that a change costs no look at the others', async (t) => {
+  const { lifecycle, set } = rig(t, { failureThreshold: 2 })
+  const runs: CheckRun[] = []
+  lifecycle.onRun((run) => { runs.push(run) })
+  await lifecycle.answer('health')
+  set('fail')
+  await lifecycle.answer('health')
+  await lifecycle.answer('health')
+  set('pass')
+  await lifecycle.answer('health')
+  t.strictSame(runs.map(({ status, counted, previous }) => [status, counted, previous]), [
+    ['pass', 'pass', undefined],
+    ['fail', 'warn', 'pass'],
+    ['fail', 'fail', 'warn'],
+    ['pass', 'pass', 'fail']
+  ], 'first reading, held back by the threshold, counted, recovered')
   t.throws(() => lifecycle.onRun('nope' as never), TypeError, 'a listener must be a function')
 })

@@ -512,3 +512,40 @@ test('routeOptions: config, constraints and hooks only; anything else fails nami
   t.match(seen, { mine: 1, health: true, rateLimit: false, url: '/health/ready', method: 'GET' }, 'the config: the user\'s, the plugin\'s and Fastify\'s')
   t.type(seen?.pressureHandler, 'function', 'with the pressure handler for @fastify/under-pressure')
 })
+
+test('openTelemetry: a boolean or { meterProvider } with getMeter(); anything else fails naming the option', async (t) => {
+  const cases: Array<[unknown, string, RegExp]> = [
+    ['yes', 'FST_HEALTH_INVALID_OPTION', /option "openTelemetry" must be a boolean or \{ meterProvider \}/],
+    [[], 'FST_HEALTH_INVALID_OPTION', /option "openTelemetry" must be a boolean or \{ meterProvider \}/],
+    [{ meterProvider: {} }, 'FST_HEALTH_INVALID_OPTION', /option "openTelemetry" sets meterProvider: it must be an OpenTelemetry MeterProvider \(with getMeter\(\)\)/],
+    [{ meterProvider: null }, 'FST_HEALTH_INVALID_OPTION', /sets meterProvider: it must be an OpenTelemetry MeterProvider/],
+    [{ provider: {} }, 'FST_HEALTH_INVALID_OPTION', /option "openTelemetry" has an unknown option "provider" \(expected meterProvider\)/]
+  ]
+  for (const [value, code, message] of cases) {
+    const error = await registrationError(t, { serviceName: 'orders', openTelemetry: value })
+    t.equal(error.code, code, JSON.stringify(value))
+    t.match(error.message, message)
+  }
+  for (const value of [false, {}, { meterProvider: undefined }]) {
+    const app = newApp(t)
+    await app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: value as FastifyHealthOptions['openTelemetry'] })
+    t.equal((await app.inject('/health')).statusCode, 503, `${JSON.stringify(value)} is fine: the plugin serves`)
+  }
+})
+
+test('prometheus: { registry } with a prom-client Registry; anything else fails naming the option', async (t) => {
+  const registryLike = { registerMetric: () => {}, getSingleMetric: () => undefined, removeSingleMetric: () => {} }
+  const cases: Array<[unknown, RegExp]> = [
+    [true, /option "prometheus" must be \{ registry \}, a prom-client Registry/],
+    [{}, /option "prometheus" needs registry, a prom-client Registry/],
+    [{ registry: undefined }, /option "prometheus" needs registry/],
+    [{ registry: {} }, /option "prometheus" sets registry: it must be a prom-client Registry \(with registerMetric\(\), getSingleMetric\(\) and removeSingleMetric\(\)\)/],
+    [{ registry: { ...registryLike, removeSingleMetric: 1 } }, /sets registry: it must be a prom-client Registry/],
+    [{ registry: registryLike, prefix: 'app_' }, /option "prometheus" has an unknown option "prefix" \(expected registry\)/]
+  ]
+  for (const [value, message] of cases) {
+    const error = await registrationError(t, { serviceName: 'orders', prometheus: value })
+    t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', JSON.stringify(value))
+    t.match(error.message, message)
+  }
+})

@@ -260,10 +260,46 @@ process.stdout.write(JSON.stringify(out))
   t.equal(out.secondRegistration, 'FST_HEALTH_ALREADY_REGISTERED', 'registering the required copy after the imported one is refused')
 })
 
+t.test('without the optional peers: nothing breaks, and asking for them fails ready() naming what to install', async (t) => {
+  await writeFile(join(consumer, 'peers.mjs'), `
+import Fastify from 'fastify'
+import fastifyHealth from 'fastify-health'
+
+const out = {}
+for (const name of ['@opentelemetry/api', 'prom-client']) {
+  out[name] = await import(name).then(() => 'installed', () => 'missing')
+}
+const plain = Fastify()
+await plain.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })
+out.plain = (await plain.inject('/health')).statusCode
+await plain.close()
+const registry = { registerMetric () {}, getSingleMetric () {}, removeSingleMetric () {} }
+for (const [option, value] of [['openTelemetry', true], ['prometheus', { registry }]]) {
+  const app = Fastify()
+  await app.register(fastifyHealth, { serviceName: 'orders', [option]: value })
+  out[option] = await app.ready().then(() => null, (e) => ({ code: e.code, message: e.message }))
+  await app.close()
+}
+process.stdout.write(JSON.stringify(out))
+`)
+  const out = JSON.parse(await node('peers.mjs', consumer))
+  t.equal(out['@opentelemetry/api'], 'missing', 'the consumer has no @opentelemetry/api (an optional peer)')
+  t.equal(out['prom-client'], 'missing', 'nor prom-client')
+  t.equal(out.plain, 200, 'the plugin works without them')
+  t.same(out.openTelemetry, {
+    code: 'FST_HEALTH_PEER_MISSING',
+    message: 'fastify-health: option "openTelemetry" needs the package @opentelemetry/api, which could not be loaded: install it beside fastify-health'
+  })
+  t.same(out.prometheus, {
+    code: 'FST_HEALTH_PEER_MISSING',
+    message: 'fastify-health: option "prometheus" needs the package prom-client, which could not be loaded: install it beside fastify-health'
+  })
+})
+
 t.test('the declarations type-check TypeScript consumers, ES modules and CommonJS', async (t) => {
   await writeFile(join(consumer, 'consumer.mts'), `
 import Fastify from 'fastify'
-import fastifyHealth, { State, type HealthReport, createHealthServer, errors, fastifyHealth as named } from 'fastify-health'
+import fastifyHealth, { State, type HealthReport, createHealthServer, errors, fastifyHealth as named, STATUS_CHANNEL } from 'fastify-health'
 import { httpCheck, type HttpCheckOptions, tlsCertificateCheck } from 'fastify-health/checks'
 
 const app = Fastify()
@@ -282,7 +318,12 @@ httpCheck('http://127.0.0.1:9/', { expect: 'ok' })
 app.health.setState('bogus')
 // @ts-expect-error serviceName must be a string
 await app.register(fastifyHealth, { serviceName: 42 })
-export { state, report, listening, code }
+// The metrics' types need neither @opentelemetry/api nor prom-client, which this project lacks.
+await app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: { meterProvider: { getMeter: () => { throw new Error('unused') } } } })
+const channel: 'fastify-health:status' = STATUS_CHANNEL
+// @ts-expect-error prometheus needs a registry
+await app.register(fastifyHealth, { serviceName: 'orders', prometheus: {} })
+export { state, report, listening, code, channel }
 `)
   // What Fastify's own plugins document for CommonJS: \`import x = require()\`, then register(x).
   await writeFile(join(consumer, 'consumer.cts'), `

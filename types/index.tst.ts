@@ -4,8 +4,13 @@ import fastifyHealth, {
   createHealthServer, DEFAULT_STATUS_CODES, type FastifyHealthOptions, fastifyHealth as namedFastifyHealth,
   type HealthController, type HealthCheckEntry, type HealthChecks, type HealthLinks, type HealthReport, type HealthResponse,
   type HealthServer, type HealthServerOptions, type HealthStatus, State, Status,
-  type CheckOptions, type GroupSelector, type HealthGroupOptions
+  type CheckOptions, type GroupSelector, type HealthGroupOptions,
+  CHECK_CHANNEL, type HealthCheckStatusMessage, type HealthStatusMessage, type OpenTelemetryMeterProvider, type OpenTelemetryOptions,
+  type PrometheusOptions, type PrometheusRegistry, STATUS_CHANNEL
 } from '../lib/index.js'
+import { type MeterProvider as ApiMeterProvider, metrics as otelMetrics } from '@opentelemetry/api'
+import { MeterProvider as SdkMeterProvider } from '@opentelemetry/sdk-metrics'
+import { Registry, register as promRegister } from 'prom-client'
 
 test('register with a service name', async () => {
   const app = Fastify()
@@ -267,5 +272,36 @@ describe('createHealthServer', () => {
     expect(createHealthServer).type.not.toBeCallableWith({ serviceName: 'worker', host: 127 })
     expect(createHealthServer).type.not.toBeCallableWith({ serviceName: 'worker', logger: 'info' })
     expect(createHealthServer).type.not.toBeCallableWith({ serviceName: 'worker', bogus: 1 })
+  })
+})
+
+describe('metrics and events', () => {
+  const app = Fastify()
+
+  test('openTelemetry: true, or the MeterProvider of the API or of an SDK', () => {
+    expect(app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: true })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: { meterProvider: otelMetrics.getMeterProvider() } })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: { meterProvider: new SdkMeterProvider() } })).type.not.toRaiseError()
+    expect<ApiMeterProvider>().type.toBeAssignableTo<OpenTelemetryMeterProvider>()
+    expect<SdkMeterProvider>().type.toBeAssignableTo<OpenTelemetryMeterProvider>()
+    expect<OpenTelemetryOptions>().type.toBeAssignableFrom({})
+    expect(app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: 'yes' })).type.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: { meterProvider: {} } })).type.toRaiseError()
+  })
+
+  test('prometheus: a prom-client Registry, required', () => {
+    expect(app.register(fastifyHealth, { serviceName: 'orders', prometheus: { registry: new Registry() } })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, { serviceName: 'orders', prometheus: { registry: promRegister } })).type.not.toRaiseError()
+    expect<Registry>().type.toBeAssignableTo<PrometheusRegistry>()
+    expect<PrometheusOptions>().type.not.toBeAssignableFrom({})
+    expect(app.register(fastifyHealth, { serviceName: 'orders', prometheus: {} })).type.toRaiseError()
+  })
+
+  test('the channels and their messages', () => {
+    expect(STATUS_CHANNEL).type.toBe<'fastify-health:status'>()
+    expect(CHECK_CHANNEL).type.toBe<'fastify-health:check'>()
+    expect<HealthStatusMessage>().type.toBe<{ serviceName: string, current: Status, previous: Status }>()
+    expect<HealthCheckStatusMessage['previous']>().type.toBe<Status | undefined>()
+    expect<HealthCheckStatusMessage['check']>().type.toBe<string>()
   })
 })

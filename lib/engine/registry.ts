@@ -94,9 +94,13 @@ export class CheckRegistry {
 
   /**
    * `changed` is called on every new reading and removal: the answers must be rebuilt, and the
-   * tallies already say their statuses. `ran` hears of every reading, with the run's duration.
+   * tallies already say their statuses. `ran` hears of every reading first: how the check counted
+   * before it, and the run's duration.
    */
-  constructor (changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[], ran?: (runner: CheckRunner, ms: number) => void) {
+  constructor (
+    changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[],
+    ran: (runner: CheckRunner, previous: Status | undefined, ms: number) => void
+  ) {
     this.#log = log
     this.#views = views
     this.#members = new Map(views.map((view) => [view.name, new Members()]))
@@ -104,16 +108,16 @@ export class CheckRegistry {
       reading: (runner, previous, ms) => {
         const current = runner.counted
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn.get(runner) ?? []) {
+        for (const members of this.#countedIn.get(runner) as Members[]) {
           members.recount(previous, current)
           members.due.schedule(runner, freshUntil)
         }
-        ran?.(runner, ms)
+        ran(runner, previous, ms)
         changed()
       },
       due: (runner) => {
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn.get(runner) ?? []) members.due.schedule(runner, freshUntil)
+        for (const members of this.#countedIn.get(runner) as Members[]) members.due.schedule(runner, freshUntil)
       }
     }
     this.#changed = changed

@@ -26,6 +26,10 @@ export interface RunnerEvents {
   due: (runner: CheckRunner) => void
 }
 
+const ignore = (): void => {}
+/** What a removed runner tells: nothing, so that a run that settles late changes nothing. */
+const detached: RunnerEvents = { reading: ignore, due: ignore }
+
 /** A run's reading, and how long the run took (a run that timed out took its timeout). */
 interface Outcome {
   reading: Reading
@@ -60,7 +64,7 @@ export class CheckRunner {
   readonly name: string
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
-  readonly #events: RunnerEvents
+  #events: RunnerEvents
   readonly #context: CheckContext
   #reading: Reading | undefined
   #verdict: Verdict = { status: Status.PASS }
@@ -162,6 +166,7 @@ export class CheckRunner {
    * whoever waits for it is answered at once and a late result changes nothing.
    */
   remove (): void {
+    this.#events = detached
     this.stop('The check was removed')
     this.#cut?.(undefined)
   }
