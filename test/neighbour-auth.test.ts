@@ -2,7 +2,7 @@
 // no token), the rest stays protected. Three ways, each tested over real HTTP.
 import fastifyAuth from '@fastify/auth'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { isHealthRoute } from '../lib/index.js'
 import { besideApp, expectHealthAnswer, healthRoutes, STACK_FRAME } from './helpers.js'
 
@@ -22,6 +22,16 @@ async function workCode (base: string, withToken: boolean): Promise<number> {
   return res.status
 }
 
+/** Every health route public (GET and HEAD, no token), the app's route protected. */
+async function expectProbesPublic (t: Test, base: string): Promise<void> {
+  for (const url of healthRoutes) {
+    await expectHealthAnswer(t, base + url, 200)
+    await expectHealthAnswer(t, base + url, 200, { method: 'HEAD' })
+  }
+  t.equal(await workCode(base, false), 401, 'the app\'s route without the token: 401')
+  t.equal(await workCode(base, true), 200, 'with the token: 200')
+}
+
 test('a global onRequest hook lets the health routes through (isHealthRoute)', async (t) => {
   const { base } = await besideApp(t, {
     before: (app) => {
@@ -33,12 +43,7 @@ test('a global onRequest hook lets the health routes through (isHealthRoute)', a
     options: { checks },
     after: work
   })
-  for (const url of healthRoutes) {
-    await expectHealthAnswer(t, base + url, 200)
-    await expectHealthAnswer(t, base + url, 200, { method: 'HEAD' })
-  }
-  t.equal(await workCode(base, false), 401, 'the app\'s route without the token: 401')
-  t.equal(await workCode(base, true), 200, 'with the token: 200')
+  await expectProbesPublic(t, base)
   t.equal((await fetch(`${base}/nowhere`)).status, 401, 'an unknown route without the token: 401 (its config has no marker)')
 })
 
@@ -68,12 +73,7 @@ test('@fastify/auth as a global preHandler, with the marker as one strategy', as
     options: { checks },
     after: work
   })
-  for (const url of healthRoutes) {
-    await expectHealthAnswer(t, base + url, 200)
-    await expectHealthAnswer(t, base + url, 200, { method: 'HEAD' })
-  }
-  t.equal(await workCode(base, false), 401, 'the app\'s route without the token: 401')
-  t.equal(await workCode(base, true), 200, 'with the token: 200')
+  await expectProbesPublic(t, base)
 })
 
 test('the protected routes in an encapsulated context of their own, the plugin outside it', async (t) => {
@@ -86,9 +86,7 @@ test('the protected routes in an encapsulated context of their own, the plugin o
       work(protectedRoutes)
     })
   })
-  for (const url of healthRoutes) await expectHealthAnswer(t, base + url, 200)
-  t.equal(await workCode(base, false), 401, 'the app\'s route without the token: 401')
-  t.equal(await workCode(base, true), 200, 'with the token: 200')
+  await expectProbesPublic(t, base)
 })
 
 test('routeOptions.onRequest guards the health routes themselves (a management port, say)', async (t) => {
