@@ -180,3 +180,24 @@ export async function freshRun (file, { env = {}, warmup, duration, pipelining, 
     await stopServer(child)
   }
 }
+
+/**
+ * Measures every target (`{ name, file, env }`) in a fresh process per round, with freshRun();
+ * every other round in reverse order, so that a drift of the machine falls on each alike.
+ * Resolves with one `{ target, round, rps, cpuUsPerRequest, non2xx, errors }` per run.
+ */
+export async function alternatingRounds (targets, rounds, settings) {
+  const runs = []
+  const width = Math.max(...targets.map((target) => target.name.length))
+  for (let round = 1; round <= rounds; round++) {
+    for (const target of round % 2 === 1 ? targets : [...targets].reverse()) {
+      const run = await freshRun(target.file, { env: target.env, ...settings })
+      runs.push({ target: target.name, round, rps: run.rps, cpuUsPerRequest: run.cpuUsPerRequest, non2xx: run.non2xx, errors: run.errors })
+      console.log(`  round ${round} ${target.name.padEnd(width)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUsPerRequest?.toFixed(2).padStart(6)} µs CPU/req` +
+        `  non-2xx ${run.non2xx} errors ${run.errors}`)
+      // Let the sockets and the CPU settle before the next server.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+  return runs
+}

@@ -11,18 +11,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fmt, listFromEnv, median, numberFromEnv, runMain, writeResults } from './common.mjs'
-import { freshRun, killAll, probe, startServer, stopServer } from './harness.mjs'
+import { alternatingRounds, killAll, probe, startServer, stopServer } from './harness.mjs'
 
+const quick = process.env.BENCH_QUICK === '1'
 const config = {
   counts: listFromEnv('BENCH_SCALE_COUNTS', ['0', '10', '100', '1000']).map(Number),
-  rounds: numberFromEnv('BENCH_ROUNDS', 3, { min: 1, integer: true }),
-  duration: numberFromEnv('BENCH_DURATION', 4, { min: 0.25 }),
-  warmup: numberFromEnv('BENCH_WARMUP', 3, { min: 0.25 }),
+  rounds: numberFromEnv('BENCH_ROUNDS', quick ? 1 : 3, { min: 1, integer: true }),
+  duration: numberFromEnv('BENCH_DURATION', quick ? 1 : 4, { min: 0.25 }),
+  warmup: numberFromEnv('BENCH_WARMUP', quick ? 0.5 : 3, { min: 0.25 }),
   connections: numberFromEnv('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
   pipelining: numberFromEnv('BENCH_SCALE_PIPELINING', 10, { min: 1, integer: true }),
-  out: process.env.BENCH_OUT ?? 'scaling'
+  out: process.env.BENCH_OUT ?? (quick ? 'scaling-quick' : 'scaling')
 }
 if (!config.counts.includes(0)) throw new Error('BENCH_SCALE_COUNTS: 0 is the baseline of the ratios and must be in the list')
 
@@ -52,17 +52,7 @@ async function main () {
     }
     console.log(`fastify-health scaling bench: ${targets.length} targets, ${config.rounds} rounds of ${config.duration} s after ${config.warmup} s, ` +
       `${config.connections} connections, pipelining ${config.pipelining}; about ${Math.ceil(targets.length * config.rounds * (config.duration + config.warmup + 1.5) / 60)} min`)
-    const runs = []
-    for (let round = 0; round < config.rounds; round++) {
-      const order = round % 2 === 0 ? targets : [...targets].reverse()
-      for (const target of order) {
-        const run = await freshRun(target.file, { env: target.env, ...config })
-        runs.push({ target: target.name, round: round + 1, rps: run.rps, cpuUsPerRequest: run.cpuUsPerRequest, non2xx: run.non2xx, errors: run.errors })
-        console.log(`  round ${round + 1} ${target.name.padEnd(18)} ${fmt(run.rps, 0).padStart(7)} req/s ${fmt(run.cpuUsPerRequest, 1).padStart(6)} µs CPU/req` +
-          `  non-2xx ${run.non2xx} errors ${run.errors}`)
-        await sleep(200)
-      }
-    }
+    const runs = await alternatingRounds(targets, config.rounds, config)
     const of = (name, round) => runs.find((run) => run.target === name && run.round === round)
     /** Median over rounds of a target's figure divided by another's in the same round. */
     const ratio = (name, base, key) => median(runs.filter((run) => run.target === name).map((run) => run[key] / of(base, run.round)[key]))
