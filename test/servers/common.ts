@@ -96,12 +96,22 @@ async function allStopped (pid: number): Promise<boolean> {
 
 /**
  * Freezes a server: every connection to it hangs until thaw() is called. Resolves once every
- * thread has stopped: SIGSTOP reaches each on its own time, and a query sent in between would
- * still be answered.
+ * thread of every process has stopped: SIGSTOP reaches each on its own time, and a query sent
+ * in between would still be answered.
  */
 export async function freeze (pid: number): Promise<void> {
-  await signalTree(pid, 'SIGSTOP')
-  await waitFor('the server to stop', () => allStopped(pid), 5000, 10)
+  try {
+    // Sent again until all have stopped: a process the server forks meanwhile (a backend for a
+    // connection, an autovacuum worker) was not in the tree the first signal went to.
+    await waitFor('the server to stop', async () => {
+      await signalTree(pid, 'SIGSTOP')
+      return allStopped(pid)
+    }, 5000, 10)
+  } catch (error) {
+    // Never a server left half frozen: its clients' teardown would hang on it.
+    await thaw(pid)
+    throw error
+  }
 }
 export const thaw = (pid: number): Promise<void> => signalTree(pid, 'SIGCONT')
 
