@@ -81,17 +81,22 @@ export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): P
   }
 }
 
-/** Whether every thread of every process in the tree is stopped (state T in /proc). */
-async function allStopped (pid: number): Promise<boolean> {
+/**
+ * The threads of the tree that are neither stopped (state T in /proc) nor ended, as
+ * `pid/tid:state`: a backend that exited stays a zombie (Z) until its parent, stopped too, reaps it.
+ */
+async function runningThreads (pid: number): Promise<string[]> {
+  const running: string[] = []
   for (const each of await processTree(pid)) {
     for (const task of await readdir(`/proc/${each}/task`).catch(() => [] as string[])) {
       // A thread that ended meanwhile reads as stopped.
       const stat = await readFile(`/proc/${each}/task/${task}/stat`, 'utf8').catch(() => ') T')
       // The state follows the command name, which may hold spaces and parentheses.
-      if (!/^[Tt]/.test(stat.slice(stat.lastIndexOf(')') + 2))) return false
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+      if (!/^[TtZX]/.test(state)) running.push(`${each}/${task}:${state}`)
     }
   }
-  return true
+  return running
 }
 
 /**
@@ -105,7 +110,10 @@ export async function freeze (pid: number): Promise<void> {
     // connection, an autovacuum worker) was not in the tree the first signal went to.
     await waitFor('the server to stop', async () => {
       await signalTree(pid, 'SIGSTOP')
-      return allStopped(pid)
+      const running = await runningThreads(pid)
+      // Thrown, so that a timeout says which ones did not stop.
+      if (running.length > 0) throw new Error(`still running: ${running.join(', ')}`)
+      return true
     }, 5000, 10)
   } catch (error) {
     // Never a server left half frozen: its clients' teardown would hang on it.
