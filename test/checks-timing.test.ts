@@ -3,7 +3,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import type { CheckFunction, HealthResponse } from '../lib/index.js'
-import { gate, getAnswer, schemaErrors, workingApp } from './helpers.js'
+import { gate, getAnswer, schemaErrors, until, workingApp } from './helpers.js'
 
 // Short real timers only. Counts are asserted with bounds that a slow machine cannot break:
 // timers never fire early, so a loop of period P cannot run more than elapsed / P + 1 times,
@@ -12,17 +12,6 @@ import { gate, getAnswer, schemaErrors, workingApp } from './helpers.js'
 /** Asserts that every answer is a valid health document (one assertion for many answers). */
 function allValid (t: Test, answers: Array<{ body: string }>, label: string): void {
   t.same(answers.flatMap((res) => schemaErrors(JSON.parse(res.body))), [], `${label}: every body matches the schema`)
-}
-
-/** Polls until `condition()` holds, then asserts it: fails the test when it still does not after `limit` ms. */
-async function until (t: Test, condition: () => boolean, what: string, limit = 5000): Promise<void> {
-  const start = performance.now()
-  let held = condition()
-  while (!held && performance.now() - start <= limit) {
-    await sleep(5)
-    held = condition()
-  }
-  t.ok(held, what)
 }
 
 /** Like until(), but sends a request to /health (one at a time) before each look. */

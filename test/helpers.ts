@@ -1,4 +1,6 @@
 import { type IncomingHttpHeaders, request as httpRequest } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
@@ -326,8 +328,8 @@ export function blockEventLoop (t: Test, { busyMs = 80, everyMs = 100, times = 1
   let left = times
   const timer = setInterval(() => {
     if (left-- <= 0) return clearInterval(timer)
-    const until = performance.now() + busyMs
-    while (performance.now() < until) { /* busy: this is the load */ }
+    const busyUntil = performance.now() + busyMs
+    while (performance.now() < busyUntil) { /* busy: this is the load */ }
   }, everyMs)
   const stop = (): void => clearInterval(timer)
   t.teardown(stop)
@@ -381,4 +383,15 @@ export async function scrape (url: string): Promise<{ statusCode: number, conten
   const response = await fetch(url)
   const text = await response.text()
   return { statusCode: response.status, contentType: response.headers.get('content-type'), text, samples: parseExposition(text) }
+}
+
+/** Polls until `condition()` holds, then asserts it: fails the test when it still does not after `limit` ms. */
+export async function until (t: Test, condition: () => boolean, what: string, limit = 5000): Promise<void> {
+  const start = performance.now()
+  let held = condition()
+  while (!held && performance.now() - start <= limit) {
+    await sleep(5)
+    held = condition()
+  }
+  t.ok(held, what)
 }

@@ -2,18 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import fastifyHealth, { type CheckFunction, type HealthResponse, State, type Status } from '../lib/index.js'
-import { gate, getAnswer, loggedApp, schemaErrors, workingApp } from './helpers.js'
-
-/** Polls until `condition()` holds, then asserts it: fails the test when it still does not after `limit` ms. */
-async function until (t: Test, condition: () => boolean, what: string, limit = 5000): Promise<void> {
-  const start = performance.now()
-  let held = condition()
-  while (!held && performance.now() - start <= limit) {
-    await sleep(5)
-    held = condition()
-  }
-  t.ok(held, what)
-}
+import { gate, getAnswer, loggedApp, schemaErrors, until, workingApp } from './helpers.js'
 
 /** Records unhandled rejections from now on; the function returned asserts there was none. */
 function watchRejections (t: Test): () => void {
