@@ -191,13 +191,39 @@ export async function alternatingRounds (targets, rounds, settings) {
   const width = Math.max(...targets.map((target) => target.name.length))
   for (let round = 1; round <= rounds; round++) {
     for (const target of round % 2 === 1 ? targets : [...targets].reverse()) {
-      const run = await freshRun(target.file, { env: target.env, ...settings })
-      runs.push({ target: target.name, round, rps: run.rps, cpuUsPerRequest: run.cpuUsPerRequest, non2xx: run.non2xx, errors: run.errors })
-      console.log(`  round ${round} ${target.name.padEnd(width)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUsPerRequest?.toFixed(2).padStart(6)} µs CPU/req` +
-        `  non-2xx ${run.non2xx} errors ${run.errors}`)
-      // Let the sockets and the CPU settle before the next server.
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      runs.push(await measuredRun(target, { round }, width, settings))
     }
   }
   return runs
+}
+
+/**
+ * Measures each variant against one baseline in pairs of fresh processes run back to back: the
+ * baseline first in odd pairs, the variant first in even ones, so that neither gains from
+ * the order and a drift of the machine between pairs cancels out of each pair's ratio.
+ * Resolves with one `{ target, pair, against, rps, cpuUsPerRequest, non2xx, errors }` per run,
+ * `against` naming the variant of the pair.
+ */
+export async function alternatingPairs (baseline, variants, pairs, settings) {
+  const runs = []
+  const width = Math.max(baseline.name.length, ...variants.map((variant) => variant.name.length))
+  for (let pair = 1; pair <= pairs; pair++) {
+    for (const variant of variants) {
+      for (const target of pair % 2 === 1 ? [baseline, variant] : [variant, baseline]) {
+        runs.push(await measuredRun(target, { pair, against: variant.name }, width, settings))
+      }
+    }
+  }
+  return runs
+}
+
+/** One freshRun() of a target, logged, tagged with `labels`; then a pause for the machine to settle. */
+async function measuredRun (target, labels, width, settings) {
+  const run = await freshRun(target.file, { env: target.env, ...settings })
+  const where = labels.pair === undefined ? `round ${labels.round}` : `pair ${labels.pair}`
+  console.log(`  ${where} ${target.name.padEnd(width)} ${run.rps.toFixed(0).padStart(7)} req/s ${run.cpuUsPerRequest?.toFixed(2).padStart(6)} µs CPU/req` +
+    `  non-2xx ${run.non2xx} errors ${run.errors}`)
+  // Let the sockets and the CPU settle before the next server.
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return { target: target.name, ...labels, rps: run.rps, cpuUsPerRequest: run.cpuUsPerRequest, non2xx: run.non2xx, errors: run.errors }
 }
