@@ -1,6 +1,7 @@
 // What the wall-clock benchmark (run.mjs) and the instruction count (instructions.mjs) share:
 // the targets, settings read from the environment, the children they start, small numerics.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -151,6 +152,16 @@ export function writeResults (name, report, md) {
 }
 
 /** Runs a bench's main function: an error is printed and fails the run; servers never outlive it. */
+/** Runs `fn` with a fresh temporary directory, removed after whatever happens. */
+export async function withScratchDir (prefix, fn) {
+  const scratch = mkdtempSync(path.join(tmpdir(), prefix))
+  try {
+    return await fn(scratch)
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
 export async function runMain (main, killAll) {
   try {
     await main()

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import autocannon from 'autocannon'
-import { readyLine, rootDir, ServerFailed, serversDir, trackChildren } from './common.mjs'
+import { readyLine, rootDir, ServerFailed, serversDir, trackChildren, writeResults } from './common.mjs'
 
 // ---------------------------------------------------------------------------------------
 // Server processes: every one started is tracked, and killed at the end whatever happens.
@@ -226,4 +226,25 @@ async function measuredRun (target, labels, width, settings) {
   // Let the sockets and the CPU settle before the next server.
   await new Promise((resolve) => setTimeout(resolve, 200))
   return { target: target.name, ...labels, rps: run.rps, cpuUsPerRequest: run.cpuUsPerRequest, non2xx: run.non2xx, errors: run.errors }
+}
+
+/**
+ * The full answer of a bench server in a fresh process, after one request has let it settle
+ * (its checks have readings by then): what prebuilt-body.mjs is given to send a copy of.
+ */
+export async function answerOf (file, env = {}) {
+  const { child, info } = await startServer(file, { env })
+  try {
+    const url = `http://${info.host}:${info.port}${info.path}`
+    await probe(url)
+    return await probe(url, { full: true })
+  } finally {
+    await stopServer(child)
+  }
+}
+
+/** Writes a bench's rows and runs with their settings, and fails the bench if a row had errors. */
+export function writeRunResults (config, rows, runs, md) {
+  writeResults(config.out, { meta: { node: process.version, config, finished: new Date().toISOString() }, rows, runs }, md)
+  if (rows.some((row) => row.failed)) process.exitCode = 1
 }

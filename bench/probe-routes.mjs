@@ -7,11 +7,10 @@
 // bench/servers/prebuilt-body.mjs), which is what those bytes cost with none of the plugin's
 // work. Reported: per variant, the median over its pairs of its req/s and CPU per request divided
 // by the bare route's. Run by `npm run bench`, or `node bench/probe-routes.mjs` after a build.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fmt, median, numberFromEnv, runMain, writeResults } from './common.mjs'
-import { alternatingPairs, killAll, probe, startServer, stopServer } from './harness.mjs'
+import { fmt, median, numberFromEnv, runMain, withScratchDir } from './common.mjs'
+import { alternatingPairs, answerOf, killAll, writeRunResults } from './harness.mjs'
 
 const quick = process.env.BENCH_QUICK === '1'
 const config = {
@@ -25,30 +24,27 @@ const config = {
 
 const bare = { name: 'bare route', file: 'baseline.mjs', env: {} }
 const healthWith = (options) => ({ file: 'health-options.mjs', env: { BENCH_HEALTH_OPTIONS: JSON.stringify(options) } })
-const variants = [
+const healthVariants = [
   { name: '/health, defaults', ...healthWith({}) },
   { name: '/health, probes: false', ...healthWith({ probes: false }) },
   { name: '/health, cacheControl: false', ...healthWith({ cacheControl: false }) }
 ]
 
-/** What state-only /health answers with the defaults, as the copy the same-bytes route sends. */
+/** What state-only /health answers with the defaults: the copy the same-bytes route sends. */
 async function healthBody () {
-  const { child, info } = await startServer('health-options.mjs')
-  try {
-    const answer = await probe(`http://${info.host}:${info.port}${info.path}`, { full: true })
-    if (answer.statusCode !== 200 || answer.cacheControl !== 'max-age=5') throw new Error(`/health answered ${answer.statusCode}, Cache-Control ${answer.cacheControl}`)
-    return answer.body
-  } finally {
-    await stopServer(child)
-  }
+  const answer = await answerOf('health-options.mjs')
+  if (answer.statusCode !== 200 || answer.cacheControl !== 'max-age=5') throw new Error(`/health answered ${answer.statusCode}, Cache-Control ${answer.cacheControl}`)
+  return answer.body
 }
 
 async function main () {
-  const scratch = mkdtempSync(path.join(tmpdir(), 'fastify-health-probe-routes-'))
-  try {
+  await withScratchDir('fastify-health-probe-routes-', async (scratch) => {
     const bodyFile = path.join(scratch, 'health.json')
     writeFileSync(bodyFile, await healthBody())
-    variants.push({ name: 'bare route sending /health\'s bytes', file: 'prebuilt-body.mjs', env: { BENCH_BODY_FILE: bodyFile, BENCH_TARGET: 'same-bytes' } })
+    const variants = [
+      ...healthVariants,
+      { name: 'bare route sending /health\'s bytes', file: 'prebuilt-body.mjs', env: { BENCH_BODY_FILE: bodyFile, BENCH_TARGET: 'same-bytes' } }
+    ]
     console.log(`fastify-health probe-routes bench: ${variants.length} variants, each in ${config.pairs} pairs of fresh processes with the bare route, ` +
       `${config.warmup} s of warm-up and ${config.duration} s measured each; about ${Math.ceil(config.pairs * variants.length * 2 * (config.warmup + config.duration + 1.5) / 60)} min`)
     const runs = await alternatingPairs(bare, variants, config.pairs, config)
@@ -81,11 +77,8 @@ async function main () {
         `${fmt(r.cpuUsPerRequest, 2)} | ${fmt(r.cpuVsBare, 3)} |`),
       ''
     ].join('\n')
-    writeResults(config.out, { meta: { node: process.version, config, finished: new Date().toISOString() }, rows, runs }, md)
-    if (rows.some((row) => row.failed)) process.exitCode = 1
-  } finally {
-    rmSync(scratch, { recursive: true, force: true })
-  }
+    writeRunResults(config, rows, runs, md)
+  })
 }
 
 await runMain(main, killAll)

@@ -8,11 +8,10 @@
 // the plugin's cost per check. Details shown: the body grows with the count, so each count is
 // also compared with a bare route sending the same body (bench/servers/prebuilt-body.mjs, given
 // a copy of the count's own answer): the plugin's cost beyond sending it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fmt, listFromEnv, median, numberFromEnv, runMain, writeResults } from './common.mjs'
-import { alternatingRounds, killAll, probe, startServer, stopServer } from './harness.mjs'
+import { fmt, listFromEnv, median, numberFromEnv, runMain, withScratchDir } from './common.mjs'
+import { alternatingRounds, answerOf, killAll, writeRunResults } from './harness.mjs'
 
 const quick = process.env.BENCH_QUICK === '1'
 const config = {
@@ -26,28 +25,16 @@ const config = {
 }
 if (!config.counts.includes(0)) throw new Error('BENCH_SCALE_COUNTS: 0 is the baseline of the ratios and must be in the list')
 
-/** The answer of `count` checks with details shown, once its checks have their readings. */
-async function shownBody (count) {
-  const { child, info } = await startServer('health-scale.mjs', { env: { BENCH_CHECKS: String(count), BENCH_DETAILS: 'shown' } })
-  try {
-    const url = `http://${info.host}:${info.port}${info.path}`
-    await probe(url)
-    return (await probe(url, { full: true })).body
-  } finally {
-    await stopServer(child)
-  }
-}
-
 async function main () {
-  const scratch = mkdtempSync(path.join(tmpdir(), 'fastify-health-scaling-'))
-  try {
+  await withScratchDir('fastify-health-scaling-', async (scratch) => {
     const targets = []
     for (const count of config.counts) {
       targets.push({ name: `checks-${count}-hidden`, count, kind: 'hidden', file: 'health-scale.mjs', env: { BENCH_CHECKS: String(count) } })
       if (count === 0) continue
       targets.push({ name: `checks-${count}-shown`, count, kind: 'shown', file: 'health-scale.mjs', env: { BENCH_CHECKS: String(count), BENCH_DETAILS: 'shown' } })
       const bodyFile = path.join(scratch, `body-${count}.json`)
-      writeFileSync(bodyFile, await shownBody(count))
+      // The answer of `count` checks with details shown, once its checks have their readings.
+      writeFileSync(bodyFile, (await answerOf('health-scale.mjs', { BENCH_CHECKS: String(count), BENCH_DETAILS: 'shown' })).body)
       targets.push({ name: `body-${count}`, count, kind: 'body', file: 'prebuilt-body.mjs', env: { BENCH_BODY_FILE: bodyFile, BENCH_TARGET: `body-${count}` } })
     }
     console.log(`fastify-health scaling bench: ${targets.length} targets, ${config.rounds} rounds of ${config.duration} s after ${config.warmup} s, ` +
@@ -81,11 +68,8 @@ async function main () {
         `${fmt(r.cpuVsNone, 3)} | ${fmt(r.rpsVsBody, 3)} | ${fmt(r.cpuVsBody, 3)} |`),
       ''
     ].join('\n')
-    writeResults(config.out, { meta: { node: process.version, config, finished: new Date().toISOString() }, rows, runs }, md)
-    if (rows.some((row) => row.failed)) process.exitCode = 1
-  } finally {
-    rmSync(scratch, { recursive: true, force: true })
-  }
+    writeRunResults(config, rows, runs, md)
+  })
 }
 
 await runMain(main, killAll)
