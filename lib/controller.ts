@@ -6,7 +6,7 @@ import type { CheckRunner } from './engine/runner.js'
 import type { CheckFunction, CheckOptions, Reading } from './engine/types.js'
 import { FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
-import type { HealthResponse } from './schema.js'
+import type { HealthCheckEntry, HealthResponse } from './schema.js'
 import { isState, State, Status } from './states.js'
 import { checkView, type ResolvedView } from './views.js'
 
@@ -28,6 +28,22 @@ export interface CheckRun {
   counted: Status
   /** How it counted before this reading; undefined for its first. */
   previous: Status | undefined
+  /** The reading's entries, as the answers show them (frozen). */
+  entries: readonly HealthCheckEntry[]
+  /** When the reading arrived (Date.now()). */
+  at: number
+}
+
+/** What changed the overall status: a check's reading or removal, or the service's state. */
+export type StatusCause = { check: string } | { state: State }
+
+/** A change of the overall status, and its cause. */
+export interface StatusChange {
+  /** When it changed (Date.now()). */
+  at: number
+  from: Status
+  to: Status
+  cause: StatusCause
 }
 
 /** The latest status of the service and of each check that has a reading, as the answers count them. */
@@ -99,6 +115,8 @@ export interface HealthLifecycle {
   snapshot: () => HealthSnapshot
   /** Calls `listener` after every check run whose reading is recorded; returns the unsubscribe function. */
   onRun: (listener: (run: CheckRun) => void) => () => void
+  /** Calls `listener` on every change of the overall status, with its cause; returns the unsubscribe function. */
+  onStatus: (listener: (change: StatusChange) => void) => () => void
 }
 
 /** A value as an error message shows it; never throws (BigInt, cycles, symbols). */
@@ -133,6 +151,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
 { health: HealthController, lifecycle: HealthLifecycle } {
   const listeners = new Set<ChangeListener>()
   const runListeners = new Set<(run: CheckRun) => void>()
+  const statusListeners = new Set<(change: StatusChange) => void>()
   const answers = new Map<string, { revision: number, answer: Answer }>()
   const views = new Map<string, ResolvedView>(options.views.map((view) => [view.name, view]))
   /** The answer of each check on its own, cached like a view's; forgotten with the check. */
@@ -148,10 +167,11 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
 
   const ran = (runner: CheckRunner, previous: Status | undefined, durationMs: number): void => {
     if (runListeners.size === 0) return
-    const run: CheckRun = { name: runner.name, status: (runner.reading as Reading).status, durationMs, counted: runner.counted as Status, previous }
+    const { status, entries } = runner.reading as Reading
+    const run: CheckRun = { name: runner.name, status, durationMs, counted: runner.counted as Status, previous, entries, at: Date.now() }
     notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
   }
-  const checks = new CheckRegistry(() => changed(), log, options.views, ran)
+  const checks = new CheckRegistry((check) => changed({ check }), log, options.views, ran)
 
   function answerOf (view: string): Answer {
     const cached = answers.get(view)
@@ -175,12 +195,16 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
    * Something an answer depends on changed: note it, and announce a new overall status. The new
    * status comes from the tallies; the document is built only when it is announced.
    */
-  function changed (): void {
+  function changed (cause: StatusCause): void {
     revision++
     const current = answerOf('health')
     const previous = status
     if (current.status === previous) return
     status = current.status
+    if (statusListeners.size > 0) {
+      const change: StatusChange = { at: Date.now(), from: previous, to: status, cause }
+      notify(statusListeners, (listener) => listener(change), log, 'an onStatus listener')
+    }
     const { statusCode, body } = current
     const level = status === Status.PASS ? 'info' : 'warn'
     log[level]({ from: previous, to: status, output: body.output }, 'fastify-health: status changed')
@@ -214,7 +238,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     state = next
     if (next === State.WORK) started = true
     log.info({ from, to: next }, 'fastify-health: state changed')
-    changed()
+    changed({ state: next })
   }
 
   const beginClosing = (): void => {
@@ -264,7 +288,8 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
       }
       return { status: answerOf('health').status, checks: counted }
     },
-    onRun: (listener) => subscribe(runListeners, listener, 'onRun')
+    onRun: (listener) => subscribe(runListeners, listener, 'onRun'),
+    onStatus: (listener) => subscribe(statusListeners, listener, 'onStatus')
   }
   return { health, lifecycle }
 }

@@ -89,7 +89,7 @@ export class CheckRegistry {
   readonly #countedIn = new Map<CheckRunner, Members[]>()
   readonly #log: FastifyBaseLogger
   readonly #events: RunnerEvents
-  readonly #changed: () => void
+  readonly #changed: (check: string) => void
   #started = false
 
   /**
@@ -98,7 +98,7 @@ export class CheckRegistry {
    * before it, and the run's duration.
    */
   constructor (
-    changed: () => void, log: FastifyBaseLogger, views: readonly ResolvedView[],
+    changed: (check: string) => void, log: FastifyBaseLogger, views: readonly ResolvedView[],
     ran: (runner: CheckRunner, previous: Status | undefined, ms: number) => void
   ) {
     this.#log = log
@@ -113,7 +113,7 @@ export class CheckRegistry {
           members.due.schedule(runner, freshUntil)
         }
         ran(runner, previous, ms)
-        changed()
+        changed(runner.name)
       },
       due: (runner) => {
         const freshUntil = runner.freshUntil()
@@ -184,7 +184,7 @@ export class CheckRegistry {
     }
     this.#countedIn.delete(runner)
     runner.remove()
-    this.#changed()
+    this.#changed(name)
     return true
   }
 
