@@ -19,8 +19,9 @@ await app.register(fastifyHealth, {
   description: 'fastify-health demo service',
   initialState: 'Warming up',
   shutdownDelay,
-  // The health routes are polled all the time: keep their request logs out of the way.
-  logLevel: 'warn',
+  // Details are hidden by default, as they can help an attacker. This demo listens on loopback
+  // and shows them, so that you can see what a check says.
+  exposeDetails: true,
   checks: {
     // A stand-in for a real dependency: answers in a few milliseconds.
     'demo-db:responseTime': async (signal) => {
