@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { describeThrown } from '../engine/normalize.js'
 import type { ComponentDetail } from '../engine/types.js'
 import { FST_HEALTH_INVALID_CHECK_OPTION, FST_HEALTH_INVALID_CHECK_TARGET } from '../errors.js'
+import { redact } from '../redact.js'
 import { rateReading, type Thresholds, thresholdsProblem } from '../thresholds.js'
 
 /** Options every ready-made check takes. */
@@ -75,23 +76,13 @@ export function failedReading (base: ComponentDetail, error: unknown): Component
   return { ...base, status: 'fail', output: oneLine(error) }
 }
 
-// `scheme://user:password@host`: the user info goes, the rest stays.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/gi
-// `password=secret`, `password: secret`, `"password":"secret"` and the like.
-const SECRET_PAIRS = /\b(password|passwd|pwd|pass|secret|token|auth)(["']?\s*[=:]\s*["']?)[^\s"',;&]+/gi
-
-/** Anything thrown, as one line with no stack, and with credentials cut out. */
+/** Anything thrown, as one line with no stack, and with credentials cut out (lib/redact.ts). */
 export function oneLine (error: unknown): string {
   const aggregate = error instanceof AggregateError && error.errors.length > 0 && (error.message === '' || error.message === undefined)
   // Node's connection errors to several addresses (IPv4 and IPv6) come as an AggregateError
   // with no message of its own: say what the first address answered.
   const text = aggregate ? describeThrown((error as AggregateError).errors[0]) : describeThrown(error)
   return redact(text.replace(/\s+/g, ' ').trim())
-}
-
-/** Text with URL credentials and `password=…` pairs cut out. */
-export function redact (text: string): string {
-  return text.replace(URL_CREDENTIALS, '$1').replace(SECRET_PAIRS, '$1$2***')
 }
 
 /** `host:port` (IPv6 in brackets), with `/name` when given: a `componentId` that holds no secret. */

@@ -9,7 +9,8 @@ import { describeThrown, truncate } from '../engine/normalize.js'
 import type { CheckFunction, ComponentDetail } from '../engine/types.js'
 import { FST_HEALTH_INVALID_CHECK_TARGET } from '../errors.js'
 import { Status, worstStatus } from '../states.js'
-import { checkOptions, failedReading, invalidOption, invalidTarget, oneLine, redact, type ResponseTimeOptions, timedReading } from './common.js'
+import { redact } from '../redact.js'
+import { checkOptions, failedReading, invalidOption, invalidTarget, oneLine, type ResponseTimeOptions, timedReading } from './common.js'
 
 /** The status codes that count as healthy: one, a list, or an inclusive range. */
 export type ExpectedStatus = number | number[] | { min: number, max: number }

@@ -1,0 +1,77 @@
+// One redaction pass for every `output` and log line: URL user info, `password=…`-like pairs,
+// and Authorization/Bearer/Basic values. Each secret's whole value becomes one fixed mask, so
+// the mask says nothing of the secret (not its length, not its characters), and nothing else of
+// the text is touched: a secret's text is never replaced where it occurs elsewhere (a
+// one-character password masked everywhere would give it away).
+// Over-redaction is the price of never leaking: a URL with an `@` in its path loses what comes
+// before that `@`, and a header value is masked to the end of its line.
+
+const MASK = '***'
+
+// Cheap first look: text with none of these cannot match any rule and is returned as it is.
+const CANDIDATE = /:\/\/|pass|pwd|secret|token|key|authoriz|cookie|bearer|basic/i
+
+// A quoted value: closed, and followed by what may end a value (else it is read unquoted).
+const QUOTED = String.raw`"(?:[^"\\\n]|\\.)*"(?=$|[\s,;&}\])])|'(?:[^'\\\n]|\\.)*'(?=$|[\s,;&}\])])`
+// An unquoted value: up to whitespace or a separator of pairs (`a=1;b=2`, `?a=1&b=2`, `a: 1, b: 2`).
+const BARE = String.raw`[^\s,;&]+`
+
+// `password=…`, `"api_key": "…"`, `PGPASSWORD=…`, `client_secret: …`, `X-Api-Key: …`: a key that
+// ends with a secret's name (any prefix: `DB_PASSWORD`, `accessToken`), optionally quoted.
+const SECRET_PAIR = new RegExp(
+  String.raw`(?<![\w.-])(["']?)([\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key))\1([ \t]*[=:][ \t]*)(?:${QUOTED}|${BARE})`,
+  'gi'
+)
+
+// `Authorization: <scheme> <credentials>`, `Cookie: …`: the value is masked to the end of the
+// line (or of its quotes), since a header value may hold spaces and commas.
+const HEADER = new RegExp(
+  String.raw`(?<![\w-])(["']?)((?:[\w-]*authorization|(?:set-)?cookie))\1([ \t]*[=:][ \t]*)(?:${QUOTED}|[^\r\n]+)`,
+  'gi'
+)
+
+// `Bearer <token>` anywhere (a token has no whitespace, quote or separator).
+const BEARER = /\b(bearer)([ \t]+)[^\s"',;]+/gi
+// `Basic <base64>` anywhere, when it decodes to `user:password` (so "Basic checks" stays prose).
+const BASIC = /\b(basic)([ \t]+)([A-Za-z0-9+/_-]+={0,2})(?![\w+/=-])/gi
+
+// The value goes with its quotes: a mask in quotes would tell that the secret was quoted.
+const MASKED_PAIR = `$1$2$1$3${MASK}`
+
+const maskBasic = (match: string, scheme: string, space: string, credentials: string): string =>
+  Buffer.from(credentials, 'base64').toString('latin1').includes(':') ? `${scheme}${space}${MASK}` : match
+
+/**
+ * The user info of every `scheme://user:password@host`: it runs from `://` to the last `@` before
+ * the next whitespace, so a password holding `/`, `@`, `:` or quotes goes whole. Linear: each
+ * run of non-space text is scanned once, however many `://` it holds.
+ */
+function maskUserInfo (text: string): string {
+  let from = text.indexOf('://')
+  if (from === -1) return text
+  const WHITESPACE = /\s/g
+  let result = ''
+  let kept = 0
+  while (from !== -1) {
+    const start = from + 3
+    WHITESPACE.lastIndex = start
+    const end = WHITESPACE.test(text) ? WHITESPACE.lastIndex - 1 : text.length
+    const at = text.lastIndexOf('@', end - 1)
+    if (at > start) {
+      result += text.slice(kept, start) + MASK
+      kept = at
+    }
+    from = text.indexOf('://', end)
+  }
+  return kept === 0 ? text : result + text.slice(kept)
+}
+
+/** `text` with every credential it holds replaced by `***`; the same string when it holds none. */
+export function redact (text: string): string {
+  if (!CANDIDATE.test(text)) return text
+  return maskUserInfo(text)
+    .replace(HEADER, MASKED_PAIR)
+    .replace(SECRET_PAIR, MASKED_PAIR)
+    .replace(BEARER, `$1$2${MASK}`)
+    .replace(BASIC, maskBasic)
+}

@@ -1,0 +1,127 @@
+// lib/redact.ts: every credential shape, with generated secrets (fast-check), never survives,
+// its mask is the same whatever the secret was, and text with no secret comes back unchanged.
+import fc from 'fast-check'
+import { test } from 'tap'
+import { redact } from '../lib/redact.js'
+
+const runs = { numRuns: 300 }
+
+/** Any printable ASCII but whitespace: the `/`, `@`, `:`, quotes and backslashes included. */
+const NON_SPACE = [...Array.from({ length: 94 }, (_, i) => String.fromCharCode(33 + i))]
+const secretOf = (chars: string[]): fc.Arbitrary<string> => {
+  const char = fc.constantFrom(...chars)
+  const awkward = ['@', '/', ':', '"', "'", 'a', 'p@ss/w:rd', 'a"b\'c'].filter((secret) => [...secret].every((c) => chars.includes(c)))
+  return fc.oneof(char, fc.string({ unit: char, minLength: 1, maxLength: 24 }), fc.constantFrom(...awkward))
+}
+
+// What a secret may hold in each shape: a URL none of its whitespace; an unquoted value none of
+// the separators that end it; a token its token68 characters. Anything at all in JSON.
+const urlSecret = secretOf(NON_SPACE)
+const bareSecret = secretOf(NON_SPACE.filter((char) => !',;&'.includes(char)))
+const tokenSecret = secretOf([...'ABCXYZabcxyz0189-._~+/a'])
+const anySecret = fc.oneof(urlSecret, fc.string({ minLength: 1, maxLength: 24 }), fc.constantFrom('a b', '"\\"', 'x\ny', '\t'))
+
+// Key names, in any case, with the prefixes environment variables and headers give them.
+const keyword = fc.constantFrom(
+  'password', 'passwd', 'pwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', 'access_key',
+  'client_secret', 'PGPASSWORD', 'DB_PASSWORD', 'AWS_SECRET', 'GITHUB_TOKEN', 'X-Api-Key', 'accessToken', 'passphrase'
+)
+const casing = fc.constantFrom((text: string) => text, (text: string) => text.toUpperCase(), (text: string) => text.toLowerCase())
+const key = fc.tuple(keyword, casing).map(([name, cased]) => cased(name))
+
+// Text around a secret: words that hold no secret and no trigger for a rule, separated by spaces.
+const word = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789.,!?()#%-_'), minLength: 1, maxLength: 8 })
+  .filter((text) => !/pass|pwd|secret|token|key|auth|cookie|bearer|basic/i.test(text))
+const words = fc.array(word, { maxLength: 4 }).map((list) => list.join(' '))
+
+interface Shape {
+  name: string
+  secret: fc.Arbitrary<string>
+  /** The text with the secret in it. */
+  wrap: (secret: string, key: string) => string
+  /** What redact() leaves of it. */
+  masked: (key: string) => string
+}
+
+const shapes: Shape[] = [
+  { name: 'URL user info', secret: urlSecret, wrap: (s) => `postgres://orders:${s}@db:5432/orders`, masked: () => 'postgres://***@db:5432/orders' },
+  { name: 'URL password alone', secret: urlSecret, wrap: (s) => `redis://:${s}@cache:6379`, masked: () => 'redis://***@cache:6379' },
+  { name: 'URL user alone', secret: urlSecret, wrap: (s) => `https://${s}@api.test/health`, masked: () => 'https://***@api.test/health' },
+  { name: 'key=value', secret: bareSecret, wrap: (s, k) => `${k}=${s}`, masked: (k) => `${k}=***` },
+  { name: 'key: value', secret: bareSecret, wrap: (s, k) => `${k}: ${s}`, masked: (k) => `${k}: ***` },
+  { name: 'JSON', secret: anySecret, wrap: (s, k) => `{"${k}":${JSON.stringify(s)}}`, masked: (k) => `{"${k}":***}` },
+  { name: 'JSON, spaced', secret: anySecret, wrap: (s, k) => `{ "${k}": ${JSON.stringify(s)}, "user": "bob" }`, masked: (k) => `{ "${k}": ***, "user": "bob" }` },
+  {
+    name: 'single quotes',
+    secret: anySecret.filter((s) => !/['\\\n]/.test(s)),
+    wrap: (s, k) => `'${k}' = '${s}'`,
+    masked: (k) => `'${k}' = ***`
+  },
+  { name: 'Authorization header', secret: anySecret.filter((s) => !/[\r\n]/.test(s)), wrap: (s) => `Authorization: Bearer ${s}`, masked: () => 'Authorization: ***' },
+  { name: 'Proxy-Authorization header', secret: anySecret.filter((s) => !/[\r\n]/.test(s)), wrap: (s) => `proxy-authorization: Negotiate ${s}`, masked: () => 'proxy-authorization: ***' },
+  { name: 'authorization in JSON', secret: anySecret, wrap: (s) => `{"authorization":${JSON.stringify(`Basic ${s}`)}}`, masked: () => '{"authorization":***}' },
+  { name: 'Bearer token', secret: tokenSecret, wrap: (s) => `sent Bearer ${s}`, masked: () => 'sent Bearer ***' },
+  { name: 'Basic credentials', secret: anySecret, wrap: (s) => `sent Basic ${Buffer.from(`orders:${s}`).toString('base64')}`, masked: () => 'sent Basic ***' }
+]
+
+for (const shape of shapes) {
+  test(`${shape.name}: the secret never survives, and its mask gives nothing away`, async (t) => {
+    fc.assert(fc.property(shape.secret, shape.secret, key, words, words, (one, other, name, before, after) => {
+      // On its own: exactly the mask.
+      const alone = redact(shape.wrap(one, name))
+      if (alone !== shape.masked(name)) throw new Error(`${JSON.stringify(shape.wrap(one, name))} gave ${JSON.stringify(alone)}`)
+      // In text: the same output whatever the secret (so none of it, nor its length, shows).
+      const inText = (secret: string): string => redact(`${before} ${shape.wrap(secret, name)} ${after}`.trim())
+      return inText(one) === inText(other)
+    }), runs)
+    t.pass(`${runs.numRuns} secrets`)
+  })
+}
+
+test('a long secret is gone from the output, the text around it kept', async (t) => {
+  const secret = 'hunter2/@:"\'x'
+  const out = redact(`connect ECONNREFUSED postgres://orders:${secret}@db:5432/orders (PGPASSWORD=${secret} client_secret: ${secret}) refused`)
+  t.notOk(out.includes('hunter2'), out)
+  t.equal(out, 'connect ECONNREFUSED postgres://***@db:5432/orders (PGPASSWORD=*** client_secret: *** refused')
+})
+
+test('a one-character password is masked where it is the value, not everywhere it occurs', async (t) => {
+  t.equal(redact('password=a and a cat ate an apple'), 'password=*** and a cat ate an apple')
+  t.equal(redact('redis://:a@cache a day'), 'redis://***@cache a day')
+})
+
+test('the examples of issue 19', async (t) => {
+  t.equal(redact('connect ECONNREFUSED postgres://orders:hunter2@db:5432'), 'connect ECONNREFUSED postgres://***@db:5432')
+  t.equal(redact('redis://:s3cr3tpw@cache:6379'), 'redis://***@cache:6379')
+  t.equal(redact('PGPASSWORD=s3cret api_key=k1 client_secret=c1'), 'PGPASSWORD=*** api_key=*** client_secret=***')
+  t.equal(redact('Authorization: Bearer eyJ.x.y'), 'Authorization: ***')
+  t.equal(redact('postgres://orders:pa/ss@w0rd@db/orders'), 'postgres://***@db/orders', 'the last @ ends the user info')
+  t.equal(redact('a=1&access_token=t0k&b=2'), 'a=1&access_token=***&b=2', 'a query string keeps its other pairs')
+  t.equal(redact('Server=db;Password=pw;User Id=sa'), 'Server=db;Password=***;User Id=sa')
+  t.equal(redact('cookie: sid=1; theme=dark'), 'cookie: ***')
+  t.equal(redact('"x-api-key": "k1", "accept": "*/*"'), '"x-api-key": ***, "accept": "*/*"')
+})
+
+test('what is not a secret is left alone', async (t) => {
+  const plain = [
+    '', 'HTTP 503, expected 200-399', 'connect ECONNREFUSED 127.0.0.1:5432', 'https://api.test/health answered 200',
+    'token expired', 'password reset required', 'tokens: 5', 'Basic checks passed', 'Basic auth refused',
+    'mail ops@example.com', 'keys=3 primary key: id', 'a://b', 'http://@host', 'upstream warn: disk 91% full'
+  ]
+  for (const text of plain) t.equal(redact(text), text, JSON.stringify(text))
+
+  const tricky = fc.constantFrom('https://api.test/health', 'token', 'expired', 'password', 'reset', 'Basic', 'checks', 'key',
+    'ops@example.com', 'a=b', 'x:y', 'secretary:', 'keys=3', 'monkey: 1', 'C:/path', '"quoted"', "'single'", 'Basic!')
+  const text = fc.array(fc.oneof(word, tricky), { maxLength: 12 }).chain((list) =>
+    fc.array(fc.constantFrom(' ', ', ', '  '), { minLength: list.length, maxLength: list.length })
+      .map((gaps) => list.map((item, i) => item + gaps[i]).join('')))
+  fc.assert(fc.property(text, (value) => redact(value) === value), runs)
+})
+
+test('linear time on inputs that would make a naive pattern backtrack', { timeout: 30_000 }, async (t) => {
+  const size = 200_000
+  const inputs = ['a://'.repeat(size / 4), 'x'.repeat(size) + 'token', `${'_token'.repeat(size / 6)}=x`,
+    `${'authorization'.repeat(size / 13)}`, 'Basic '.repeat(size / 6), '"'.repeat(size) + 'key']
+  for (const input of inputs) t.type(redact(input), 'string')
+  t.equal(redact(`${'a@'.repeat(10)}://${'b'.repeat(100)}@h`), `${'a@'.repeat(10)}://***@h`)
+})
