@@ -6,6 +6,7 @@ import type { CheckRunner } from './engine/runner.js'
 import type { CheckFunction, CheckOptions, Reading } from './engine/types.js'
 import { FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
+import type { HealthHistory } from './history/schema.js'
 import type { HealthCheckEntry, HealthResponse } from './schema.js'
 import { isState, State, Status } from './states.js'
 import { checkView, type ResolvedView } from './views.js'
@@ -87,6 +88,12 @@ export interface HealthController {
    * the instance closes. Resolves when it is closed; a second call returns the same promise.
    */
   shutdown: () => Promise<void>
+  /**
+   * What the history keeps (the `history` option): `history(name)` a check's last readings and
+   * status changes, `history()` the overall status's changes; undefined with `history: false`,
+   * and for a name no check has.
+   */
+  history: HealthHistory
 }
 
 /** What the plugin itself drives, kept off `fastify.health`. */
@@ -256,6 +263,8 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     // No announcement: nothing changes until the check's first reading arrives.
     addCheck: (name, check, checkOptions) => checks.add(name, check, checkOptions),
     removeCheck: (name) => checks.remove(name),
+    // Set by the history when it is on (lib/mount.ts).
+    history: () => undefined,
     onChange: (listener) => subscribe(listeners, listener, 'onChange'),
     report: async () => {
       const { statusCode, body } = await answer('health')

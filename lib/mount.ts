@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createHealth, type HealthController, type HealthLifecycle } from './controller.js'
+import { registerHistoryRoutes } from './history/route.js'
+import { createHistory } from './history/store.js'
 import { connectionCloser } from './idle-connections.js'
 import { publishChanges } from './events.js'
 import type { ResolvedOptions } from './options.js'
@@ -20,6 +22,9 @@ export function createInstanceHealth (fastify: FastifyInstance, options: Resolve
 
 /** Everything the plugin adds to an instance: `fastify.health`, its lifecycle hooks and routes. */
 export function mountHealth (fastify: FastifyInstance, health: HealthController, lifecycle: HealthLifecycle, options: ResolvedOptions): void {
+  // Before any run, so that the history has every reading from the first.
+  const history = options.history === undefined ? undefined : createHistory(lifecycle, options.history)
+  if (history !== undefined) health.history = history.read
   fastify.decorate('health', health)
   publishChanges(health, lifecycle, options.serviceName)
   // Closing means shutting down for whatever still reads the state: report(), onChange
@@ -59,5 +64,8 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
     lifecycle.stop()
   })
   // In a child context: Fastify applies the prefix there, as for any encapsulated plugin.
-  fastify.register(async (routes) => registerHealthRoutes(routes, lifecycle, options), { prefix: options.prefix })
+  fastify.register(async (routes) => {
+    registerHealthRoutes(routes, lifecycle, options)
+    if (history !== undefined) await registerHistoryRoutes(routes, { health, lifecycle, history }, options)
+  }, { prefix: options.prefix })
 }

@@ -7,6 +7,10 @@ import { isUri } from './formats.js'
 import type { OpenTelemetryOptions } from './metrics/open-telemetry.js'
 import type { PrometheusOptions } from './metrics/prometheus.js'
 import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
+import {
+  type HistoryOptions, historyRule, resolveHistory, resolveStatusPage, type ResolvedStatusPage, type StatusPageOptions, statusPageRule
+} from './history/options.js'
+import type { HistorySizes } from './history/store.js'
 import { type HealthRouteOptions, resolveRouteOptions, routeOptionsRule } from './route-options.js'
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'
@@ -109,6 +113,18 @@ export interface FastifyHealthOptions {
    * @default undefined (none)
    */
   prometheus?: PrometheusOptions
+  /**
+   * Per check, a ring of its last readings and one of its status changes, and a ring of the
+   * overall status's changes: `health.history()`, `GET {path}/checks/:name/history`. false turns
+   * it (and its route) off.
+   * @default { readings: 3600, changes: 100 }
+   */
+  history?: boolean | HistoryOptions
+  /**
+   * A status page for the person on call, at `{path}/ui`: true, or `{ path, refresh }`.
+   * @default false
+   */
+  statusPage?: boolean | StatusPageOptions
   /** Fastify register option, honoured: prepended to every health route. */
   prefix?: string
   /** Fastify register option, honoured: the log level of the health routes' request logs. */
@@ -201,6 +217,10 @@ export interface ResolvedOptions {
   /** undefined: off. */
   openTelemetry: OpenTelemetryOptions | undefined
   prometheus: PrometheusOptions | undefined
+  /** The sizes of the history's rings; undefined: off. */
+  history: HistorySizes | undefined
+  /** undefined: off. */
+  statusPage: ResolvedStatusPage | undefined
 }
 
 // What Node's HTTP server accepts in a header value: a CR or LF would fail every answer.
@@ -353,6 +373,8 @@ const rules: Record<keyof FastifyHealthOptions, Rule> = {
   routeOptions: routeOptionsRule,
   openTelemetry,
   prometheus,
+  history: historyRule,
+  statusPage: statusPageRule,
   prefix: (value) => value === '' ? undefined : urlPath(value),
   logLevel: (value) => typeof value === 'string' && LOG_LEVELS.includes(value) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`,
   logSerializers: (value) => isPlainObject(value) && Object.values(value).every((serializer) => typeof serializer === 'function')
@@ -390,6 +412,9 @@ export function resolveOptions (input: unknown): ResolvedOptions {
   const process = given.process ?? defaults.process
   const auto = given.autoChecks ?? defaults.autoChecks
   const otel = given.openTelemetry ?? defaults.openTelemetry
+  const history = resolveHistory(given.history)
+  const statusPage = resolveStatusPage(given.statusPage, path, history)
+  if (statusPage.problem !== undefined) throw new FST_HEALTH_INVALID_OPTION('statusPage', statusPage.problem)
   return {
     serviceName: given.serviceName,
     version: given.version,
@@ -413,6 +438,8 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     drillDown: (given.drillDown ?? defaults.drillDown) ? path.replace(/\/+$/, '') + checkView.path : undefined,
     shutdownDelay: given.shutdownDelay ?? defaults.shutdownDelay,
     openTelemetry: otel === true ? {} : otel === false ? undefined : { ...otel },
-    prometheus: given.prometheus === undefined ? undefined : { ...given.prometheus }
+    prometheus: given.prometheus === undefined ? undefined : { ...given.prometheus },
+    history,
+    statusPage: statusPage.page
   }
 }

@@ -1,0 +1,321 @@
+// The history (issue 21): the rings (bounded, in order, wrapping round as a naive model does),
+// what each check and the overall status keep, health.history(), GET {path}/checks/:name/history
+// over inject and real HTTP with the drill-down's detail policy, its schema, and the options.
+import { isDeepStrictEqual } from 'node:util'
+import fastifySwagger from '@fastify/swagger'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import fc from 'fast-check'
+import Fastify from 'fastify'
+import { test } from 'tap'
+import type { CheckRun } from '../lib/controller.js'
+import type { CheckRunner } from '../lib/engine/runner.js'
+import { CheckRings } from '../lib/history/check-rings.js'
+import { Ring } from '../lib/history/ring.js'
+import * as historySchemas from '../lib/history/schema.js'
+import { buildHistorySchemas } from '../lib/history/schema-typebox.js'
+import { StatusRings } from '../lib/history/status-rings.js'
+import { createHistory } from '../lib/history/store.js'
+import fastifyHealth, { CheckHistorySchema, type FastifyHealthOptions, State, StatusHistorySchema } from '../lib/index.js'
+import { controlledCheck, newApp, servedApp, transports } from './helpers.js'
+
+const checkHistory = TypeCompiler.Compile(CheckHistorySchema)
+const statusHistory = TypeCompiler.Compile(StatusHistorySchema)
+const errorsOf = (compiled: typeof checkHistory | typeof statusHistory, document: unknown): string[] =>
+  [...compiled.Errors(document)].map((error) => `${error.path}: ${error.message}`)
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const HEALTH_TYPE = 'application/health+json; charset=utf-8'
+
+test('a ring keeps the last `size` records in order, growing lazily and wrapping round as a naive model', async (t) => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 70 }),
+    fc.array(fc.double({ noNaN: true }), { maxLength: 300 }),
+    (size, values) => {
+      const ring = new Ring(size, { value: Float64Array, order: Float64Array })
+      const model: Array<[number, number]> = []
+      for (const [index, value] of values.entries()) {
+        const slot = ring.push()
+        ring.columns.value[slot] = value
+        ring.columns.order[slot] = index
+        model.push([value, index])
+        if (model.length > size) model.shift()
+        if (ring.length !== model.length || ring.allocated > size || ring.allocated < ring.length) return false
+      }
+      const kept: Array<[number, number]> = []
+      for (let index = 0; index < ring.length; index++) {
+        const slot = ring.slot(index)
+        kept.push([ring.columns.value[slot] as number, ring.columns.order[slot] as number])
+      }
+      return isDeepStrictEqual(kept, model)
+    }
+  ), { numRuns: 300 })
+  const ring = new Ring(1000, { at: Float64Array })
+  t.equal(ring.allocated, 16, 'small at first')
+  for (let index = 0; index < 17; index++) ring.push()
+  t.equal(ring.allocated, 32, 'doubled when full')
+  for (let index = 0; index < 5000; index++) ring.push()
+  t.equal(ring.allocated, 1000, 'never past its size')
+  t.equal(ring.length, 1000)
+})
+
+const owner = {} as CheckRunner
+const run = (fields: Partial<CheckRun>): CheckRun =>
+  ({ name: 'db', status: 'pass', counted: 'pass', previous: 'pass', durationMs: 2, entries: [], at: 1_700_000_000_000, ...fields })
+
+test('a check\'s rings: readings with value and unit, changes with their output, the window', async (t) => {
+  const rings = new CheckRings('db', owner, { readings: 4, changes: 2 })
+  let doc = rings.document()
+  t.same(doc, { name: 'db', status: null, since: null, size: { readings: 4, changes: 2 }, readings: [], changes: [] }, 'nothing before the first reading')
+  t.same(errorsOf(checkHistory, doc), [])
+  t.equal(rings.changesInWindow(), 0)
+
+  const at = 1_700_000_000_000
+  rings.record(run({ at, previous: undefined, entries: [{ observedValue: 'text' }, { observedValue: 3, observedUnit: 'ms' }] }))
+  rings.record(run({ at: at + 1000, status: 'fail', counted: 'fail', entries: [{ status: 'fail', output: 'connect postgres://orders:hunter2@db:5432 refused' }] }))
+  rings.record(run({ at: at + 2000, status: 'fail', counted: 'warn', previous: 'fail', entries: [{ observedValue: Infinity, observedUnit: 'ms' }] }))
+  doc = rings.document()
+  t.same(errorsOf(checkHistory, doc), [], 'valid by the schema')
+  t.same(doc.readings, [
+    { time: new Date(at).toISOString(), status: 'pass', counted: 'pass', durationMs: 2, observedValue: 3, observedUnit: 'ms' },
+    { time: new Date(at + 1000).toISOString(), status: 'fail', counted: 'fail', durationMs: 2 },
+    { time: new Date(at + 2000).toISOString(), status: 'fail', counted: 'warn', durationMs: 2 }
+  ], 'the first finite number is the value; none kept otherwise')
+  t.match(doc.changes, [{ from: null, to: 'pass' }, { from: 'pass', to: 'fail' }, { from: 'fail', to: 'warn' }].slice(1), 'the last two changes only')
+  t.equal(doc.changes.length, 2)
+  t.equal(doc.status, 'warn')
+  t.equal(doc.since, new Date(at + 2000).toISOString())
+  t.equal(rings.changesInWindow(), 2, 'the first reading is no change')
+  t.notMatch(JSON.stringify(doc), 'hunter2', 'the output is redacted')
+
+  for (let index = 3; index < 10; index++) rings.record(run({ at: at + index * 1000, counted: 'warn', previous: 'warn' }))
+  t.equal(rings.document().readings.length, 4, 'bounded')
+  t.equal(rings.changesInWindow(), 0, 'the changes before the oldest reading kept are out of the window')
+
+  // Past 255 units, a reading keeps none.
+  const many = new CheckRings('units', owner, { readings: 300, changes: 1 })
+  for (let index = 0; index < 300; index++) many.record(run({ entries: [{ observedValue: index, observedUnit: `u${index}` }] }))
+  const units = many.document().readings.map((reading) => reading.observedUnit)
+  t.equal(units[254], 'u254')
+  t.equal(units[299], undefined, 'no unit kept past the table')
+  t.equal(many.document().readings[299]?.observedValue, 299)
+})
+
+test('the overall status\'s ring: from, to, cause, bounded', async (t) => {
+  const rings = new StatusRings(3, 'fail', 1000)
+  t.same(rings.document(), { status: 'fail', since: new Date(1000).toISOString(), size: 3, changes: [] })
+  rings.record({ at: 2000, from: 'fail', to: 'pass', cause: { state: State.WORK } })
+  for (let index = 0; index < 4; index++) rings.record({ at: 3000 + index, from: 'pass', to: 'warn', cause: { check: `c${index}` } })
+  const doc = rings.document()
+  t.same(errorsOf(statusHistory, doc), [])
+  t.same(doc.changes.map((change) => change.cause), [{ check: 'c1' }, { check: 'c2' }, { check: 'c3' }])
+  t.same(rings.records(1).map((change) => change.cause), [{ check: 'c3' }], 'the newest')
+  t.equal(doc.status, 'warn')
+  t.equal(doc.since, new Date(3003).toISOString())
+})
+
+test('the schemas are what TypeBox builds, and exported', async (t) => {
+  for (const [name, built] of Object.entries(buildHistorySchemas())) {
+    const ours = historySchemas[name as keyof typeof historySchemas]
+    t.ok(isDeepStrictEqual(ours, built), `${name} is TypeBox's schema, markers included`)
+  }
+})
+
+/** A check whose status the test sets, with an observed value. */
+function valuedCheck () {
+  const control = controlledCheck()
+  let value = 1
+  return {
+    ...control,
+    check: () => ({ ...control.check(), observedValue: value++, observedUnit: 'ms' })
+  }
+}
+
+test('health.history(): a check\'s readings and changes, the overall status\'s changes and causes', async (t) => {
+  const db = valuedCheck()
+  const { app, call } = await servedApp(t, 'inject', {
+    initialState: State.NOINFO,
+    checks: { 'db:responseTime': { check: db.check, cacheFor: 0 } }
+  })
+  t.same(app.health.history('db:responseTime'), { name: 'db:responseTime', status: null, since: null, size: { readings: 3600, changes: 100 }, readings: [], changes: [] }, 'no reading yet')
+  app.health.setStateWorking()
+  await call('/health')
+  db.set('fail')
+  await call('/health')
+  await call('/health')
+  db.set('pass')
+  await call('/health')
+  const doc = app.health.history('db:responseTime')
+  t.same(errorsOf(checkHistory, doc), [])
+  t.same(doc?.readings.map((reading) => [reading.status, reading.observedValue, reading.observedUnit]),
+    [['pass', 1, 'ms'], ['fail', 2, 'ms'], ['fail', 3, 'ms'], ['pass', 4, 'ms']])
+  t.match(doc?.changes, [{ from: null, to: 'pass' }, { from: 'pass', to: 'fail', output: 'it is fail' }, { from: 'fail', to: 'pass' }])
+  t.equal(app.health.history('nothing:here'), undefined, 'no such check')
+
+  const overall = app.health.history()
+  t.same(errorsOf(statusHistory, overall), [])
+  t.match(overall?.changes, [
+    { from: 'fail', to: 'pass', cause: { state: State.WORK } },
+    { from: 'pass', to: 'fail', cause: { check: 'db:responseTime' } },
+    { from: 'fail', to: 'pass', cause: { check: 'db:responseTime' } }
+  ])
+  t.equal(overall?.status, 'pass')
+
+  // Removed: forgotten, and a check added again under the name starts afresh.
+  app.health.removeCheck('db:responseTime')
+  t.equal(app.health.history('db:responseTime'), undefined, 'a removed check has no history')
+  app.health.addCheck('db:responseTime', () => ({ status: 'warn', output: 'again' }), { cacheFor: 0 })
+  await call('/health')
+  t.match(app.health.history('db:responseTime'), { status: 'warn', readings: [{ status: 'warn' }], changes: [{ from: null, to: 'warn', output: 'again' }] })
+})
+
+test('history: false turns it off: health.history() is undefined and there is no route', async (t) => {
+  const { app, call } = await servedApp(t, 'inject', { history: false, exposeDetails: true, checks: { db: () => undefined } })
+  await call('/health')
+  t.equal(app.health.history('db'), undefined)
+  t.equal(app.health.history(), undefined)
+  const res = await call('/health/checks/db/history')
+  t.equal(res.statusCode, 404)
+  t.not(res.contentType, HEALTH_TYPE, 'Fastify\'s own 404')
+})
+
+test('the rings of removed checks are swept as new ones come: memory follows the checks there are', async (t) => {
+  const { app, call } = await servedApp(t, 'inject', { history: { readings: 2, changes: 2 } })
+  const rings = (name: string) => (app.health.history(name)?.readings.length ?? 0)
+  for (let round = 0; round < 300; round++) {
+    app.health.addCheck(`c${round}`, () => undefined, { cacheFor: 0 })
+    await call('/health')
+    app.health.removeCheck(`c${round}`)
+  }
+  t.equal(rings('c299'), 0)
+  // The store is internal: count what it holds through a fresh one on the same lifecycle shape.
+  const listeners: Array<(run: CheckRun) => void> = []
+  const present = new Map<string, CheckRunner>()
+  const history = createHistory({
+    checks: { get: (name: string) => present.get(name) } as never,
+    onRun: (listener) => { listeners.push(listener); return () => {} },
+    onStatus: () => () => {},
+    snapshot: () => ({ status: 'pass', checks: [] })
+  }, { readings: 2, changes: 2 })
+  for (let index = 0; index < 1000; index++) {
+    const name = `c${index}`
+    present.set(name, {} as CheckRunner)
+    for (const listener of listeners) listener(run({ name }))
+    present.delete(name)
+  }
+  let held = 0
+  for (let index = 0; index < 1000; index++) if (history.rings(`c${index}`) !== undefined) held++
+  t.equal(held, 0, 'none left for removed checks')
+  present.set('kept', {} as CheckRunner)
+  for (const listener of listeners) listener(run({ name: 'kept' }))
+  t.ok(history.rings('kept'), 'a present check keeps its rings')
+  history.stop()
+})
+
+for (const transport of transports) {
+  test(`GET {path}/checks/:name/history (${transport})`, async (t) => {
+    const db = valuedCheck()
+    const { call } = await servedApp(t, transport, {
+      exposeDetails: true,
+      checks: { 'db:responseTime': { check: db.check, cacheFor: 0 }, 'disk:/var/lib': () => undefined }
+    })
+    await call('/health')
+    db.set('warn')
+    await call('/health')
+    for (const url of ['/health/checks/db:responseTime/history', '/health/checks/db%3AresponseTime/history']) {
+      const res = await call(url)
+      t.equal(res.statusCode, 200, url)
+      t.equal(res.contentType, JSON_TYPE)
+      t.equal(res.cacheControl, 'max-age=5')
+      const doc = JSON.parse(res.text)
+      t.same(errorsOf(checkHistory, doc), [], 'valid by the exported schema')
+      t.match(doc, { name: 'db:responseTime', status: 'warn', changes: [{ to: 'pass' }, { from: 'pass', to: 'warn', output: 'it is warn' }] })
+    }
+    t.equal((await call('/health/checks/disk%3A%2Fvar%2Flib/history')).statusCode, 200, 'a name with slashes, percent-encoded')
+    const missing = await call('/health/checks/db:nothing/history')
+    t.equal(missing.statusCode, 404)
+    t.equal(missing.contentType, HEALTH_TYPE, 'the drill-down\'s 404 document')
+    t.match(missing.body, { status: 'fail', output: 'No check is named "db:nothing"' })
+    t.equal((await call('/health/checks/db:responseTime/history', 'HEAD')).statusCode, 200, 'HEAD')
+  })
+
+  test(`the history route without permission: the 404 of an unknown name (${transport})`, async (t) => {
+    const { call } = await servedApp(t, transport, {
+      exposeDetails: false,
+      checks: { 'db:responseTime': () => undefined }
+    })
+    await call('/health')
+    const known = await call('/health/checks/db:responseTime/history')
+    const unknown = await call('/health/checks/db:nothing/history')
+    t.equal(known.statusCode, 404)
+    t.equal(known.contentType, unknown.contentType)
+    t.same(known.body, { ...unknown.body, output: 'No check is named "db:responseTime"' }, 'nothing tells that it exists')
+    t.notMatch(known.text, 'readings')
+  })
+}
+
+test('the history route follows a per-request policy, and one that throws hides', async (t) => {
+  const { app } = await servedApp(t, 'inject', {
+    exposeDetails: (request) => {
+      if (request.headers['x-throw'] !== undefined) throw new Error('policy broke')
+      return request.headers['x-token'] === 'secret'
+    },
+    checks: { db: () => undefined },
+    prefix: '/ops',
+    path: '/status/'
+  })
+  const url = '/ops/status/checks/db/history'
+  t.equal((await app.inject({ url, headers: { 'x-token': 'secret' } })).statusCode, 200)
+  t.equal((await app.inject({ url, headers: { 'x-token': 'secret', 'x-throw': '1' } })).statusCode, 404)
+  t.equal((await app.inject(url)).statusCode, 404)
+})
+
+test('openapi: the history route is documented with its schema', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifySwagger, { openapi: { info: { title: 'orders', version: '1.0.0' } } })
+  await app.register(fastifyHealth, { serviceName: 'orders', checks: { db: () => undefined }, statusPage: true })
+  await app.ready()
+  const paths = (app.swagger() as unknown as { paths: Record<string, { get?: { summary?: string, tags?: string[], responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }> }).paths
+  const operation = paths['/health/checks/{name}/history']?.get
+  t.match(operation?.summary, /History of one check/)
+  t.ok(operation?.tags?.includes('health'))
+  t.match(operation?.responses['200']?.content?.['application/json']?.schema, { type: 'object', required: ['name', 'status', 'since', 'size', 'readings', 'changes'] })
+  t.ok(operation?.responses['404']?.content?.['application/health+json'], 'the 404 document')
+  t.match(paths['/health/ui']?.get?.summary, /Status page/)
+  t.ok(paths['/health/ui/data']?.get)
+})
+
+test('options: history and statusPage are checked, and their routes claimed', async (t) => {
+  const register = async (options: Record<string, unknown>, before?: (app: ReturnType<typeof newApp>) => void) => {
+    const app = newApp(t)
+    before?.(app)
+    await app.register(fastifyHealth, { serviceName: 'orders', ...options } as FastifyHealthOptions)
+    await app.ready()
+    return app
+  }
+  const invalid = [
+    [{ history: 'yes' }, /option "history" must be a boolean or \{ readings, changes \}/],
+    [{ history: { readings: 0 } }, /option "history" sets readings: it must be an integer from 1 to 1000000/],
+    [{ history: { changes: 1.5 } }, /sets changes/],
+    [{ history: { size: 3 } }, /has an unknown option "size"/],
+    [{ statusPage: 'on' }, /option "statusPage" must be a boolean or \{ path, refresh \}/],
+    [{ statusPage: { refresh: 0 } }, /sets refresh/],
+    [{ statusPage: { path: 'ui' } }, /sets path/],
+    [{ statusPage: { path: '/ui/:x' } }, /sets path/],
+    [{ statusPage: true, history: false }, /option "statusPage" needs the history/]
+  ] as const
+  for (const [options, message] of invalid) {
+    await t.rejects(register(options), { code: 'FST_HEALTH_INVALID_OPTION', message }, JSON.stringify(options))
+  }
+  await t.rejects(register({ statusPage: true, groups: { ui: {} } }), { code: 'FST_HEALTH_ROUTE_TAKEN', message: /the status page cannot be served at GET \/health\/ui: group "ui" is there already/ })
+  await t.rejects(register({ statusPage: { path: '/health/checks/ui' } }), { code: 'FST_HEALTH_ROUTE_TAKEN', message: /the check drill-down/ })
+  const free = await register({ statusPage: { path: '/health/checks/ui' }, drillDown: false })
+  t.equal((await free.inject('/health/checks/ui')).statusCode, 200, 'without the drill-down the path is free')
+  await t.rejects(register({ statusPage: true }, (app) => { app.get('/health/ui/data', async () => 'mine') }), { code: 'FST_HEALTH_ROUTE_TAKEN', message: /status page data .* a route of the application/ })
+  const app = await register({ statusPage: { path: '/status', refresh: 2 }, history: true, prefix: '/ops' })
+  t.equal((await app.inject('/ops/status')).statusCode, 200, 'served at its path under the prefix')
+  t.match((await app.inject('/ops/status')).body, 'data-source="/ops/status/data" data-refresh="2"')
+  t.equal((await app.inject('/ops/health/ui')).statusCode, 404, 'not at the default path')
+  const off = await register({})
+  t.equal((await off.inject('/health/ui')).statusCode, 404, 'off by default')
+})
