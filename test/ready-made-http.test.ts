@@ -166,9 +166,49 @@ test('redirects: judged as they are by default, followed when asked, within the 
   t.equal(up.seen[1].headers.authorization, `Basic ${Buffer.from('alice:pw').toString('base64')}`, 'same origin: credentials kept')
   const away = await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/away`, { followRedirects: 1, headers }))
   t.match(away, { status: 'pass', componentId: `${up.base}/away` })
-  t.match(other.seen, [{ url: '/there?token=x', headers: { 'x-probe': 'yes' } }])
-  t.equal(other.seen[0].headers.authorization, undefined, 'another origin: no authorization')
-  t.equal(other.seen[0].headers.cookie, undefined, 'another origin: no cookie')
+  t.match(other.seen, [{ url: '/there?token=x' }])
+  for (const name of ['authorization', 'cookie', 'x-probe']) t.equal(other.seen[0].headers[name], undefined, `another origin: no ${name}`)
+})
+
+test('a redirect to another origin sends none of the user\'s headers but accept, accept-language and user-agent', async (t) => {
+  // Two loopback servers on two ports: two origins. /there on `other` sends back to `up`.
+  let upBase = ''
+  const other = await upstream(t, (req, res) => {
+    if (req.url === '/back') res.writeHead(302, { location: `${upBase}/home` }).end()
+    else res.writeHead(200).end('elsewhere')
+  })
+  const up = await upstream(t, (req, res) => {
+    const to: Record<string, string> = { '/same': '/home', '/away': `${other.base}/there`, '/round': `${other.base}/back` }
+    const location = to[req.url as string]
+    if (location !== undefined) res.writeHead(307, { location }).end()
+    else res.writeHead(200).end('home')
+  })
+  upBase = up.base
+  const headers = {
+    'x-api-key': 'k3y', 'X-Auth-Token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1',
+    Accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health'
+  }
+  const described = { accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health' }
+  const secrets = { 'x-api-key': 'k3y', 'x-auth-token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1' }
+
+  t.match(await runCheck(httpCheck(`${up.base}/same`, { followRedirects: 1, headers })), { status: 'pass' })
+  t.match(up.seen, [{ url: '/same', headers: { ...secrets, ...described } }, { url: '/home', headers: { ...secrets, ...described } }],
+    'the same origin: every header, x-api-key included, sent again')
+
+  t.match(await runCheck(httpCheck(`${up.base}/away`, { followRedirects: 1, headers })), { status: 'pass' })
+  t.match(other.seen, [{ url: '/there', headers: described }], 'another origin: the describing headers only')
+  for (const name of Object.keys(secrets)) t.equal(other.seen[0].headers[name], undefined, `another origin: no ${name}`)
+
+  up.seen.length = 0
+  other.seen.length = 0
+  t.match(await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/round`, { followRedirects: 2, headers })), { status: 'pass' })
+  t.same(up.seen.map((seen) => seen.url), ['/round', '/home'])
+  t.equal(up.seen[0].headers.authorization, 'Bearer b3arer', 'the first hop has them all (the header wins over the URL\'s Basic)')
+  for (const seen of [other.seen[0], up.seen[1]]) {
+    for (const name of Object.keys(secrets)) t.equal(seen.headers[name], undefined, `${seen.url}: no ${name}`)
+    t.match(seen.headers, described)
+  }
+  t.pass('once dropped, never sent again, not even back on the first origin')
 })
 
 test('an application/health+json upstream: its status counts, its output is carried over, bounded', async (t) => {
@@ -264,7 +304,7 @@ test('credentials and a query token: sent, never shown in the answer or the logs
 
   const { app, lines } = loggedApp()
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true })
   app.health.addCheck('private', httpCheck(url))
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   const got = await request(`${base}/health`)
@@ -298,7 +338,7 @@ test('a hang through the plugin: within the timeout, then no socket or timer lef
   const up = await upstream(t, () => {})
   const sockets = openSockets()
   const timersBefore = activeTimers()
-  const app = await workingApp(t)
+  const app = await workingApp(t, { exposeDetails: true })
   await expectTimeoutThroughPlugin(t, app, 'api:responseTime', httpCheck(up.base))
   await waitFor('the server to see the close', () => up.accepted() === 1 && up.open() === 0, 5000, 10)
   await waitFor('the client socket to close', () => newSockets(sockets).length === 0, 5000, 10)
@@ -308,7 +348,7 @@ test('a hang through the plugin: within the timeout, then no socket or timer lef
 
 test('through the plugin: single flight, over inject and real HTTP', async (t) => {
   const up = await upstream(t, (_req, res) => { setTimeout(() => res.writeHead(200).end('ok'), 100) })
-  const app = await workingApp(t)
+  const app = await workingApp(t, { exposeDetails: true })
   app.health.addCheck('api', httpCheck(`${up.base}/health?token=x`), { cacheFor: 60_000 })
   const answers = await Promise.all(Array.from({ length: 20 }, () => app.inject('/health')))
   t.equal(up.seen.length, 1, 'twenty concurrent requests, one upstream request')
@@ -325,7 +365,7 @@ test('through the plugin: single flight, over inject and real HTTP', async (t) =
   t.match(got.body, { status: 'pass', checks: { api: [{ status: 'pass' }] } })
 
   const warn = await answering(t, 200, JSON.stringify({ status: 'warn', output: 'slow replica' }), 'application/health+json')
-  const warning = await workingApp(t)
+  const warning = await workingApp(t, { exposeDetails: true })
   warning.health.addCheck('replica', httpCheck(warn.base))
   const warned = await request(`${await warning.listen({ host: '127.0.0.1', port: 0 })}/health`)
   t.equal(warned.statusCode, 202)

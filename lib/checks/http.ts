@@ -32,7 +32,10 @@ export interface HttpCheckOptions extends ResponseTimeOptions {
    * @default 'GET'
    */
   method?: 'GET' | 'HEAD'
-  /** Request headers. */
+  /**
+   * Request headers. After a redirect to another origin only accept, accept-language and
+   * user-agent are sent on: any other may hold a credential.
+   */
   headers?: Record<string, string>
   /**
    * Healthy status codes.
@@ -59,8 +62,10 @@ const OPTION_KEYS = ['method', 'headers', 'expect', 'accept', 'followRedirects',
 const DEFAULT_EXPECT = { min: 200, max: 399 }
 const DEFAULT_MAX_BODY = 64 * 1024
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
-// Headers that carry credentials: never sent to another origin after a redirect.
-const PRIVATE_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization'])
+// The only headers of the user's that follow a redirect to another origin. Any other may carry
+// a credential under a name no list can foresee (x-api-key, x-auth, a vendor's own), so the
+// rule is an allow-list of headers that describe the request, not a deny-list of secrets.
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'user-agent'])
 const UPSTREAM_WORDS: Record<string, Status> = {
   warn: Status.WARN, fail: Status.FAIL, error: Status.FAIL, down: Status.FAIL
 }
@@ -227,16 +232,21 @@ async function acceptVerdict (accept: NonNullable<HttpCheckOptions['accept']>, a
   }
 }
 
-/** The next hop of a redirect, or the reason it cannot be followed. */
-function redirectHop (first: Hop, location: string, from: URL): Hop | string {
-  if (!URL.canParse(location, from)) return 'the redirect location is not a URL'
-  const url = new URL(location, from)
+/**
+ * The next hop of a redirect, or the reason it cannot be followed. On the same origin it sends
+ * what the hop before sent; to another origin, the URL's credentials and every header of the
+ * user's but those in CROSS_ORIGIN_HEADERS are dropped, and stay dropped for later hops (back
+ * to the first origin included, as fetch does).
+ */
+function redirectHop (previous: Hop, location: string): Hop | string {
+  if (!URL.canParse(location, previous.url)) return 'the redirect location is not a URL'
+  const url = new URL(location, previous.url)
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `redirected to a ${url.protocol} URL`
-  // Credentials in the location are not used; the target's own go to its origin only.
+  // Credentials in the location are not used: only the target's own, and only on its origin.
   url.username = ''
   url.password = ''
-  if (url.origin === first.url.origin) return { url, auth: first.auth, headers: first.headers }
-  const headers = Object.fromEntries(Object.entries(first.headers).filter(([name]) => !PRIVATE_HEADERS.has(name.toLowerCase())))
+  if (url.origin === previous.url.origin) return { ...previous, url }
+  const headers = Object.fromEntries(Object.entries(previous.headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name.toLowerCase())))
   return { url, auth: undefined, headers }
 }
 
@@ -274,7 +284,7 @@ export function httpCheck (url: string | URL, options?: HttpCheckOptions): Check
       } else if (hops === followRedirects) {
         return { ...base, status: Status.FAIL, output: `more than ${followRedirects} redirects` }
       } else {
-        const next = redirectHop(first, location, hop.url)
+        const next = redirectHop(hop, location)
         if (typeof next === 'string') return { ...base, status: Status.FAIL, output: next }
         hop = next
       }
