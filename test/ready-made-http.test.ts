@@ -184,10 +184,7 @@ test('a redirect to another origin sends none of the user\'s headers but accept,
     else res.writeHead(200).end('home')
   })
   upBase = up.base
-  const headers = {
-    'x-api-key': 'k3y', 'X-Auth-Token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1',
-    Accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health'
-  }
+  const headers = { 'x-api-key': 'k3y', 'X-Auth-Token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1', Accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health' }
   const described = { accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health' }
   const secrets = { 'x-api-key': 'k3y', 'x-auth-token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1' }
 
