@@ -105,7 +105,7 @@ export const SCRIPT = `
     const spark = drawing('svg', { class: 'spark', viewBox: '0 0 100 20', preserveAspectRatio: 'none', role: 'img' })
     const line = drawing('polyline', { 'vector-effect': 'non-scaling-stroke', points: '' })
     spark.append(line)
-    const strip = drawing('svg', { class: 'strip', viewBox: '0 0 ' + RECENT + ' 1', preserveAspectRatio: 'none', role: 'img' })
+    const strip = drawing('svg', { class: 'strip', viewBox: '0 0 ' + RECENT + ' 1', preserveAspectRatio: 'none', 'shape-rendering': 'crispEdges', role: 'img' })
     article.append(header, output, facts, spark, strip)
     return { article, status, output, value, changed, changes, spark, line, strip }
   }
