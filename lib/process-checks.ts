@@ -1,8 +1,8 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { getHeapStatistics } from 'node:v8'
 import type { ComponentDetail, CheckFunction, CheckOptions, ProbeName } from './engine/types.js'
-import { duration, isPlainObject, probeList, type Rule } from './rules.js'
-import { rateReading, type Thresholds } from './thresholds.js'
+import { duration, firstMistake, isPlainObject, probeList, type Rule } from './rules.js'
+import { rateReading, type Thresholds, thresholdsProblem } from './thresholds.js'
 import { defaultProbes } from './views.js'
 
 export type { Thresholds }
@@ -45,31 +45,54 @@ export interface ProcessChecksOptions {
   memory?: boolean | { heapUsed?: Thresholds, rss?: Thresholds }
 }
 
+const MiB = 1024 * 1024
+const round = (value: number): number => Math.round(value * 100) / 100
 const heapLimit = (): number => getHeapStatistics().heap_size_limit / MiB
 
 const defaults = {
   interval: 5000,
   critical: true,
+  uptime: {},
   eventLoopDelay: { warn: 100, fail: 1000 },
   eventLoopUtilization: { warn: 90 },
-  memory: () => ({ heapUsed: { warn: round(heapLimit() * 0.85), fail: round(heapLimit() * 0.95) } })
+  /** Fractions of V8's heap limit. */
+  heapUsed: { warn: 0.85, fail: 0.95 },
+  /** The delay histogram's sampling period, in ms. */
+  delayResolution: 10,
+  /** The percentile of the delays a reading reports. */
+  delayPercentile: 99
 } as const
 
-const thresholds = (value: unknown): boolean =>
-  typeof value === 'boolean' || (isPlainObject(value) &&
-    Object.entries(value).every(([level, limit]) => ['warn', 'fail'].includes(level) && (limit === undefined || Number.isFinite(limit))))
+const memoryDefaults = (): { heapUsed: Thresholds } =>
+  ({ heapUsed: { warn: round(heapLimit() * defaults.heapUsed.warn), fail: round(heapLimit() * defaults.heapUsed.fail) } })
+
+/**
+ * A setting of thresholds: a boolean, or `{ warn, fail }` by the shared rule (finite numbers
+ * from 0, warn before fail); `higherIsWorse` false for a minimum (uptime).
+ */
+const thresholdsSetting = (key: string, higherIsWorse = true): Rule => (value) => {
+  if (typeof value === 'boolean') return undefined
+  if (!isPlainObject(value)) return `sets ${key} to something other than a boolean or { warn, fail } numbers`
+  const problem = thresholdsProblem(value, higherIsWorse)
+  return problem === undefined ? undefined : `sets ${key} to a { warn, fail } object that ${problem}`
+}
+
+const MEMORY_MISTAKE = 'sets memory to something other than a boolean or { heapUsed, rss } thresholds'
+const memoryPart = (key: string): Rule => (value) => isPlainObject(value) ? thresholdsSetting(`memory.${key}`)(value) : MEMORY_MISTAKE
 
 const settingRules: Record<keyof ProcessChecksOptions, Rule> = {
   interval: (value) => duration(1)(value) === undefined ? undefined : 'sets interval to something other than milliseconds from 1',
   critical: (value) => typeof value === 'boolean' ? undefined : 'sets critical to something other than a boolean',
   probes: (value) => probeList(value)?.replace(/^must be/, 'sets probes to something other than'),
-  uptime: (value) => thresholds(value) ? undefined : 'sets uptime to something other than a boolean or { warn, fail } numbers',
-  eventLoopDelay: (value) => thresholds(value) ? undefined : 'sets eventLoopDelay to something other than a boolean or { warn, fail } numbers',
-  eventLoopUtilization: (value) => thresholds(value) ? undefined : 'sets eventLoopUtilization to something other than a boolean or { warn, fail } numbers',
-  memory: (value) => typeof value === 'boolean' || (isPlainObject(value) &&
-    Object.entries(value).every(([part, t]) => ['heapUsed', 'rss'].includes(part) && (t === undefined || (thresholds(t) && typeof t !== 'boolean'))))
-    ? undefined
-    : 'sets memory to something other than a boolean or { heapUsed, rss } thresholds'
+  uptime: thresholdsSetting('uptime', false),
+  eventLoopDelay: thresholdsSetting('eventLoopDelay'),
+  eventLoopUtilization: thresholdsSetting('eventLoopUtilization'),
+  memory: (value) => {
+    if (typeof value === 'boolean') return undefined
+    if (!isPlainObject(value)) return MEMORY_MISTAKE
+    const mistake = firstMistake(value, { heapUsed: memoryPart('heapUsed'), rss: memoryPart('rss') })
+    return mistake === undefined ? undefined : mistake.problem ?? MEMORY_MISTAKE
+  }
 }
 
 /** What is wrong with the `process` option, or undefined when it is fine. */
@@ -85,9 +108,6 @@ export function processChecksProblem (value: unknown): string | undefined {
   return undefined
 }
 
-const MiB = 1024 * 1024
-const round = (value: number): number => Math.round(value * 100) / 100
-
 /** The reading's status: `higherIsWorse` true for a delay, false for an uptime. */
 const rate = (value: number, limits: Thresholds, higherIsWorse: boolean, what: string, unit: string): ComponentDetail =>
   rateReading(value, limits, { what, unit, higherIsWorse })
@@ -102,7 +122,8 @@ function afterStartUp (): (value: number, thresholds: Thresholds, what: string, 
   return (value, thresholds, what, unit) => {
     if (!first) return rate(value, thresholds, true, what, unit)
     first = false
-    return { status: 'pass', output: `${what} over start-up, not judged` }
+    // Passing, so with no output (the draft's SHOULD); the value is still reported.
+    return { status: 'pass' }
   }
 }
 
@@ -132,7 +153,7 @@ export function createProcessChecks (
   const disposers: Array<() => void> = []
   const system = { componentType: 'system' }
 
-  const uptime = pick(options.uptime, {})
+  const uptime = pick(options.uptime, defaults.uptime)
   if (uptime !== undefined) {
     checks.push(['uptime', () => {
       const value = Math.round(process.uptime())
@@ -142,12 +163,12 @@ export function createProcessChecks (
 
   const delay = pick(options.eventLoopDelay, defaults.eventLoopDelay)
   if (delay !== undefined) {
-    const histogram = monitor({ resolution: 10 })
+    const histogram = monitor({ resolution: defaults.delayResolution })
     histogram.enable()
     disposers.push(() => histogram.disable())
     const settled = afterStartUp()
     checks.push(['eventloop:delay', () => {
-      const value = round(histogram.percentile(99) / 1e6)
+      const value = round(histogram.percentile(defaults.delayPercentile) / 1e6)
       histogram.reset()
       return { ...system, observedValue: value, observedUnit: 'ms', ...settled(value, delay, 'p99 event loop delay', 'ms') }
     }, checkOptions])
@@ -165,7 +186,7 @@ export function createProcessChecks (
     }, checkOptions])
   }
 
-  const memory = pick(options.memory, defaults.memory())
+  const memory = pick(options.memory, memoryDefaults())
   if (memory !== undefined) {
     checks.push(['memory:utilization', () => {
       const usage = process.memoryUsage()
