@@ -92,3 +92,15 @@ t.test('the PrometheusRule manifest holds the rule files\' groups, and promtool 
   const output = promtool(t, ['check', 'rules', file], 'promtool check rules on the manifest\'s groups')
   t.match(output, /SUCCESS: 15 rules found/)
 })
+
+t.test('the README\'s inhibit rules: a valid Alertmanager configuration (amtool check-config)', async (t) => {
+  const snippet = /```yaml\n(inhibit_rules:\n[^`]+)```/.exec(shipped('README.md'))?.[1]
+  t.ok(snippet, 'the README has an inhibit_rules block')
+  const dir = mkdtempSync(join(tmpdir(), 'fastify-health-inhibit-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'alertmanager.yml')
+  writeFileSync(file, `route:\n  receiver: pager\nreceivers:\n  - name: pager\n${String(snippet)}`)
+  const run = spawnSync(requireBinary('/usr/bin/amtool', 'prometheus-alertmanager'), ['check-config', file], { encoding: 'utf8', timeout: 60_000 })
+  t.equal(run.status, 0, `amtool check-config${run.status === 0 ? '' : `: ${run.stdout}${run.stderr}`}`)
+  t.match(run.stdout, / - 3 inhibit rules/)
+})
