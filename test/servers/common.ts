@@ -1,7 +1,9 @@
 // What the real-server tests share: free loopback ports, scratch folders, waiting for a server,
-// and freezing one (SIGSTOP to every process it runs, so that its connections hang).
-import { readdirSync, readlinkSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+// freezing one (SIGSTOP to every process it runs, so that its connections hang), and clearing
+// what a test process killed earlier left behind (its folders, its servers' orphans).
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,9 +26,152 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** A new empty folder under the system's temporary folder, and how to remove it. */
+/** Whether an error (a server's exit, with its log) says that its port was taken meanwhile. */
+export const addressInUse = (error: unknown): boolean => /address already in use|eaddrinuse|bind on tcp\/ip port/i.test(String((error as Error)?.message ?? error))
+
+/**
+ * Runs `start` (which picks its free ports itself) again when the ports it picked were taken
+ * before the server bound them: freePort() closes its port before the server opens it.
+ */
+export async function retryOnAddressInUse<T> (start: () => Promise<T>, attempts = 3, retryIf = addressInUse): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start()
+    } catch (error) {
+      if (attempt >= attempts || !retryIf(error)) throw error
+    }
+  }
+}
+
+/** The TCP ports `pid` listens on (Linux: its sockets' inodes in /proc/net/tcp and tcp6). */
+export async function listeningPorts (pid: number): Promise<number[]> {
+  const inodes = new Set<string>()
+  for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`)
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1))
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  const ports = new Set<number>()
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const row of (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1)) {
+      const cells = row.trim().split(/\s+/)
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN; the inode is the 10th cell.
+      if (cells[3] === '0A' && inodes.has(cells[9] ?? '')) ports.add(parseInt((cells[1] ?? '').split(':')[1] ?? '', 16))
+    }
+  }
+  return [...ports]
+}
+
+// ---- Owners: every scratch folder and server is marked with the test process that made it. ----
+
+/** A process's start time (clock ticks since boot): with its pid, it names one process for good. */
+function startTime (pid: number | string): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name may hold spaces and parentheses: the fields after it follow the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/** This test process, as `pid.starttime`: written into folder names and servers' environment. */
+export const OWNER = `${process.pid}.${startTime('self') ?? '0'}`
+
+/** The environment variable that marks a server process (and what it forks) with its owner. */
+export const OWNER_VARIABLE = 'FASTIFY_HEALTH_TEST_OWNER'
+
+/** Whether the process an owner mark names is still running (the same process, not a reused pid). */
+export function ownerAlive (owner: string): boolean {
+  const [pid, started] = owner.split('.')
+  return startTime(pid as string) === started
+}
+
+const SCRATCH_PREFIX = 'fastify-health-'
+/** `fastify-health-<what>-o<pid>.<starttime>-XXXXXX`: the owner is in the name from the start. */
+const OWNED_NAME = /-o(\d+\.\d+)-[^-]+$/
+/** Folders of an older naming (no owner): only cleared once nothing touched them for this long. */
+const UNOWNED_STALE_MS = 2 * 60 * 60 * 1000
+
+interface ProcessInfo { ppid: number, cmdline: string, environ: string, cwd: string }
+
+/** A process's parent, command line, and (for an orphan) environment and working folder. */
+function processInfo (pid: string): ProcessInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ')
+    if (ppid !== 1) return { ppid, cmdline, environ: '', cwd: '' }
+    // PostgreSQL writes its process titles over its environment, and Redis over its command line.
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    let cwd = ''
+    try { cwd = readlinkSync(`/proc/${pid}/cwd`) } catch {}
+    return { ppid, cmdline, environ, cwd }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether an orphan (its parent gone, so its test process gone) is a test server's: marked with
+ * a dead owner, run in or on a scratch folder, a PostgreSQL backend whose postmaster is gone, or
+ * an epmd in the foreground on the loopback address (as rabbitmq.ts runs it).
+ */
+function leftOverServer (info: ProcessInfo): boolean {
+  if (info.ppid !== 1) return false
+  const owner = new RegExp(`(?:^|\0)${OWNER_VARIABLE}=([\\d.]+)`).exec(info.environ)?.[1]
+  if (owner !== undefined) return !ownerAlive(owner)
+  return info.cmdline.includes(`/${SCRATCH_PREFIX}`) || info.cwd.includes(`/${SCRATCH_PREFIX}`) ||
+    info.cmdline.startsWith('postgres: ') || /\/epmd -port \d+ -address 127\.0\.0\.1 $/.test(info.cmdline)
+}
+
+/**
+ * Clears what test processes killed earlier left: their servers' orphans (SIGKILL reaches a
+ * stopped process too) and their scratch folders. A folder or server of a test process that still
+ * runs (another tap job) is left alone: its owner is alive, and its servers are not orphans.
+ */
+export async function clearLeftovers (): Promise<{ processes: number, folders: string[] }> {
+  let processes = 0
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    const info = processInfo(entry)
+    if (info === undefined || !leftOverServer(info)) continue
+    for (const each of await processTree(Number(entry))) {
+      try {
+        process.kill(each, 'SIGKILL')
+        processes++
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+  const folders: string[] = []
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    if (!name.startsWith(SCRATCH_PREFIX)) continue
+    const path = join(tmpdir(), name)
+    const owner = OWNED_NAME.exec(name)?.[1]
+    const stale = owner !== undefined
+      ? !ownerAlive(owner)
+      : Date.now() - (await stat(path).then((s) => s.mtimeMs, () => Date.now())) > UNOWNED_STALE_MS
+    if (!stale) continue
+    await rm(path, { recursive: true, force: true }).catch(() => {})
+    folders.push(path)
+  }
+  return { processes, folders }
+}
+
+// Once per test process, before its first folder: a run killed earlier leaves no trace for long.
+let cleared: Promise<unknown> | undefined
+
+/** A new empty folder under the system's temporary folder, named with its owner, and how to remove it. */
 export async function scratchDir (prefix: string): Promise<{ path: string, remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), `fastify-health-${prefix}-`))
+  cleared ??= clearLeftovers().catch(() => {})
+  await cleared
+  const what = prefix.replace(/^fastify-health-/, '').replace(/-+$/, '')
+  const path = await mkdtemp(join(tmpdir(), `${SCRATCH_PREFIX}${what}-o${OWNER}-`))
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
 }
 
@@ -70,15 +215,42 @@ export async function processTree (pid: number): Promise<number[]> {
   return tree
 }
 
+/**
+ * A watcher (a shell, a child of this process) that sends SIGKILL to `targets` (pids, or -pgid for
+ * a process group) when its stdin ends, that is when this test process is gone, however it went;
+ * end() lets it go without a kill. Neither it nor its pipe keep this process alive.
+ */
+export function killWhenGone (targets: number[]): { end: () => void } {
+  const watcher = spawn('/bin/sh', ['-c', 'read _ || kill -KILL "$@" 2>/dev/null', 'fastify-health-watcher', ...targets.map(String)], {
+    stdio: ['pipe', 'ignore', 'ignore']
+  })
+  watcher.on('error', () => {})
+  watcher.stdin.on('error', () => {})
+  watcher.unref()
+  ;(watcher.stdin as unknown as { unref: () => void }).unref()
+  return { end: () => { watcher.kill('SIGKILL') } }
+}
+
+/**
+ * The processes freeze() stopped, by server pid, each set with its watcher: a stopped process
+ * never notices that its parent died (a PostgreSQL backend whose postmaster got the parent-death
+ * signal, in a session of its own), so the watcher kills them should this process die first.
+ */
+const frozen = new Map<number, { end: () => void }>()
+
 /** Sends `signal` to the server process and every process below it. */
 export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
-  for (const each of await processTree(pid)) {
+  const tree = await processTree(pid)
+  for (const each of tree) {
     try {
       process.kill(each, signal)
     } catch {
       // Gone already.
     }
   }
+  frozen.get(pid)?.end()
+  frozen.delete(pid)
+  if (signal === 'SIGSTOP') frozen.set(pid, killWhenGone(tree))
 }
 
 /**

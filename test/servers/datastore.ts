@@ -4,7 +4,7 @@
 // the health app whose answers they check.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, createWriteStream, readFileSync } from 'node:fs'
-import { appendFile } from 'node:fs/promises'
+import { appendFile, readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -13,7 +13,7 @@ import type { Test } from 'tap'
 import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../../lib/index.js'
 import { draftErrors } from '../draft-validator.js'
 import { childEnv, request, STACK_FRAME } from '../helpers.js'
-import { processTree, signalTree } from './common.js'
+import { killWhenGone, OWNER, OWNER_VARIABLE, processTree, signalTree } from './common.js'
 
 /** Throws, with what to install, when a server binary is missing: these tests never skip. */
 export function requireBinary (path: string, install: string): string {
@@ -40,20 +40,56 @@ export interface ServerProcess {
   exited: Promise<string>
 }
 
-export function spawnServer (command: string, args: string[], logFile: string, user?: { uid: number, gid: number }): ServerProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user })
+const SETPRIV = '/usr/bin/setpriv'
+
+/**
+ * argv that runs `command` with the parent-death signal set (setpriv, util-linux): the kernel
+ * kills it (SIGKILL, which also ends a stopped one) when the process that spawned it dies, however
+ * it dies. Spawned from the main thread: the signal follows the thread that forked it.
+ */
+const dyingWithParent = (command: string, args: string[]): [string, string[]] =>
+  [requireBinary(SETPRIV, 'util-linux'), ['--pdeathsig', 'KILL', '--', command, ...args]]
+
+/** The environment of a server: `env` (this process's by default), marked with its owner. */
+const ownedEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ ...env, [OWNER_VARIABLE]: OWNER })
+
+/**
+ * Starts a server process in a process group of its own (detached), with the parent-death
+ * signal and a watcher of its group, so that nothing of it outlives this test process (freeze()
+ * watches what it stops); when it exits, what is left of its group goes too.
+ */
+export function spawnServer (command: string, args: string[], logFile: string, user?: { uid: number, gid: number }, env?: NodeJS.ProcessEnv): ServerProcess {
+  const [file, argv] = dyingWithParent(command, args)
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: ownedEnv(env), ...user })
+  // Its own children are not in the parent-death signal's reach: RabbitMQ's Erlang VM runs below
+  // its shell script. The group goes when this process does.
+  const watcher = child.pid === undefined ? undefined : killWhenGone([-child.pid])
   const log = createWriteStream(logFile, { flags: 'a' })
   child.stdout?.pipe(log)
   child.stderr?.pipe(log)
   const exited = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ?? String(code)))
+    const ended = (why: string): void => {
+      if (child.pid !== undefined) {
+        try { process.kill(-child.pid, 'SIGKILL') } catch {}
+      }
+      watcher?.end()
+      resolve(why)
+    }
+    child.once('exit', (code, signal) => ended(signal ?? String(code)))
+    child.once('error', (error) => ended(error.message))
   })
   return { child, exited }
 }
 
-/** Runs a command to its end; rejects with the end of its output when it fails. */
+/** The last lines of a server's log, for an error that says why it did not start. */
+export async function logTail (logFile: string, chars = 1500): Promise<string> {
+  return (await readFile(logFile, 'utf8').catch(() => '')).slice(-chars)
+}
+
+/** Runs a command to its end (dying with this process); rejects with the end of its output when it fails. */
 export async function runCommand (command: string, args: string[], user?: { uid: number, gid: number }): Promise<void> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...user })
+  const [file, argv] = dyingWithParent(command, args)
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: ownedEnv(), ...user })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -135,9 +171,22 @@ interface LoadResult { requests: { total: number }, non2xx: number, errors: numb
 type Autocannon = (options: { url: string, connections: number, duration: number }) => Promise<LoadResult>
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
-/** `seconds` of load with `connections` connections on `url` (bounded by autocannon's duration). */
-export async function load (url: string, seconds: number, connections = 50): Promise<LoadResult> {
-  return await autocannon({ url, connections, duration: seconds })
+/** The benchmark run (`npm run bench:datastores`) names the file its figures go to. */
+const benchmarking = (): boolean => (process.env.FASTIFY_HEALTH_BENCH_OUT ?? '') !== ''
+
+/**
+ * How long a load runs: 10 s for the benchmark table, 2 s in the tests (enough for the bounds
+ * they assert, and the suite runs on several Node.js lines).
+ */
+export const loadSeconds = (): number => benchmarking() ? 10 : 2
+
+/**
+ * `seconds` of load with `connections` connections on `url` (bounded by autocannon's duration);
+ * outside the benchmark, never longer than loadSeconds(). The result says how long it ran.
+ */
+export async function load (url: string, seconds: number, connections = 50): Promise<LoadResult & { seconds: number }> {
+  const duration = benchmarking() ? seconds : Math.min(seconds, loadSeconds())
+  return { ...await autocannon({ url, connections, duration }), seconds: duration }
 }
 
 /**
@@ -200,7 +249,7 @@ export interface HealthProbe {
  */
 export async function serveHealth (t: Test, app: FastifyInstance, checks: Record<string, CheckDefinition>): Promise<HealthProbe> {
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, checks })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true, checks })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   const checked = (path: string, statusCode: number, text: string, started: number): Answer => {
     const body = JSON.parse(text) as HealthResponse

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
-import { freePort, scratchDir, waitFor } from './common.js'
-import { requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, type SqlServer } from './datastore.js'
+import { freePort, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
+import { logTail, requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, type SqlServer } from './datastore.js'
 
 /** USER_STATISTICS counts the health user's SELECTs; the process list holds the sessions. */
 export type MysqlServer = SqlServer
@@ -17,10 +17,12 @@ export async function startMysql (): Promise<MysqlServer> {
   const dir = await scratchDir('mariadb')
   const data = join(dir.path, 'data')
   const socketPath = join(dir.path, 'mariadb.sock')
-  const port = await freePort()
+  const logFile = join(dir.path, 'mariadb.log')
   const user = `health_${randomBytes(4).toString('hex')}`
   const password = randomBytes(12).toString('hex')
-  await runCommand(install, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'])
+  // Picked before the server binds it (port 0 means 3306 to MariaDB): a start that finds it
+  // taken meanwhile tries again with another one.
+  let port = 0
 
   const admin = async <T>(run: (connection: mysql.Connection) => Promise<T>): Promise<T> => {
     const connection = await mysql.createConnection({ socketPath, user: 'root' })
@@ -33,30 +35,46 @@ export async function startMysql (): Promise<MysqlServer> {
   }
 
   let server: ServerProcess | undefined
+  const halt = async (): Promise<void> => {
+    if (server !== undefined) await stopServer(server, 'SIGTERM')
+  }
   const start = async (): Promise<void> => {
-    server = spawnServer(mariadbd, [
+    const started = spawnServer(mariadbd, [
       '--no-defaults', `--datadir=${data}`, `--socket=${socketPath}`, `--port=${port}`,
       '--bind-address=127.0.0.1', '--skip-networking=0', '--user=root', '--skip-name-resolve',
       `--pid-file=${join(dir.path, 'mariadb.pid')}`, '--skip-log-bin', '--userstat=1',
       '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--max-connections=60'
-    ], join(dir.path, 'mariadb.log'))
+    ], logFile)
+    server = started
     let gone = false
-    server.exited.then(() => { gone = true }, () => {})
+    started.exited.then(() => { gone = true }, () => {})
     await waitFor('MariaDB to accept connections', async () => {
-      if (gone) throw new Error(`mariadbd exited: see ${join(dir.path, 'mariadb.log')}`)
+      if (gone) throw new Error(`mariadbd exited: ${await logTail(logFile)}`)
       return await admin(async () => true)
     }, 30_000, 100)
   }
-  await start()
-  await admin(async (connection) => {
-    await connection.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}'`)
-    await connection.query('CREATE DATABASE health')
-    await connection.query(`GRANT ALL ON health.* TO '${user}'@'127.0.0.1'`)
-  })
 
-  const halt = async (): Promise<void> => {
-    if (server !== undefined) await stopServer(server, 'SIGTERM')
+  try {
+    await runCommand(install, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'])
+    await retryOnAddressInUse(async () => {
+      port = await freePort()
+      await start().catch(async (error: unknown) => {
+        await halt()
+        throw error
+      })
+    })
+    await admin(async (connection) => {
+      await connection.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY '${password}'`)
+      await connection.query('CREATE DATABASE health')
+      await connection.query(`GRANT ALL ON health.* TO '${user}'@'127.0.0.1'`)
+    })
+  } catch (error) {
+    // Never a server (or its folder) left behind by a start that failed half-way.
+    await halt()
+    await dir.remove()
+    throw error
   }
+
   return {
     get pid () { return server?.child.pid as number },
     port,

@@ -1,33 +1,47 @@
-// A throwaway PostgreSQL 15 for the tests: initdb and postgres run as the `postgres` user
+// A throwaway PostgreSQL for the tests: initdb and postgres run as the `postgres` user
 // (PostgreSQL refuses root) in a scratch folder, listening on 127.0.0.1 on a free port with
 // its socket in that folder; a user with a password owns the `health` database, and the
 // superuser reaches the server over the socket (trust) to count what the checks ran.
+import { readdirSync } from 'node:fs'
 import { chown, mkdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import pg from 'pg'
-import { freePort, scratchDir, waitFor } from './common.js'
-import { requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
+import { freePort, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
+import { logTail, requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
 
-const BIN = '/usr/lib/postgresql/15/bin'
+const VERSIONS = '/usr/lib/postgresql'
+
+/**
+ * The binaries of the newest PostgreSQL installed (Debian: /usr/lib/postgresql/<major>/bin):
+ * whatever major version the `postgresql` package brought on this release of Debian.
+ */
+function postgresBin (): string {
+  let majors: number[] = []
+  try {
+    majors = readdirSync(VERSIONS).filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => b - a)
+  } catch {}
+  if (majors.length === 0) throw new Error(`${VERSIONS} holds no PostgreSQL: this test needs a real server (Debian: apt-get install -y postgresql)`)
+  return join(VERSIONS, String(majors[0]), 'bin')
+}
 
 /** pg_stat_statements counts the health queries; pg_stat_activity lists the sessions. */
 export type PostgresServer = SqlServer
 
 export async function startPostgres (): Promise<PostgresServer> {
-  const initdb = requireBinary(join(BIN, 'initdb'), 'postgresql-15')
-  const postgres = requireBinary(join(BIN, 'postgres'), 'postgresql-15')
+  const bin = postgresBin()
+  const initdb = requireBinary(join(bin, 'initdb'), 'postgresql')
+  const postgres = requireBinary(join(bin, 'postgres'), 'postgresql')
   const owner = systemUser('postgres')
   const dir = await scratchDir('pg')
-  await chown(dir.path, owner.uid, owner.gid)
   const data = join(dir.path, 'data')
   const sockets = join(dir.path, 'run')
-  await mkdir(sockets)
-  await chown(sockets, owner.uid, owner.gid)
-  const port = await freePort()
+  const logFile = join(dir.path, 'postgres.log')
   const user = `health_${randomBytes(4).toString('hex')}`
   const password = randomBytes(12).toString('hex')
-  await runCommand(initdb, ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions', '-E', 'UTF8'], owner)
+  // Picked before the server binds it (PostgreSQL cannot be given port 0): a start that finds
+  // it taken meanwhile tries again with another one.
+  let port = 0
 
   const admin = async <T>(database: string, run: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ host: sockets, port, user: 'postgres', database })
@@ -41,30 +55,49 @@ export async function startPostgres (): Promise<PostgresServer> {
   }
 
   let server: ServerProcess | undefined
+  const halt = async (): Promise<void> => {
+    if (server !== undefined) await stopServer(server, 'SIGINT')
+  }
   const start = async (): Promise<void> => {
-    server = spawnServer(postgres, [
+    const started = spawnServer(postgres, [
       '-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1',
       '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'track_counts=on',
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'shared_buffers=16MB', '-c', 'max_connections=40'
-    ], join(dir.path, 'postgres.log'), owner)
+    ], logFile, owner)
+    server = started
     let gone = false
-    server.exited.then(() => { gone = true }, () => {})
+    started.exited.then(() => { gone = true }, () => {})
     await waitFor('PostgreSQL to accept connections', async () => {
-      if (gone) throw new Error(`postgres exited: see ${join(dir.path, 'postgres.log')}`)
+      if (gone) throw new Error(`postgres exited: ${await logTail(logFile)}`)
       return await admin('postgres', async () => true)
     }, 30_000, 100)
   }
-  await start()
-  await admin('postgres', async (client) => {
-    await client.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`)
-    await client.query(`CREATE DATABASE health OWNER ${user}`)
-  })
-  await admin('health', (client) => client.query('CREATE EXTENSION pg_stat_statements'))
 
-  const halt = async (): Promise<void> => {
-    if (server !== undefined) await stopServer(server, 'SIGINT')
+  try {
+    await chown(dir.path, owner.uid, owner.gid)
+    await mkdir(sockets)
+    await chown(sockets, owner.uid, owner.gid)
+    await runCommand(initdb, ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions', '-E', 'UTF8'], owner)
+    await retryOnAddressInUse(async () => {
+      port = await freePort()
+      await start().catch(async (error: unknown) => {
+        await halt()
+        throw error
+      })
+    })
+    await admin('postgres', async (client) => {
+      await client.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`)
+      await client.query(`CREATE DATABASE health OWNER ${user}`)
+    })
+    await admin('health', (client) => client.query('CREATE EXTENSION pg_stat_statements'))
+  } catch (error) {
+    // Never a server (or its folder) left behind by a start that failed half-way.
+    await halt()
+    await dir.remove()
+    throw error
   }
+
   return {
     get pid () { return server?.child.pid as number },
     port,

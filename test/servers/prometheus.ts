@@ -1,10 +1,10 @@
 // A throwaway Prometheus server for the tests (Debian's prometheus package): 127.0.0.1 on a free
-// port, its own temporary folder for the configuration and the TSDB, scraping one target every
-// second, and its HTTP API's instant queries.
+// port (it binds port 0 itself), its own temporary folder for the configuration and the TSDB,
+// scraping one target every second, and its HTTP API's instant queries.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { freePort, scratchDir, waitFor } from './common.js'
-import { requireBinary, type ServerProcess, spawnServer, stopServer } from './datastore.js'
+import { listeningPorts, scratchDir, waitFor } from './common.js'
+import { logTail, requireBinary, type ServerProcess, spawnServer, stopServer } from './datastore.js'
 
 export interface PrometheusServer {
   /** http://127.0.0.1:port */
@@ -19,29 +19,35 @@ export interface PrometheusServer {
 export async function startPrometheus (target: string, metricsPath = '/metrics'): Promise<PrometheusServer> {
   const binary = requireBinary('/usr/bin/prometheus', 'prometheus')
   const dir = await scratchDir('prometheus')
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
   const config = join(dir.path, 'prometheus.yml')
-  await writeFile(config, [
-    'global:',
-    '  scrape_interval: 1s',
-    '  scrape_timeout: 1s',
-    '  evaluation_interval: 1s',
-    'scrape_configs:',
-    '  - job_name: orders',
-    `    metrics_path: ${metricsPath}`,
-    '    static_configs:',
-    `      - targets: ['${target}']`,
-    ''
-  ].join('\n'))
+  const logFile = join(dir.path, 'prometheus.log')
+  let base = ''
   let server: ServerProcess | undefined
   try {
+    await writeFile(config, [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      '  evaluation_interval: 1s',
+      'scrape_configs:',
+      '  - job_name: orders',
+      `    metrics_path: ${metricsPath}`,
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+      ''
+    ].join('\n'))
+    // Port 0: it binds a free port itself, read back from the sockets it listens on.
     server = spawnServer(binary, [
-      `--config.file=${config}`, `--storage.tsdb.path=${join(dir.path, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'
-    ], join(dir.path, 'prometheus.log'))
+      `--config.file=${config}`, `--storage.tsdb.path=${join(dir.path, 'data')}`, '--web.listen-address=127.0.0.1:0', '--log.level=warn'
+    ], logFile)
     const started = server
+    const port = await waitFor('Prometheus to listen', async () => {
+      if (started.child.exitCode !== null) throw new Error(`prometheus exited with ${started.child.exitCode}: ${await logTail(logFile)}`)
+      return (await listeningPorts(started.child.pid as number))[0]
+    }, 60_000, 50)
+    base = `http://127.0.0.1:${port}`
     await waitFor('Prometheus to be ready', async () => {
-      if (started.child.exitCode !== null) throw new Error(`prometheus exited with ${started.child.exitCode}`)
+      if (started.child.exitCode !== null) throw new Error(`prometheus exited with ${started.child.exitCode}: ${await logTail(logFile)}`)
       return (await fetch(`${base}/-/ready`)).ok
     }, 60_000, 100)
   } catch (error) {

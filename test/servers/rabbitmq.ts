@@ -1,16 +1,16 @@
 // A throwaway RabbitMQ node for the tests, apart from any other on the machine: its own node
 // name, AMQP and distribution ports, its own epmd on a free port, and its data, logs, config and
 // Erlang cookie (HOME) in a temporary folder. AMQP on 127.0.0.1 only, no management plugin, a
-// user with a password. It boots in seconds: start it once per test file.
+// user with a password. It boots in seconds: start it once per test file. Everything it
+// runs dies with the test process (see spawnServer).
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
-import { freePort, processTree, scratchDir, waitFor } from './common.js'
+import { addressInUse, freePort, listeningPorts, processTree, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
 import { childEnv } from '../helpers.js'
-import { requireBinary, type ServerProcess, spawnServer } from './datastore.js'
+import { logTail, requireBinary, type ServerProcess, spawnServer } from './datastore.js'
 
 export interface RabbitmqServer {
   readonly host: '127.0.0.1'
@@ -42,7 +42,15 @@ async function killTree (pid: number): Promise<void> {
   }
 }
 
+/**
+ * Starts a node; its three ports (AMQP, distribution, epmd) are picked before they are bound, so
+ * a start that fails because one was taken meanwhile (a process exits) starts over with new ones.
+ */
 export async function startRabbitmq (): Promise<RabbitmqServer> {
+  return await retryOnAddressInUse(startOnce, 3, (error) => addressInUse(error) || /exited/.test(String((error as Error)?.message)))
+}
+
+async function startOnce (): Promise<RabbitmqServer> {
   const server = requireBinary(join(SBIN, 'rabbitmq-server'), 'rabbitmq-server')
   const rabbitmqctl = requireBinary(join(SBIN, 'rabbitmqctl'), 'rabbitmq-server')
   const epmd = requireBinary('/usr/bin/epmd', 'erlang-base')
@@ -52,19 +60,6 @@ export async function startRabbitmq (): Promise<RabbitmqServer> {
   const password = `pw-${randomBytes(12).toString('hex')}`
   const node = `health-${randomBytes(4).toString('hex')}@localhost`
   const home = join(dir.path, 'home')
-  await mkdir(home)
-  await mkdir(join(dir.path, 'log'))
-  await writeFile(join(dir.path, 'rabbitmq.conf'), [
-    `listeners.tcp.1 = 127.0.0.1:${port}`,
-    `default_user = ${user}`,
-    `default_pass = ${password}`,
-    'loopback_users = none',
-    'log.console = false',
-    'log.file.level = warning',
-    ''
-  ].join('\n'))
-  // No plugin at all: management (and its HTTP listener) stays off.
-  await writeFile(join(dir.path, 'enabled_plugins'), '[].\n')
   const env = childEnv({
     HOME: home,
     RABBITMQ_NODENAME: node,
@@ -82,11 +77,10 @@ export async function startRabbitmq (): Promise<RabbitmqServer> {
     RABBITMQ_CONF_ENV_FILE: join(dir.path, 'rabbitmq-env.conf'),
     RABBITMQ_PID_FILE: join(dir.path, 'rabbitmq.pid')
   })
-  // An epmd of its own, in the foreground: a child of this process that stop() can kill, where
-  // the one Erlang starts by itself would be a daemon outside any process tree of ours.
-  const portMapper = spawnServer(epmd, ['-port', String(epmdPort), '-address', '127.0.0.1'], join(dir.path, 'epmd.log'))
+  let portMapper: ServerProcess | undefined
   let running: ServerProcess | undefined
   const url = `amqp://${user}:${password}@127.0.0.1:${port}`
+  const serverLog = join(dir.path, 'rabbitmq-server.log')
 
   const kill = async (): Promise<void> => {
     const current = running
@@ -97,18 +91,11 @@ export async function startRabbitmq (): Promise<RabbitmqServer> {
   }
   const start = async (): Promise<void> => {
     if (running !== undefined) throw new Error('rabbitmq-server is running already')
-    // spawnServer's child gets this process's environment: the node needs its own.
-    const spawned = spawn(server, [], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const log = createWriteStream(join(dir.path, 'rabbitmq-server.log'), { flags: 'a' })
-    spawned.stdout.pipe(log)
-    spawned.stderr.pipe(log)
-    const started: ServerProcess = {
-      child: spawned,
-      exited: new Promise<string>((resolve) => spawned.once('exit', (code, signal) => resolve(signal ?? String(code))))
-    }
+    // The node needs its own environment, not this process's.
+    const started = spawnServer(server, [], serverLog, undefined, env)
     running = started
     await waitFor('RabbitMQ to accept AMQP connections', async () => {
-      if (started.child.exitCode !== null) throw new Error(`rabbitmq-server exited with ${started.child.exitCode}; see ${dir.path}/log`)
+      if (started.child.exitCode !== null) throw new Error(`rabbitmq-server exited with ${started.child.exitCode}: ${await logTail(serverLog)}; see ${dir.path}/log`)
       const model = await amqplib.connect(url)
       await model.close()
       return true
@@ -123,12 +110,40 @@ export async function startRabbitmq (): Promise<RabbitmqServer> {
     child.once('error', reject)
     child.once('exit', (code) => code === 0 ? resolve(output) : reject(new Error(`rabbitmqctl ${args.join(' ')} exited with ${code}: ${errors.slice(-1000)}`)))
   })
+  const stopMapper = async (): Promise<void> => {
+    if (portMapper === undefined) return
+    portMapper.child.kill('SIGKILL')
+    await portMapper.exited
+  }
 
   try {
+    await mkdir(home)
+    await mkdir(join(dir.path, 'log'))
+    await writeFile(join(dir.path, 'rabbitmq.conf'), [
+      `listeners.tcp.1 = 127.0.0.1:${port}`,
+      `default_user = ${user}`,
+      `default_pass = ${password}`,
+      'loopback_users = none',
+      'log.console = false',
+      'log.file.level = warning',
+      ''
+    ].join('\n'))
+    // No plugin at all: management (and its HTTP listener) stays off.
+    await writeFile(join(dir.path, 'enabled_plugins'), '[].\n')
+    // An epmd of its own, in the foreground: a child of this process that stop() can kill, where
+    // the one Erlang starts by itself would be a daemon outside any process tree of ours.
+    const epmdLog = join(dir.path, 'epmd.log')
+    const mapper = spawnServer(epmd, ['-port', String(epmdPort), '-address', '127.0.0.1'], epmdLog)
+    portMapper = mapper
+    await waitFor('epmd to listen', async () => {
+      if (mapper.child.exitCode !== null) throw new Error(`epmd exited with ${mapper.child.exitCode}: ${await logTail(epmdLog)}`)
+      return (await listeningPorts(mapper.child.pid as number)).includes(epmdPort)
+    }, 10_000)
     await start()
   } catch (error) {
+    // Never a node, an epmd or a folder left behind by a start that failed half-way.
     await kill()
-    portMapper.child.kill('SIGKILL')
+    await stopMapper()
     await dir.remove()
     throw error
   }
@@ -146,8 +161,7 @@ export async function startRabbitmq (): Promise<RabbitmqServer> {
     start,
     stop: async () => {
       await kill()
-      portMapper.child.kill('SIGKILL')
-      await portMapper.exited
+      await stopMapper()
       await dir.remove()
     },
     ctl,

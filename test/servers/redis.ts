@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { freePort, scratchDir, waitFor } from './common.js'
-import { requireBinary, type ServerProcess, spawnServer } from './datastore.js'
+import { freePort, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
+import { logTail, requireBinary, type ServerProcess, spawnServer } from './datastore.js'
 
 export interface RedisServer {
   readonly host: '127.0.0.1'
@@ -48,15 +48,21 @@ const infoField = (info: string, field: string): number => Number(new RegExp(`${
 export async function startRedis (options: { cluster?: boolean } = {}): Promise<RedisServer> {
   const redisServer = binary()
   const dir = await scratchDir('redis')
-  const port = await freePort()
+  const logFile = join(dir.path, 'redis.log')
   const password = `pw-${randomBytes(12).toString('hex')}`
-  const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--daemonize', 'no',
-    '--save', '', '--appendonly', 'no', '--requirepass', password, '--logfile', ''
-  ]
-  if (options.cluster === true) {
-    // nodes.conf keeps the slots across a restart; the announced address is what CLUSTER SLOTS tells.
-    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir.path, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1', '--masterauth', password)
+  // Picked before the server binds it (--port 0 turns TCP off): a start that finds it taken
+  // meanwhile tries again with another one.
+  let port = 0
+  const args = (): string[] => {
+    const args = [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--daemonize', 'no',
+      '--save', '', '--appendonly', 'no', '--requirepass', password, '--logfile', ''
+    ]
+    if (options.cluster === true) {
+      // nodes.conf keeps the slots across a restart; the announced address is what CLUSTER SLOTS tells.
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir.path, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1', '--masterauth', password)
+    }
+    return args
   }
   let server: ServerProcess | undefined
   let slotsAdded = false
@@ -71,10 +77,10 @@ export async function startRedis (options: { cluster?: boolean } = {}): Promise<
   }
   const start = async (): Promise<void> => {
     if (server !== undefined) throw new Error('redis-server is running already')
-    const started = spawnServer(redisServer, args, join(dir.path, 'redis.log'))
+    const started = spawnServer(redisServer, args(), logFile)
     server = started
     await waitFor('redis-server to accept connections', async () => {
-      if (started.child.exitCode !== null) throw new Error(`redis-server exited with ${started.child.exitCode}`)
+      if (started.child.exitCode !== null || started.child.signalCode !== null) throw new Error(`redis-server exited: ${await logTail(logFile)}`)
       return await run(['INFO', 'server']).then(() => true, () => false)
     }, 15_000)
     if (options.cluster === true) {
@@ -83,7 +89,20 @@ export async function startRedis (options: { cluster?: boolean } = {}): Promise<
       await waitFor('the cluster to be ok', async () => String(await run(['CLUSTER', 'INFO'])).includes('cluster_state:ok'), 15_000)
     }
   }
-  await start()
+  try {
+    await retryOnAddressInUse(async () => {
+      port = await freePort()
+      await start().catch(async (error: unknown) => {
+        await kill()
+        throw error
+      })
+    })
+  } catch (error) {
+    // Never a server (or its folder) left behind by a start that failed half-way.
+    await kill()
+    await dir.remove()
+    throw error
+  }
   return {
     host: '127.0.0.1',
     port,
