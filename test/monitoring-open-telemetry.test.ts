@@ -5,7 +5,8 @@
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import t from 'tap'
-import { fleetApp, testRules } from './monitoring.js'
+import { testRules } from './monitoring.js'
+import { fleetApp } from './monitoring-fleet.js'
 import { startAlertingPrometheus } from './servers/alertmanager.js'
 import { freePort, waitFor } from './servers/common.js'
 

@@ -5,7 +5,8 @@
 // the scrapes alone.
 import { Registry } from 'prom-client'
 import t from 'tap'
-import { dashboard, fleetApp, type FleetApp, panelQueries, testRules, variableQueries, withVariables } from './monitoring.js'
+import { dashboard, panelQueries, testRules, variableQueries, withVariables } from './monitoring.js'
+import { fleetApp, type FleetApp } from './monitoring-fleet.js'
 import { type ReceivedAlert, startAlertingPrometheus, startAlertmanager, startWebhookReceiver } from './servers/alertmanager.js'
 import { waitFor } from './servers/common.js'
 

@@ -1,11 +1,8 @@
 // What the monitoring tests share: the shipped files of monitoring/, the rules as the real
-// Prometheus loads them in a test (the `for:` durations shortened), the fleet of apps it scrapes,
-// and the PromQL of the Grafana dashboard.
+// Prometheus loads them in a test (the `for:` durations shortened), and the PromQL of the Grafana
+// dashboard. Nothing of lib/: the rules and dashboard tests run without the plugin.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Test } from 'tap'
-import fastifyHealth, { type HealthStatus, State } from '../lib/index.js'
-import { controlledCheck, newApp } from './helpers.js'
 import { shortenFor } from './servers/alertmanager.js'
 
 export const MONITORING = join(import.meta.dirname, '..', 'monitoring')
@@ -18,47 +15,6 @@ export const testRules = (): Record<string, string> => ({
   'recording-rules.yml': shipped('recording-rules.yml'),
   'alerting-rules.yml': shortenFor(shipped('alerting-rules.yml'))
 })
-
-/**
- * The checks' run interval in the monitoring tests: explicit until the engine keeps them fresh
- * by itself when `prometheus` or `openTelemetry` is on (issue 22); no test requests a health route.
- */
-export const backgroundRuns = { interval: 1000 }
-
-/** An app of the fleet: a critical check `db` and a non-critical `cache`, each one set by the test. */
-export interface FleetApp {
-  /** `127.0.0.1:port`: its `instance` label. */
-  instance: string
-  db: (status: HealthStatus) => void
-  cache: (status: HealthStatus) => void
-  /** Every URL requested from it. */
-  requested: string[]
-  close: () => Promise<void>
-}
-
-/**
- * A real Fastify app on loopback with the plugin, its figures on a prom-client registry served
- * at /metrics (`register` puts them there). Closed when the test ends.
- */
-export async function fleetApp (t: Test, metrics: (app: ReturnType<typeof newApp>) => Promise<Record<string, unknown>>): Promise<FleetApp> {
-  const app = newApp(t)
-  const requested: string[] = []
-  app.addHook('onRequest', async (request) => { requested.push(request.url) })
-  const db = controlledCheck()
-  const cache = controlledCheck()
-  await app.register(fastifyHealth, {
-    serviceName: 'orders',
-    initialState: State.WORK,
-    ...await metrics(app),
-    checks: {
-      db: { check: db.check, ...backgroundRuns },
-      cache: { check: cache.check, critical: false, ...backgroundRuns }
-    }
-  })
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  let closed: Promise<void> | undefined
-  return { instance: new URL(address).host, db: db.set, cache: cache.set, requested, close: () => (closed ??= app.close()) }
-}
 
 /** A Grafana panel or row, as far as the tests read it. */
 export interface Panel {
