@@ -6,7 +6,7 @@
 import amqplib from 'amqplib'
 import t from 'tap'
 import { rabbitmqCheck } from '../lib/checks/rabbitmq.js'
-import fastifyHealth, { type ComponentDetail, type HealthResponse, State } from '../lib/index.js'
+import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../lib/index.js'
 import { loggedApp, request, schemaErrors, STACK_FRAME } from './helpers.js'
 import { waitFor } from './servers/common.js'
 import { startRabbitmq } from './servers/rabbitmq.js'
@@ -17,6 +17,11 @@ const broker = await startRabbitmq()
 t.teardown(() => broker.stop())
 const id = `127.0.0.1:${broker.port}`
 const LOW_ON_DISK = 'The broker blocked the connection: low on disk'
+const settings = { timeout: 1000, cacheFor: 100 }
+
+/** A ready-made check with options, whether the factory returns the check or `{ check, close }`. */
+const withSettings = (made: unknown): CheckDefinition =>
+  (typeof made === 'function' ? { check: made, ...settings } : { ...(made as CheckDefinition), ...settings }) as CheckDefinition
 
 t.test('a disk alarm: the publishing connection fails with the broker\'s reason, then passes once it clears', async (t) => {
   const { app, lines } = loggedApp(t)
@@ -27,11 +32,12 @@ t.test('a disk alarm: the publishing connection fails with the broker\'s reason,
     await quiet.close().catch(() => {})
   })
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     initialState: State.WORK,
     checks: {
-      publishing: { check: rabbitmqCheck(publishing), timeout: 1000, cacheFor: 100 },
-      quiet: { check: rabbitmqCheck(quiet), timeout: 1000, cacheFor: 100 }
+      publishing: withSettings(rabbitmqCheck(publishing)),
+      quiet: withSettings(rabbitmqCheck(quiet))
     }
   })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -65,8 +71,11 @@ t.test('a disk alarm: the publishing connection fails with the broker\'s reason,
     t.equal(blocked.statusCode, 503, 'not ready while blocked')
     t.match(blocked.entries, { publishing: { status: 'fail', componentId: id, output: LOW_ON_DISK } }, 'the blocked connection fails, saying it is the disk')
     t.match(blocked.entries, { quiet: { status: 'pass', componentId: id } }, 'a connection that did not publish is not blocked')
-    t.match(await rabbitmqCheck(publishing)(new AbortController().signal, { log: app.log }),
-      { status: 'fail', output: 'The broker blocked the connection: blocked before the check was created' }, 'a check made while blocked fails too')
+    // A check made while the connection is blocked knows it from the start.
+    app.health.addCheck('late', rabbitmqCheck(publishing) as never, settings)
+    const late = await ready()
+    t.match(late.entries, { late: { status: 'fail', componentId: id, output: 'The broker blocked the connection: blocked before the check was created' } },
+      'a check made while blocked fails too')
   } finally {
     // Debian's default (50 MB), so that the node passes again whatever the test did.
     await broker.ctl('set_disk_free_limit', '50MB')
@@ -75,7 +84,7 @@ t.test('a disk alarm: the publishing connection fails with the broker\'s reason,
     const got = await ready()
     return got.statusCode === 200 ? got : undefined
   }, 20_000, 100)
-  t.match(back.entries, { publishing: { status: 'pass', componentId: id }, quiet: { status: 'pass' } }, 'unblocked: passing again, no new connection')
+  t.match(back.entries, { publishing: { status: 'pass', componentId: id }, quiet: { status: 'pass' }, late: { status: 'pass' } }, 'unblocked: passing again, no new connection')
   t.equal(lines.filter((line) => line.check === 'publishing' && /low on disk/.test(JSON.stringify(line))).length, 1, 'the block logged once, saying it is the disk')
   for (const text of [...texts, ...lines.map((line) => JSON.stringify(line))]) {
     if (text.includes(broker.password)) t.fail(`the password leaked: ${text}`)
