@@ -1,14 +1,19 @@
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import fc from 'fast-check'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
-import fastifyHealth from '../lib/index.js'
+import fastifyHealth, { State } from '../lib/index.js'
 import { childEnv } from './helpers.js'
+import { bundle, createPki, fromNow } from './servers/certificates.js'
+import { scratchDir } from './servers/common.js'
 import {
-  DEFAULT_TIMEOUT, DEFAULT_URL, USAGE, judge, main, parseCommandLine, probe, readyUrl
+  EXIT_USAGE, USAGE, defaults, judge, main, parseCommandLine, probe, readyUrl
 } from '../lib/command/probe.js'
 
 interface Run {
@@ -81,7 +86,8 @@ test('against the plugin, in each state', async (t) => {
     'shutting down is warn as well')
 
   app.health.setStateNoInfo()
-  t.equal(assertOneLine(t, await run(url), false), `unhealthy: ${url} answered 503 with status fail\n`)
+  t.equal(assertOneLine(t, await run(url), false), `unhealthy: ${url} answered 503 with status fail: Service state: No information\n`,
+    'with the answer\'s output')
 })
 
 test('what the body says decides, with the aliases of the draft', async (t) => {
@@ -226,7 +232,7 @@ test('a password in the URL is sent, and masked in the output', async (t) => {
   })
   const url = base.replace('http://', 'http://probe:s3cret@') + '/health'
   t.equal(assertOneLine(t, await run(url), true),
-    `healthy: ${base.replace('http://', 'http://probe:***@')}/health answered 200 with status pass\n`)
+    `healthy: ${base.replace('http://', 'http://***@')}/health answered 200 with status pass\n`, 'user and password masked')
 })
 
 test('--ready appends /ready to the path', async (t) => {
@@ -249,15 +255,18 @@ test('--ready against the plugin\'s readiness route', async (t) => {
   app.health.setStateWorking()
   t.equal(assertOneLine(t, await run(url, '--ready'), true), `healthy: ${url}/ready answered 200 with status pass\n`)
   app.health.setStateWarmUp()
-  t.equal(assertOneLine(t, await run(url, '--ready'), false), `unhealthy: ${url}/ready answered 503 with status fail\n`,
+  t.equal(assertOneLine(t, await run(url, '--ready'), false), `unhealthy: ${url}/ready answered 503 with status fail: Service state: Warming up\n`,
     'warming up is healthy for /health (warn) but not ready')
 })
 
 test('command line', async (t) => {
-  t.same(parseCommandLine([]), { help: false, url: new URL(DEFAULT_URL), timeout: DEFAULT_TIMEOUT }, 'defaults')
+  t.same(parseCommandLine([]), { help: false, url: new URL(defaults.url), timeout: defaults.timeout }, 'defaults')
   t.same(parseCommandLine(['--timeout', '150', 'http://127.0.0.1:1/x']),
     { help: false, url: new URL('http://127.0.0.1:1/x'), timeout: 150 })
-  t.same(parseCommandLine(['--ready']), { help: false, url: new URL(`${DEFAULT_URL}/ready`), timeout: DEFAULT_TIMEOUT })
+  t.same(parseCommandLine(['--ready']), { help: false, url: new URL(`${defaults.url}/ready`), timeout: defaults.timeout })
+  t.same(parseCommandLine(['--timeout=9', '--timeout', '10', '--', '--ready']),
+    { error: 'expected an http:// or https:// URL, got "--ready"' }, 'after --, a word is the url; the last --timeout counts')
+  t.same(parseCommandLine(['--timeout=9', '--timeout', '10']), { help: false, url: new URL(defaults.url), timeout: 10 })
 
   for (const flag of ['--help', '-h']) {
     t.same(await run(flag), { code: 0, stdout: USAGE, stderr: '' }, flag)
@@ -265,14 +274,20 @@ test('command line', async (t) => {
   t.same(await run('http://127.0.0.1:1/x', '--help'), { code: 0, stdout: USAGE, stderr: '' }, '--help wins')
 
   const usage: Array<[string[], RegExp]> = [
-    [['--bogus'], /Unknown option '--bogus'/],
-    [['--timeout'], /argument missing/],
-    [['--timeout', '-5'], /ambiguous/],
+    [['--bogus'], /^fastify-health-probe: unknown option "--bogus" \(see --help\)\n$/],
+    [['-x'], /unknown option "-x"/],
+    [['--password=hunter2'], /unknown option "--password"/],
+    [['--timeout'], /--timeout needs a number of milliseconds, as in --timeout 3000/],
+    [['--timeout', '-5'], /got "-5"/],
+    [['--help=yes'], /--help takes no value/],
     [['--timeout', '0'], /--timeout must be a whole number of milliseconds from 1 to 2147483647, got "0"/],
     [['--timeout', '1.5'], /got "1.5"/],
     [['--timeout', 'soon'], /got "soon"/],
     [['--timeout', '2147483648'], /got "2147483648"/],
-    [['--ready=yes'], /does not take an argument/],
+    [['--ready=yes'], /--ready takes no value/],
+    [['ftp://orders:hunter2@127.0.0.1/health'], /got "ftp:\/\/\*\*\*@127.0.0.1\/health"/],
+    [['http://user:%zz@127.0.0.1/health'], /^fastify-health-probe: the user name or password in the URL is not valid percent-encoding \(write % as %25\) \(see --help\)\n$/],
+    [['http://%E0%A4%A@127.0.0.1/health'], /not valid percent-encoding/],
     [['http://127.0.0.1:1/a', 'http://127.0.0.1:1/b'], /expected at most one url, got 2/],
     [['127.0.0.1:8008/health'], /expected an http:\/\/ or https:\/\/ URL, got "127.0.0.1:8008\/health"/],
     [['localhost:8008/health'], /expected an http:\/\/ or https:\/\/ URL, got "localhost:8008\/health"/],
@@ -280,10 +295,92 @@ test('command line', async (t) => {
     [['ftp://127.0.0.1/health'], /expected an http:\/\/ or https:\/\/ URL/]
   ]
   for (const [args, why] of usage) {
-    const said = assertOneLine(t, await run(...args), false)
+    const result = await run(...args)
+    t.equal(result.code, EXIT_USAGE, 'the usage exit code')
+    const said = assertOneLine(t, result, false)
     t.match(said, /^fastify-health-probe: .+ \(see --help\)\n$/, args.join(' '))
     t.match(said, why, args.join(' '))
+    t.notMatch(said, /hunter2|%zz|user:/, 'no credential shown')
+    t.equal((said.match(/"/g) ?? []).length % 2, 0, 'quotes balanced')
   }
+})
+
+test('a URL whose credentials node:http cannot decode: one line from probe() too, never a throw', async (t) => {
+  const result = await probe(new URL('http://user:%zz@127.0.0.1:1/health'))
+  t.same(result, { healthy: false, message: 'unhealthy: http://***@127.0.0.1:1/health: cannot send the request (URI malformed)' })
+})
+
+test('main() never rejects: a writer that throws gives one line on the other', async (t) => {
+  let stderr = ''
+  const io = {
+    stdout: { write: () => { throw new Error('EPIPE: the reader\nwent away') } },
+    stderr: { write: (text: string) => { stderr += text } }
+  }
+  t.equal(await main(['node', 'fastify-health-probe', '--help'], io), 1)
+  t.equal(stderr, 'fastify-health-probe: EPIPE: the reader went away\n')
+  stderr = ''
+  io.stdout.write = () => { throw 'a string' } // eslint-disable-line no-throw-literal
+  t.equal(await main(['node', 'fastify-health-probe', '-h'], io), 1)
+  t.equal(stderr, 'fastify-health-probe: a string\n')
+})
+
+test('an unhealthy line carries the answer\'s output: one line, redacted, bounded', async (t) => {
+  const outputs: Record<string, unknown> = {
+    '/down': 'db: fail (connect ECONNREFUSED postgres://orders:hunter2@db:5432)\n  at Socket.x (/app/a.js:1:1)',
+    '/long': 'x'.repeat(1000),
+    '/blank': '  ',
+    '/number': 42
+  }
+  const base = await plain(t, (req, res) => {
+    res.writeHead(503, { 'content-type': 'application/health+json' }).end(JSON.stringify({ status: 'fail', output: outputs[req.url as string] }))
+  })
+  t.equal(assertOneLine(t, await run(`${base}/down`), false),
+    `unhealthy: ${base}/down answered 503 with status fail: db: fail (connect ECONNREFUSED postgres://***@db:5432) at Socket.x (/app/a.js:1:1)\n`)
+  t.equal(assertOneLine(t, await run(`${base}/long`), false),
+    `unhealthy: ${base}/long answered 503 with status fail: ${'x'.repeat(defaults.maxOutput)}…\n`)
+  t.equal(assertOneLine(t, await run(`${base}/blank`), false), `unhealthy: ${base}/blank answered 503 with status fail\n`)
+  t.equal(assertOneLine(t, await run(`${base}/number`), false), `unhealthy: ${base}/number answered 503 with status fail\n`)
+  t.same(judge('x', 200, Buffer.from('{"status":"warn","output":"slow"}')), { healthy: true, message: 'healthy: x answered 200 with status warn' },
+    'a healthy line stays short')
+})
+
+test('the default deadline outlasts a check\'s default timeout: a hang gives the 503 and its reason', { timeout: 20_000 }, async (t) => {
+  const app = Fastify()
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK })
+  // A check that never settles: the plugin answers at its default check timeout.
+  app.health.addCheck('db', () => new Promise(() => {}))
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const said = assertOneLine(t, await run(`${address}/health`), false)
+  t.match(said, new RegExp(`^unhealthy: ${address}/health answered 503 with status fail: \\S.*\n$`), 'the answer and its output, no probe timeout')
+  t.ok(defaults.timeout > 2000, 'longer than the check timeout')
+})
+
+// Random command lines: whatever they hold, main() writes one line (or the usage), never a stack.
+// Any URL they give points at a closed loopback port, so every run is over at once.
+test('random command lines: one line, never a stack', { timeout: 60_000 }, async (t) => {
+  const closed = createServer()
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+  const { port } = closed.address() as AddressInfo
+  await new Promise((resolve) => closed.close(resolve))
+  const word = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('--timeout', '--ready', '--help', '-h', '--', '-', '--timeout=', '--timeout=0', '--bogus', '-hx', '--=', '"', "'", '%zz', ''),
+    fc.tuple(fc.constantFrom('http', 'https', 'ftp', 'HTTP'), fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), fc.string({ maxLength: 6 }))
+      .map(([scheme, user, password, path]) => `${scheme}://${user}:${password}@127.0.0.1:${port}/${path}`),
+    fc.integer({ min: -5, max: 100 }).map(String)
+  )
+  await fc.assert(fc.asyncProperty(fc.array(word, { maxLength: 5 }), async (args) => {
+    const parsed = parseCommandLine(args)
+    // Only loopback: a URL elsewhere (a random word that happens to parse) is not asked.
+    fc.pre(!('url' in parsed) || parsed.url.hostname === '127.0.0.1')
+    const result = await run(...args)
+    const said = result.stdout + result.stderr
+    if (said.includes('    at ') || / at .+:\d+:\d+/.test(said)) throw new Error(`a stack for ${JSON.stringify(args)}: ${said}`)
+    if (result.stdout !== USAGE && !/^[^\n]+\n$/.test(said)) throw new Error(`not one line for ${JSON.stringify(args)}: ${JSON.stringify(said)}`)
+    if (result.code !== 0 && result.code !== 1) throw new Error(`exit code ${result.code}`)
+  }), { numRuns: 150 })
+  t.pass('150 command lines')
 })
 
 test('judge, on codes a server cannot send through node:http', async (t) => {
@@ -294,13 +391,17 @@ test('judge, on codes a server cannot send through node:http', async (t) => {
     'long values are cut short')
 })
 
-// The real command, as Docker runs it. It needs the build (`npm run build`, which CI runs
-// before tap); without it, the in-process tests above still cover every line of lib/probe.ts.
-const bin = fileURLToPath(new URL('../bin/fastify-health-probe.js', import.meta.url))
-const built = existsSync(fileURLToPath(new URL('../dist/cjs/command/probe.js', import.meta.url)))
+// The real command, as Docker runs it, from the build: built here when dist/ is missing or
+// older than the command's sources (never skipped).
+const root = fileURLToPath(new URL('..', import.meta.url))
+const bin = join(root, 'bin', 'fastify-health-probe.js')
+const builtProbe = join(root, 'dist', 'cjs', 'command', 'probe.js')
+const sources = ['lib/command/probe.ts', 'lib/redact.ts'].map((file) => join(root, file))
+const stale = (): boolean => !existsSync(builtProbe) || sources.some((source) => statSync(source).mtimeMs > statSync(builtProbe).mtimeMs)
+if (stale()) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'ignore' })
 
-async function spawnProbe (...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [bin, ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+async function spawnProbe (args: string[], env: Record<string, string> = {}, node: string[] = []): Promise<Run> {
+  const child = spawn(process.execPath, [...node, bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text })
@@ -309,20 +410,80 @@ async function spawnProbe (...args: string[]): Promise<Run> {
   return { code, stdout, stderr }
 }
 
-test('bin/fastify-health-probe.js end to end', { skip: built ? false : 'dist/cjs/command/probe.js not built' }, async (t) => {
+test('bin/fastify-health-probe.js end to end', async (t) => {
+  t.notOk(stale(), 'the build is there and current')
   const { app, url } = await healthApp(t)
   app.health.setStateWorking()
-  t.equal(assertOneLine(t, await spawnProbe(url), true), `healthy: ${url} answered 200 with status pass\n`)
+  t.equal(assertOneLine(t, await spawnProbe([url]), true), `healthy: ${url} answered 200 with status pass\n`)
 
   app.health.setStateNoInfo()
-  t.equal(assertOneLine(t, await spawnProbe(url, '--timeout', '1000'), false),
-    `unhealthy: ${url} answered 503 with status fail\n`)
+  t.match(assertOneLine(t, await spawnProbe([url, '--timeout', '1000']), false),
+    new RegExp(`^unhealthy: ${url} answered 503 with status fail`))
 
   // Nothing left open keeps the process alive once it has timed out.
   const hanging = await listen(t, createNetServer(() => {}))
-  t.equal(assertOneLine(t, await spawnProbe(`${hanging}/health`, '--ready', '--timeout', '200'), false),
+  t.equal(assertOneLine(t, await spawnProbe([`${hanging}/health`, '--ready', '--timeout', '200']), false),
     `unhealthy: ${hanging}/health/ready: no complete answer within 200 ms\n`)
 
-  t.match(assertOneLine(t, await spawnProbe('--bogus'), false), /^fastify-health-probe: Unknown option '--bogus'/)
-  t.same(await spawnProbe('--help'), { code: 0, stdout: USAGE, stderr: '' })
+  t.equal(assertOneLine(t, await spawnProbe(['--bogus']), false), 'fastify-health-probe: unknown option "--bogus" (see --help)\n')
+  t.same(await spawnProbe(['--help']), { code: 0, stdout: USAGE, stderr: '' })
+})
+
+test('the command never prints a stack, whatever it is given (a few spawned runs)', async (t) => {
+  const cases = [
+    ['http://user:%zz@127.0.0.1/health'], ['--timeout'], ['--timeout', 'x', '--ready=1'], ['"unbalanced'], ['http://[::1'],
+    ['https://u:%@127.0.0.1:1/'], ['a', 'b', 'c']
+  ]
+  for (const args of cases) {
+    const said = assertOneLine(t, await spawnProbe(args), false)
+    t.notMatch(said, /\n {4}at |URIError|node:internal/, `no stack: ${args.join(' ')}`)
+  }
+})
+
+test('the command loads neither Fastify nor the plugin: only its own file and the redaction pass', async (t) => {
+  const scratch = await scratchDir('probe-loads-')
+  t.teardown(() => scratch.remove())
+  const hook = join(scratch.path, 'record-loads.cjs')
+  const record = join(scratch.path, 'loaded.json')
+  // Preloaded with --require: every require() request, and every module in the CommonJS cache, at exit.
+  writeFileSync(hook, [
+    "'use strict'",
+    "const Module = require('node:module')",
+    "const { writeFileSync } = require('node:fs')",
+    'const requested = []',
+    'const load = Module._load',
+    'Module._load = function (request, parent, ...rest) {',
+    `  if (parent?.filename?.startsWith(${JSON.stringify(root)}) && !parent.filename.includes('node_modules')) requested.push(request)`,
+    '  return load.call(this, request, parent, ...rest)',
+    '}',
+    `process.on('exit', () => writeFileSync(${JSON.stringify(record)}, JSON.stringify({ requested, cached: Object.keys(require.cache) })))`,
+    ''
+  ].join('\n'))
+  const { app, url } = await healthApp(t)
+  app.health.setStateWorking()
+  assertOneLine(t, await spawnProbe([url], {}, ['--require', hook]), true)
+  const { requested, cached } = JSON.parse(readFileSync(record, 'utf8')) as { requested: string[], cached: string[] }
+  // tap preloads its own coverage hooks into every child (node_modules/@tapjs, pirates...): left aside.
+  const ours = cached.filter((file) => file.startsWith(root) && !file.includes('/node_modules/'))
+  t.same(ours.map((file) => file.slice(root.length)).sort(), ['dist/cjs/command/probe.js', 'dist/cjs/redact.js'],
+    'of this package: only the command and the redaction pass')
+  t.same([...new Set(requested)].sort(), ['../dist/cjs/command/probe.js', '../redact.js', 'node:http', 'node:util'],
+    'what the bin and they require: the command, the redaction pass, Node\'s http and util')
+  t.notOk(cached.some((file) => /node_modules\/(@fastify|fastify|avvio|find-my-way|pino|light-my-request)\//.test(file)), 'no Fastify in the process')
+})
+
+test('a healthy answer over HTTPS, the certificate checked against a trusted root', { timeout: 60_000 }, async (t) => {
+  const scratch = await scratchDir('probe-https-')
+  t.teardown(() => scratch.remove())
+  const pki = await createPki(scratch.path)
+  const leaf = await pki.leaf('localhost', fromNow(-1), fromNow(30))
+  const server = createHttpsServer({ key: leaf.key, cert: bundle(leaf, pki.intermediate) }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/health+json' }).end('{"status":"pass"}')
+  })
+  const base = (await listen(t, server)).replace('http:', 'https:')
+  const url = `${base}/health`
+  const rootFile = join(scratch.path, 'root.pem')
+  writeFileSync(rootFile, pki.root.cert)
+  t.equal(assertOneLine(t, await spawnProbe([url], { NODE_EXTRA_CA_CERTS: rootFile }), true), `healthy: ${url} answered 200 with status pass\n`)
+  t.match(assertOneLine(t, await spawnProbe([url]), false), new RegExp(`^unhealthy: ${url}: .*certificate`), 'an untrusted root fails')
 })

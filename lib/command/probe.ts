@@ -1,36 +1,52 @@
 // fastify-health-probe: asks a health endpoint over HTTP and answers with an exit code, for a
 // Docker HEALTHCHECK in images that have Node.js but no curl or wget.
 //
-// Self-contained on purpose: it runs every few seconds in every container, so it loads nothing
-// but Node's own http module (https only for an https URL) and nothing else of this package.
+// Self-contained on purpose: it runs every few seconds in every container, so it loads Node's
+// own http module (https only for an https URL) and, of this package, only the redaction pass
+// (lib/redact.ts, which loads nothing): never Fastify, never the plugin.
+// It never throws and never prints a stack, whatever its arguments: one line says what is wrong.
 
 import type { ClientRequest, IncomingMessage } from 'node:http'
 import { request as httpRequest } from 'node:http'
 import { parseArgs } from 'node:util'
+import { redact } from '../redact.js'
 
-export const DEFAULT_URL = 'http://127.0.0.1:8008/health'
-export const DEFAULT_TIMEOUT = 2000
-/** The most of a body the probe reads: a health document is a few hundred bytes. */
-export const MAX_BODY = 64 * 1024
-/** setTimeout's own limit; a longer timeout would fire at once. */
-const MAX_TIMEOUT = 2_147_483_647
+export const defaults = {
+  url: 'http://127.0.0.1:8008/health',
+  /**
+   * The deadline for the whole exchange. Longer than a check's default timeout (2000 ms), so that
+   * during a hang the probe gets the 503 and its reason, not a timeout of its own.
+   */
+  timeout: 3000,
+  /** The most of a body the probe reads: a health document is a few hundred bytes. */
+  maxBody: 64 * 1024,
+  /** The most of the answer's `output` an unhealthy line carries. */
+  maxOutput: 300,
+  /** setTimeout's own limit; a longer timeout would fire at once. */
+  maxTimeout: 2_147_483_647
+} as const
 
-/** Exit codes: 0 healthy, 1 anything else. Docker reserves 2, so usage errors are 1 as well. */
+/**
+ * Exit codes: 0 healthy, 1 anything else. Docker reserves 2, so usage and configuration errors
+ * (bad arguments, a bad URL) are 1 as well.
+ */
 export const EXIT_HEALTHY = 0
 export const EXIT_UNHEALTHY = 1
+export const EXIT_USAGE = 1
 
 export const USAGE = `Usage: fastify-health-probe [url] [--timeout <ms>] [--ready]
 
 Asks a fastify-health endpoint and exits 0 when it is healthy, 1 otherwise.
 
-  url             the health route (default ${DEFAULT_URL})
-  --timeout <ms>  give up after this many milliseconds (default ${DEFAULT_TIMEOUT})
+  url             the health route (default ${defaults.url})
+  --timeout <ms>  give up after this many milliseconds (default ${defaults.timeout})
   --ready         ask the readiness route instead: the url's path with /ready appended
   -h, --help      print this help
 
 Healthy: an HTTP answer in 200-399 whose JSON body has a status of pass or warn
 (aliases ok/up for pass and error/down for fail, any case). One line says why,
-on stdout when healthy and on stderr otherwise.
+on stdout when healthy and on stderr otherwise; an unhealthy answer's line
+ends with its output.
 `
 
 /** Where main() writes its one line: `process`, or anything with the same two writers. */
@@ -46,7 +62,7 @@ export interface ProbeResult {
 }
 
 export interface ProbeOptions {
-  /** Milliseconds for the whole exchange: connect, headers and body. Default 2000. */
+  /** Milliseconds for the whole exchange: connect, headers and body. Default 3000. */
   timeout?: number
   /** The most bytes of body read; a longer body fails. Default 64 KiB. */
   maxBody?: number
@@ -67,23 +83,24 @@ const errorNames: Readonly<Record<string, string>> = {
   ECONNRESET: 'connection reset'
 }
 
-/** Shortens what a server sent before it goes into the one line. */
+/** `text` cut to `max` characters, with … when cut. */
+const bounded = (text: string, max: number): string => text.length > max ? text.slice(0, max) + '…' : text
+
+/** What a server or a user sent, redacted (before it is cut, so no half secret survives), short, quoted. */
 function quote (value: string): string {
-  return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)
+  return JSON.stringify(bounded(redact(value), 40))
 }
 
-/** The output is one line whatever an error message holds. */
+/** The output is one line whatever an error message holds, with no credential in it. */
 function oneLine (text: string): string {
-  return text.replace(/\s+/g, ' ').trim() + '\n'
+  return redact(text.replace(/\s+/g, ' ').trim()) + '\n'
 }
 
-/** `url` as printed: Docker keeps the output in `docker inspect`, so a password is masked. */
-function shown (url: URL): string {
-  if (url.password === '') return url.href
-  const masked = new URL(url.href)
-  masked.password = '***'
-  return masked.href
-}
+/** The message of anything thrown, never its stack. */
+const messageOf = (error: unknown): string => error instanceof Error ? error.message : String(error)
+
+/** `url` as printed: Docker keeps the output in `docker inspect`, so its credentials are masked. */
+const shown = (url: URL): string => redact(url.href)
 
 /** `url` with `/ready` appended to its path: /health and /health/ both give /health/ready. */
 export function readyUrl (url: URL): URL {
@@ -110,19 +127,24 @@ export function judge (url: string, statusCode: number, body: Buffer): ProbeResu
     return { healthy: false, message: `unhealthy: ${answered} with ${got}, not a health document` }
   }
   const said = raw === status ? status : `${quote(raw as string)} (${status})`
-  if (statusCode < 200 || statusCode > 399) {
-    return { healthy: false, message: `unhealthy: ${answered} with status ${said}` }
-  }
-  return { healthy: status !== 'fail', message: `${status === 'fail' ? 'unhealthy' : 'healthy'}: ${answered} with status ${said}` }
+  const healthy = status !== 'fail' && statusCode >= 200 && statusCode <= 399
+  if (healthy) return { healthy, message: `healthy: ${answered} with status ${said}` }
+  // `docker inspect` shows this line: the answer's own reason, redacted, on the same line.
+  const output = (document as Record<string, unknown>).output
+  const reason = typeof output === 'string' && output.trim() !== ''
+    ? `: ${bounded(redact(output.replace(/\s+/g, ' ').trim()), defaults.maxOutput)}`
+    : ''
+  return { healthy, message: `unhealthy: ${answered} with status ${said}${reason}` }
 }
 
 /** One GET of `url`; resolves with the verdict, never rejects. */
 export async function probe (url: URL, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const { timeout = DEFAULT_TIMEOUT, maxBody = MAX_BODY } = options
+  const { timeout = defaults.timeout, maxBody = defaults.maxBody } = options
   const href = shown(url)
   // https costs a TLS load on every run: only pay it when the URL asks for it.
   const request = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest
   return await new Promise<ProbeResult>((resolve) => {
+    let req: ClientRequest | undefined
     let res: IncomingMessage | undefined
     let settled = false
     const finish = (result: ProbeResult): void => {
@@ -132,39 +154,45 @@ export async function probe (url: URL, options: ProbeOptions = {}): Promise<Prob
       // Settle once, then drop the connection: nothing more is read or waited for.
       resolve(result)
       res?.destroy()
-      req.destroy()
+      req?.destroy()
     }
     const fail = (why: string): void => finish({ healthy: false, message: `unhealthy: ${href}: ${why}` })
     const timer = setTimeout(() => fail(`no complete answer within ${timeout} ms`), timeout)
 
-    const req: ClientRequest = request(url, {
-      method: 'GET',
-      agent: false,
-      headers: {
-        accept: 'application/health+json, application/json;q=0.9',
-        'user-agent': 'fastify-health-probe'
-      }
-    }, (response) => {
-      res = response
-      const statusCode = response.statusCode as number
-      const declared = Number(response.headers['content-length'])
-      if (declared > maxBody) {
-        fail(`answered ${statusCode} with a body of ${declared} bytes, over the ${maxBody} byte limit`)
-        return
-      }
-      const chunks: Buffer[] = []
-      let size = 0
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > maxBody) {
-          fail(`answered ${statusCode} with a body over the ${maxBody} byte limit`)
+    try {
+      req = request(url, {
+        method: 'GET',
+        agent: false,
+        headers: {
+          accept: 'application/health+json, application/json;q=0.9',
+          'user-agent': 'fastify-health-probe'
+        }
+      }, (response) => {
+        res = response
+        const statusCode = response.statusCode as number
+        const declared = Number(response.headers['content-length'])
+        if (declared > maxBody) {
+          fail(`answered ${statusCode} with a body of ${declared} bytes, over the ${maxBody} byte limit`)
           return
         }
-        chunks.push(chunk)
+        const chunks: Buffer[] = []
+        let size = 0
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length
+          if (size > maxBody) {
+            fail(`answered ${statusCode} with a body over the ${maxBody} byte limit`)
+            return
+          }
+          chunks.push(chunk)
+        })
+        response.on('end', () => finish(judge(href, statusCode, Buffer.concat(chunks))))
+        response.on('error', (error: NodeJS.ErrnoException) => fail(`answer cut off (${error.message})`))
       })
-      response.on('end', () => finish(judge(href, statusCode, Buffer.concat(chunks))))
-      response.on('error', (error: NodeJS.ErrnoException) => fail(`answer cut off (${error.message})`))
-    })
+    } catch (error) {
+      // node:http refuses some URLs only when sending: credentials that are not valid percent-encoding.
+      fail(`cannot send the request (${messageOf(error)})`)
+      return
+    }
     req.on('error', (error: NodeJS.ErrnoException) => {
       fail(errorNames[error.code as string] ?? error.message)
     })
@@ -177,67 +205,98 @@ type Parsed =
   | { help: false, url: URL, timeout: number }
   | { error: string }
 
-/** Reads the command line (without node and the script); never throws. */
-export function parseCommandLine (args: string[]): Parsed {
-  let values: { timeout?: string, ready?: boolean, help?: boolean }
-  let positionals: string[]
+const OPTIONS = {
+  timeout: { type: 'string' },
+  ready: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+/** Whether node:http can decode the URL's user name and password for Basic auth. */
+function decodableCredentials (url: URL): boolean {
   try {
-    ({ values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        timeout: { type: 'string' },
-        ready: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' }
-      }
-    }))
-  } catch (error) {
-    return { error: (error as Error).message }
+    decodeURIComponent(url.username)
+    decodeURIComponent(url.password)
+    return true
+  } catch {
+    return false
   }
-  if (values.help === true) return { help: true }
+}
+
+/**
+ * Reads the command line (without node and the script); never throws. parseArgs is not strict
+ * here: its own messages quote in a way of their own, ours say what to do in one plain line.
+ */
+export function parseCommandLine (args: string[]): Parsed {
+  const { tokens } = parseArgs({ args, allowPositionals: true, strict: false, tokens: true, options: OPTIONS })
+  const positionals: string[] = []
+  let timeoutGiven: string | undefined
+  let ready = false
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      positionals.push(token.value)
+    } else if (token.kind === 'option') {
+      const { name, rawName, value } = token
+      if (name === 'help') {
+        if (value !== undefined) return { error: `${rawName} takes no value` }
+        return { help: true }
+      }
+      if (name === 'ready') {
+        if (value !== undefined) return { error: `${rawName} takes no value` }
+        ready = true
+      } else if (name === 'timeout') {
+        if (value === undefined) return { error: '--timeout needs a number of milliseconds, as in --timeout 3000' }
+        timeoutGiven = value
+      } else {
+        return { error: `unknown option ${quote(rawName)}` }
+      }
+    }
+  }
   if (positionals.length > 1) return { error: `expected at most one url, got ${positionals.length}` }
 
-  let timeout = DEFAULT_TIMEOUT
-  if (values.timeout !== undefined) {
-    timeout = /^\d+$/.test(values.timeout) ? Number(values.timeout) : NaN
-    if (!(timeout >= 1 && timeout <= MAX_TIMEOUT)) {
-      return { error: `--timeout must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT}, got ${quote(values.timeout)}` }
+  let timeout: number = defaults.timeout
+  if (timeoutGiven !== undefined) {
+    timeout = /^\d+$/.test(timeoutGiven) ? Number(timeoutGiven) : NaN
+    if (!(timeout >= 1 && timeout <= defaults.maxTimeout)) {
+      return { error: `--timeout must be a whole number of milliseconds from 1 to ${defaults.maxTimeout}, got ${quote(timeoutGiven)}` }
     }
   }
 
-  const given = positionals[0] ?? DEFAULT_URL
+  const given = positionals[0] ?? defaults.url
   const notUrl = { error: `expected an http:// or https:// URL, got ${quote(given)}` }
-  let url: URL
-  try {
-    url = new URL(given)
-  } catch {
-    return notUrl
-  }
+  if (!URL.canParse(given)) return notUrl
+  const url = new URL(given)
   // "localhost:8008/health" parses, with "localhost:" as its scheme.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return notUrl
-  return { help: false, url: values.ready === true ? readyUrl(url) : url, timeout }
+  // The URL is not quoted: it holds the credentials that are wrong.
+  if (!decodableCredentials(url)) return { error: 'the user name or password in the URL is not valid percent-encoding (write % as %25)' }
+  return { help: false, url: ready ? readyUrl(url) : url, timeout }
 }
 
 /**
  * The command: `main(process.argv, process)` probes and returns the exit code, having written
- * one line to `io.stdout` (healthy) or `io.stderr` (anything else).
+ * one line to `io.stdout` (healthy) or `io.stderr` (anything else). Never rejects: whatever
+ * goes wrong is one line, without a stack.
  */
 export async function main (argv: string[], io: ProbeIO): Promise<number> {
-  const parsed = parseCommandLine(argv.slice(2))
-  if ('error' in parsed) {
-    io.stderr.write(oneLine(`fastify-health-probe: ${parsed.error} (see --help)`))
+  try {
+    const parsed = parseCommandLine(argv.slice(2))
+    if ('error' in parsed) {
+      io.stderr.write(oneLine(`fastify-health-probe: ${parsed.error} (see --help)`))
+      return EXIT_USAGE
+    }
+    if (parsed.help) {
+      io.stdout.write(USAGE)
+      return EXIT_HEALTHY
+    }
+    const result = await probe(parsed.url, { timeout: parsed.timeout })
+    if (result.healthy) {
+      io.stdout.write(oneLine(result.message))
+      return EXIT_HEALTHY
+    }
+    io.stderr.write(oneLine(result.message))
+    return EXIT_UNHEALTHY
+  } catch (error) {
+    io.stderr.write(oneLine(`fastify-health-probe: ${messageOf(error)}`))
     return EXIT_UNHEALTHY
   }
-  if (parsed.help) {
-    io.stdout.write(USAGE)
-    return EXIT_HEALTHY
-  }
-  const result = await probe(parsed.url, { timeout: parsed.timeout })
-  if (result.healthy) {
-    io.stdout.write(oneLine(result.message))
-    return EXIT_HEALTHY
-  }
-  io.stderr.write(oneLine(result.message))
-  return EXIT_UNHEALTHY
 }
