@@ -13,16 +13,19 @@ import { startMysql } from './servers/mysql.js'
 import { startPostgres } from './servers/postgres.js'
 import { startRedis } from './servers/redis.js'
 
-// Three real servers start once for the file; each takes a few seconds.
+// Three real servers start once for the file, side by side; each takes a few seconds.
 t.setTimeout(300_000)
 
-const postgres = await startPostgres()
-const redis = await startRedis()
-const mysql = await startMysql()
-t.teardown(async () => {
-  await Promise.allSettled([thaw(redis.pid), thaw(postgres.pid)])
-  await Promise.allSettled([postgres.stop(), redis.stop(), mysql.stop()])
-})
+// Each server is stopped at teardown from the moment it started, whichever of the others failed
+// to: stop() thaws a frozen server itself and works while it is down (Redis killed).
+const started: Array<{ stop: () => Promise<void> }> = []
+t.teardown(async () => { await Promise.allSettled(started.map((server) => server.stop())) })
+const starting = <T extends { stop: () => Promise<void> }>(server: Promise<T>): Promise<T> =>
+  server.then((running) => { started.push(running); return running })
+const starts = [starting(startPostgres()), starting(startRedis()), starting(startMysql())] as const
+// All settled before a failure is thrown: none is still starting when the teardown runs.
+await Promise.allSettled(starts)
+const [postgres, redis, mysql] = [await starts[0], await starts[1], await starts[2]]
 
 const TIMEOUT = 500
 const CACHE_FOR = 200
@@ -33,7 +36,7 @@ interface Got { statusCode: number, body: HealthResponse, text: string, ms: numb
 /** An app with the three datastore plugins, registered after fastify-health, listening. */
 async function appWithDatastores (t: Test, health: Partial<FastifyHealthOptions>): Promise<{ app: FastifyInstance, lines: Array<Record<string, unknown>>, get: (path?: string) => Promise<Got> }> {
   const { app, lines } = loggedApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...health })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, ...health })
   await app.register(fastifyPostgres, { connectionString: postgres.connectionString })
   await app.register(fastifyPostgres, { ...postgres.config, name: 'analytics' })
   await app.register(fastifyRedis, { host: '127.0.0.1', port: redis.port, password: redis.password, maxRetriesPerRequest: 1 })
@@ -147,7 +150,7 @@ test('a check of the app\'s own under the same name stays; nothing is registered
   t.ok(own.lines.some((line) => line.check === 'postgres:responseTime' && /left a check of the app's own/.test(String(line.msg))), 'logged')
 
   const { app, lines } = loggedApp(t)
-  await app.register(fastifyHealth, { serviceName: 'bare', initialState: State.WORK, autoChecks: true })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'bare', initialState: State.WORK, autoChecks: true })
   await app.ready()
   t.equal((await app.inject('/health')).json().checks, undefined, 'no datastore plugin, no check')
   t.strictSame(lines.find((line) => line.msg === 'fastify-health: autoChecks registered')?.checks, {}, 'and it says so')
