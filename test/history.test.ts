@@ -16,7 +16,7 @@ import { buildHistorySchemas } from '../lib/history/schema-typebox.js'
 import { StatusRings } from '../lib/history/status-rings.js'
 import { createHistory } from '../lib/history/store.js'
 import fastifyHealth, { CheckHistorySchema, type FastifyHealthOptions, State, StatusHistorySchema } from '../lib/index.js'
-import { controlledCheck, newApp, servedApp, transports } from './helpers.js'
+import { controlledCheck, newApp, servedApp, transports, until } from './helpers.js'
 
 const checkHistory = TypeCompiler.Compile(CheckHistorySchema)
 const statusHistory = TypeCompiler.Compile(StatusHistorySchema)
@@ -273,7 +273,7 @@ test('openapi: the history route is documented with its schema', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifySwagger, { openapi: { info: { title: 'orders', version: '1.0.0' } } })
-  await app.register(fastifyHealth, { serviceName: 'orders', checks: { db: () => undefined }, statusPage: true })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { db: () => undefined }, statusPage: true })
   await app.ready()
   const paths = (app.swagger() as unknown as { paths: Record<string, { get?: { summary?: string, tags?: string[], responses: Record<string, { content?: Record<string, { schema: unknown }> }> } }> }).paths
   const operation = paths['/health/checks/{name}/history']?.get
@@ -289,7 +289,7 @@ test('options: history and statusPage are checked, and their routes claimed', as
   const register = async (options: Record<string, unknown>, before?: (app: ReturnType<typeof newApp>) => void) => {
     const app = newApp(t)
     before?.(app)
-    await app.register(fastifyHealth, { serviceName: 'orders', ...options } as FastifyHealthOptions)
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', ...options } as FastifyHealthOptions)
     await app.ready()
     return app
   }
@@ -318,4 +318,53 @@ test('options: history and statusPage are checked, and their routes claimed', as
   t.equal((await app.inject('/ops/health/ui')).statusCode, 404, 'not at the default path')
   const off = await register({})
   t.equal((await off.inject('/health/ui')).statusCode, 404, 'off by default')
+})
+
+test('the status page\'s routes over inject: the page and its policy, the data with and without permission', async (t) => {
+  let release = (): void => {}
+  let started = false
+  const { app } = await servedApp(t, 'inject', {
+    version: '2',
+    exposeDetails: (request) => request.headers['x-token'] === 'secret',
+    statusPage: true,
+    checks: {
+      'db:responseTime': {
+        cacheFor: 0,
+        check: async () => {
+          started = true
+          await new Promise<void>((resolve) => { release = resolve })
+          return { status: 'fail', output: 'down', observedValue: 7, observedUnit: 'ms' }
+        }
+      }
+    }
+  })
+  const page = await app.inject('/health/ui')
+  t.equal(page.statusCode, 200)
+  t.equal(page.headers['content-type'], 'text/html; charset=utf-8')
+  t.equal(page.headers['cache-control'], 'no-store')
+  t.match(page.headers['content-security-policy'], /^default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'; img-src data:/)
+  t.ok(page.body.length < 30 * 1024, `under 30 KB (${page.body.length} bytes)`)
+  t.notMatch(page.body, 'db:responseTime', 'the page itself names no check')
+
+  // A check added while the data waits for the others' readings is listed with none.
+  const waiting = app.inject({ url: '/health/ui/data', headers: { 'x-token': 'secret' } })
+  await until(t, () => started, 'the run started')
+  app.health.addCheck('late:check', () => undefined)
+  release()
+  const shown = await waiting
+  t.equal(shown.headers['content-type'], JSON_TYPE)
+  const data = shown.json()
+  t.match(data, {
+    details: true,
+    service: { name: 'orders', version: '2', state: State.WORK, status: 'fail' },
+    views: [{ name: 'live', url: '/health/live', status: 'pass' }, { name: 'ready', status: 'fail' }, { name: 'started', status: 'pass' }],
+    checks: [
+      { name: 'db:responseTime', status: 'fail', output: 'down', value: 7, unit: 'ms', values: [7], strip: 'f', changes: 0 },
+      { name: 'late:check', status: null, values: [], strip: '', since: null }
+    ],
+    changes: [{ from: 'pass', to: 'fail', cause: { check: 'db:responseTime' } }]
+  })
+  const hidden = await app.inject('/health/ui/data')
+  t.equal(hidden.statusCode, 200)
+  t.same(hidden.json(), { details: false, status: 'fail' }, 'without permission: the overall status alone')
 })

@@ -5,13 +5,16 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { type Browser, chromium, type Page } from 'playwright-core'
-import { type Test, test } from 'tap'
+import t, { type Test, test } from 'tap'
 import type { FastifyHealthOptions } from '../lib/index.js'
 import { besideApp, controlledCheck, until } from './helpers.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const HOSTILE = '<img src=x onerror=alert(1)>'
+
+// A browser on a loaded 2-core machine: each page waits for a refresh or two.
+t.setTimeout(180_000)
 
 if (!existsSync(CHROMIUM)) {
   test('the status page in a browser', { skip: `${CHROMIUM} is not installed (scripts/install-test-servers.sh installs it)` }, () => {})

@@ -24,10 +24,10 @@ const array = (items: Schema, description: string): Schema => ({ description, ty
 const optional = (schema: Schema): Schema => ({ ...schema, [OptionalKind]: 'Optional' })
 const status = HealthStatusSchema as unknown as Schema
 
-/** An object schema: properties marked optional() are optional, the others required. */
+/** An object schema: properties marked optional() are optional, the others (at least one, in every schema here) required. */
 function object (properties: Record<string, Schema>, description?: string): Schema {
-  const required = Object.keys(properties).filter((key) => properties[key]?.[OptionalKind] === undefined)
-  return { ...described(description), type: 'object', properties, ...(required.length > 0 ? { required } : {}), [Kind]: 'Object' }
+  const required = Object.keys(properties).filter((key) => (properties[key] as Schema)[OptionalKind] === undefined)
+  return { ...described(description), type: 'object', properties, required, [Kind]: 'Object' }
 }
 
 const reading = object({
