@@ -1,9 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -400,8 +400,8 @@ const sources = ['lib/command/probe.ts', 'lib/redact.ts'].map((file) => join(roo
 const stale = (): boolean => !existsSync(builtProbe) || sources.some((source) => statSync(source).mtimeMs > statSync(builtProbe).mtimeMs)
 if (stale()) execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'ignore' })
 
-async function spawnProbe (args: string[], env: Record<string, string> = {}, node: string[] = []): Promise<Run> {
-  const child = spawn(process.execPath, [...node, bin, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+async function spawnProbe (args: string[], env: Record<string, string> = {}, node: string[] = [], script = bin): Promise<Run> {
+  const child = spawn(process.execPath, [...node, script, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text })
@@ -438,6 +438,14 @@ test('the command never prints a stack, whatever it is given (a few spawned runs
     const said = assertOneLine(t, await spawnProbe(args), false)
     t.notMatch(said, /\n {4}at |URIError|node:internal/, `no stack: ${args.join(' ')}`)
   }
+
+  // A copy of the bin with no build beside it: one line that says so.
+  const scratch = await scratchDir('probe-unbuilt-')
+  t.teardown(() => scratch.remove())
+  const copy = join(scratch.path, 'bin', 'fastify-health-probe.js')
+  mkdirSync(dirname(copy))
+  copyFileSync(bin, copy)
+  t.equal(assertOneLine(t, await spawnProbe([], {}, [], copy), false), 'fastify-health-probe: cannot load the command (MODULE_NOT_FOUND); is the package built?\n')
 })
 
 test('the command loads neither Fastify nor the plugin: only its own file and the redaction pass', async (t) => {
