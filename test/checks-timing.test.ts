@@ -3,7 +3,7 @@ import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
 import type { CheckFunction, HealthResponse } from '../lib/index.js'
-import { gate, getAnswer, schemaErrors, until, workingApp } from './helpers.js'
+import { gate, getAnswer, schemaErrors, until, validatedApp } from './helpers.js'
 
 // Short real timers only. Counts are asserted with bounds that a slow machine cannot break:
 // timers never fire early, so a loop of period P cannot run more than elapsed / P + 1 times,
@@ -40,7 +40,7 @@ test('single flight', async (t) => {
       return { observedValue: calls }
     }
     // cacheFor 0: only single flight can keep the requests to one run.
-    const app = await workingApp(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
     app.addHook('preHandler', async () => { arrived++ })
     await app.ready()
     const requests = Array.from({ length: 1000 }, () => app.inject('/health'))
@@ -73,7 +73,7 @@ test('single flight', async (t) => {
       inFlight--
       return { status: calls % 2 === 0 ? 'pass' : 'warn' }
     }
-    const app = await workingApp(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0, timeout: 60_000 } } })
     app.addHook('preHandler', async () => { arrived++ })
     await app.ready()
     // A first burst whose run is held until every request of it is in: they all share that run.
@@ -106,7 +106,7 @@ test('single flight', async (t) => {
     let calls = 0
     let arrived = 0
     const release = gate()
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: { db: { check: async () => { calls++; await release.promise }, probes: ['live', 'ready'], cacheFor: 0, timeout: 60_000 } }
     })
     app.addHook('preHandler', async () => { arrived++ })
@@ -126,7 +126,7 @@ test('single flight', async (t) => {
 test('cacheFor', async (t) => {
   t.test('no new run within cacheFor', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 60_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 60_000 } } })
     for (let i = 0; i < 50; i++) {
       const got = await getAnswer(t, app)
       t.equal(got.body.checks?.db?.[0]?.observedValue, 1)
@@ -137,7 +137,7 @@ test('cacheFor', async (t) => {
 
   t.test('the default cacheFor (1000 ms) reuses the reading', async (t) => {
     const runs: number[] = []
-    const app = await workingApp(t, { checks: { db: () => { runs.push(performance.now()) } } })
+    const app = await validatedApp(t, { checks: { db: () => { runs.push(performance.now()) } } })
     const start = performance.now()
     await getAnswer(t, app)
     t.equal(runs.length, 1, 'the first request ran the check')
@@ -149,7 +149,7 @@ test('cacheFor', async (t) => {
 
   t.test('a request after cacheFor starts a new run', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 20, timeout: 5_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), cacheFor: 20, timeout: 5_000 } } })
     await getAnswer(t, app)
     t.equal(calls, 1)
     await sleep(40)
@@ -160,7 +160,7 @@ test('cacheFor', async (t) => {
   t.test('within cacheFor + timeout the stale reading is served while the refresh runs', async (t) => {
     let calls = 0
     const second = gate()
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: {
         db: {
           cacheFor: 20,
@@ -193,7 +193,7 @@ test('cacheFor', async (t) => {
 
   t.test('beyond cacheFor + timeout the request waits for the new run', async (t) => {
     let calls = 0
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: {
         db: {
           cacheFor: 10,
@@ -221,7 +221,7 @@ test('cacheFor', async (t) => {
       let longRuns = 0
       const short = { cacheFor: 200, timeout: 5_000, check: () => { shortRuns.push(performance.now()) } }
       const long = { cacheFor: 3_600_000, check: () => { longRuns++ } }
-      const app = await workingApp(t, { checks: order === 'short first' ? { short, long } : { long, short } })
+      const app = await validatedApp(t, { checks: order === 'short first' ? { short, long } : { long, short } })
       const start = performance.now()
       await getAnswer(t, app)
       t.same([shortRuns.length, longRuns], [1, 1], 'the first request ran both')
@@ -236,7 +236,7 @@ test('cacheFor', async (t) => {
 
   t.test('a check added while the others are fresh runs on the next request', async (t) => {
     let added = 0
-    const app = await workingApp(t, { checks: { db: { cacheFor: 60_000, check: () => {} } } })
+    const app = await validatedApp(t, { checks: { db: { cacheFor: 60_000, check: () => {} } } })
     await getAnswer(t, app) // waits for db's first reading
     await getAnswer(t, app) // finds every reading fresh for a minute, and remembers that
     app.health.addCheck('cache:responseTime', () => ({ observedValue: ++added }), { cacheFor: 60_000 })
@@ -247,7 +247,7 @@ test('cacheFor', async (t) => {
 
   t.test('cacheFor 0: every request gets a fresh reading, concurrent ones still share one run', async (t) => {
     let calls = 0
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: { db: { cacheFor: 0, timeout: 10_000, check: async () => { const n = ++calls; await sleep(10); return { observedValue: n } } } }
     })
     t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.observedValue, 1)
@@ -263,7 +263,7 @@ test('cacheFor', async (t) => {
 test('interval', async (t) => {
   t.test('runs in the background on its period, without requests', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 20 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 20 } } })
     const start = performance.now()
     await app.ready()
     t.equal(calls, 1, 'the first run starts when the instance is ready')
@@ -279,7 +279,7 @@ test('interval', async (t) => {
 
   t.test('requests only read: they never start a run, whatever cacheFor says', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 60_000, cacheFor: 0 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => ({ observedValue: ++calls }), interval: 60_000, cacheFor: 0 } } })
     await app.ready()
     await sleep(5)
     for (let i = 0; i < 30; i++) await getAnswer(t, app)
@@ -291,7 +291,7 @@ test('interval', async (t) => {
     let calls = 0
     let arrived = 0
     const release = gate()
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: { db: { check: async () => { calls++; await release.promise; return { observedValue: 'first' } }, interval: 60_000, timeout: 60_000 } }
     })
     app.addHook('preHandler', async () => { arrived++ })
@@ -312,7 +312,7 @@ test('interval', async (t) => {
 
   t.test('a check added after ready starts its loop at once', async (t) => {
     let calls = 0
-    const app = await workingApp(t)
+    const app = await validatedApp(t)
     await app.ready()
     app.health.addCheck('late', () => { calls++ }, { interval: 20 })
     t.equal(calls, 1, 'run when added')
@@ -321,7 +321,7 @@ test('interval', async (t) => {
 
   t.test('a hung background check is not started again while it runs, and times out', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, interval: 10, timeout: 20 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, interval: 10, timeout: 20 } } })
     await app.ready()
     let output: unknown
     for (let i = 0; i < 200 && output === undefined; i++) {
@@ -335,7 +335,7 @@ test('interval', async (t) => {
 
   t.test('the loop timers do not keep the process alive', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => { calls++ }, interval: 30_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => { calls++ }, interval: 30_000 } } })
     const before = refTimers()
     await app.ready()
     await until(t, () => calls === 1, 'the first run happened')
@@ -345,7 +345,7 @@ test('interval', async (t) => {
 
   t.test('timers stop on close: the check is not called after app.close()', async (t) => {
     let calls = 0
-    const app = await workingApp(t, { checks: { db: { check: () => { calls++ }, interval: 10 } } })
+    const app = await validatedApp(t, { checks: { db: { check: () => { calls++ }, interval: 10 } } })
     await app.ready()
     await until(t, () => calls >= 3, 'it runs in the background')
     await app.close()
@@ -361,7 +361,7 @@ test('interval', async (t) => {
       signals.push(signal)
       return new Promise((resolve, reject) => { signal.addEventListener('abort', () => reject(signal.reason)) })
     }
-    const app = await workingApp(t, { checks: { db: { check, interval: 10, timeout: 60_000 } } })
+    const app = await validatedApp(t, { checks: { db: { check, interval: 10, timeout: 60_000 } } })
     await app.ready()
     t.equal(signals.length, 1)
     t.notOk(signals[0]?.aborted)
@@ -374,7 +374,7 @@ test('interval', async (t) => {
   // in place until the check settles: a hung check keeps a closed process alive for `timeout` ms.
   t.test('close leaves no timer of a hung check behind', async (t) => {
     let settle = (): void => {}
-    const app = await workingApp(t, {
+    const app = await validatedApp(t, {
       checks: { db: { check: () => new Promise<undefined>((resolve) => { settle = () => resolve(undefined) }), interval: 10, timeout: 60_000 } }
     })
     const before = refTimers()

@@ -5,8 +5,12 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 
 const status = { enum: ['pass', 'warn', 'fail'] }
-// "link relations to URIs": every value a URI (a reference from the root included).
-const links = { type: 'object', additionalProperties: { type: 'string', format: 'uri-reference' } }
+// "link relations to URIs": every value a URI, absolute, or a reference from the root of the
+// service (`/docs`) as the plugin allows; never one relative to where the document was read.
+const links = {
+  type: 'object',
+  additionalProperties: { type: 'string', anyOf: [{ format: 'uri' }, { format: 'uri-reference', pattern: '^/(?!/)' }] }
+}
 
 const componentDetail = {
   type: 'object',

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { fullFormats } from 'ajv-formats/dist/formats.js'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import fastifyHealth, {
   type ComponentDetail, type FastifyHealthOptions, type HealthResponse, HealthResponseSchema, type HealthStatus, State
@@ -124,6 +124,29 @@ export async function workingApp (t: Test, options: Partial<FastifyHealthOptions
   const app = newApp(t)
   await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
   return app
+}
+
+/**
+ * Makes every answer `app.inject(…)` returns from now on checked: a health+json body that either
+ * schema rejects fails the test, naming the URL and the errors. Returns `app`.
+ */
+export function validateEveryAnswer (t: Test, app: FastifyInstance): FastifyInstance {
+  const inject = app.inject.bind(app) as unknown as (options: InjectOptions | string) => Promise<LightMyRequestResponse>
+  const checked = async (options: InjectOptions | string): Promise<LightMyRequestResponse> => {
+    const res = await inject(options)
+    if (res.body !== '' && String(res.headers['content-type']).startsWith('application/health+json')) {
+      const errors = schemaErrors(res.json())
+      if (errors.length > 0) t.fail(`${typeof options === 'string' ? options : String(options.url)}: the answer is valid by both schemas`, { errors })
+    }
+    return res
+  }
+  Object.defineProperty(app, 'inject', { value: checked, configurable: true, writable: true })
+  return app
+}
+
+/** workingApp(), every injected answer validated by both schemas (validateEveryAnswer). */
+export async function validatedApp (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
+  return validateEveryAnswer(t, await workingApp(t, options))
 }
 
 /** A listening instance with the plugin, closed when the test ends, and its base URL. */
