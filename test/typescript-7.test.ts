@@ -128,4 +128,3 @@ for (const [version, [command, ...args]] of Object.entries(compilers)) {
     }
   })
 }
-
