@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import t, { test, type Test } from 'tap'
 import fastifyHealth, { State } from '../lib/index.js'
-import { CONTENT_TYPE, healthRoutes, schemaErrors, STACK_FRAME } from './helpers.js'
+import { CONTENT_TYPE, type Gate, gate, healthRoutes, schemaErrors, STACK_FRAME, until } from './helpers.js'
 import { fromNow, issue } from './servers/certificates.js'
 import { scratchDir } from './servers/common.js'
 
@@ -76,14 +76,25 @@ const servers: Array<{ name: string, options: FastifyServerOptions, client: (bas
   { name: 'HTTP/2 over TLS', options: { http2: true, https: { key: certificate.key, cert: certificate.cert } } as FastifyServerOptions, client: http2Client }
 ]
 
-async function serve (t: Test, options: FastifyServerOptions, shutdownDelay = 10_000): Promise<{ app: FastifyInstance, base: string }> {
+/** GET /slow: `arrived` opens when it is in the handler, which answers once `release` opens. */
+interface Slow { arrived: Gate, release: Gate }
+
+async function serve (t: Test, options: FastifyServerOptions, shutdownDelay = 10_000): Promise<{ app: FastifyInstance, base: string, slow: Slow }> {
   const app = Fastify(options) as unknown as FastifyInstance
   await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, shutdownDelay, checks: { db: () => undefined } })
   app.get('/work', async () => ({ ok: true }))
-  app.get('/slow', async () => { await sleep(300); return { ok: true } })
+  const slow: Slow = { arrived: gate(), release: gate() }
+  app.get('/slow', async () => {
+    slow.arrived.open()
+    await slow.release.promise
+    return { ok: true }
+  })
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  t.teardown(() => app.close())
-  return { app, base: address.replace('http://', (options as { https?: unknown }).https === undefined ? 'http://' : 'https://') }
+  t.teardown(() => {
+    slow.release.open()
+    return app.close()
+  })
+  return { app, base: address.replace('http://', (options as { https?: unknown }).https === undefined ? 'http://' : 'https://'), slow }
 }
 
 async function expectHealth (t: Test, client: Client, path: string, status: number, method: 'GET' | 'HEAD' = 'GET'): Promise<void> {
@@ -127,20 +138,23 @@ for (const { name, options, client: makeClient } of servers) {
     t.ok(closed, 'shutdown() resolved: the idle connections did not hold the instance open')
     if (!closed) { kept.close(); fresh.close(); await shutdown }
     t.notOk(app.server.listening, 'no longer listening')
-    await sleep(50)
-    t.equal(kept.open() + fresh.open(), 0, 'the server closed the clients\' connections')
+    // The clients learn of the closing on their own time: polled, bounded.
+    await until(t, () => kept.open() + fresh.open() === 0, 'the server closed the clients\' connections')
   })
 }
 
 test('HTTP/2: a request in flight when the instance closes is answered', async (t) => {
-  const { app, base } = await serve(t, { http2: true } as FastifyServerOptions, 0)
+  const { app, base, slow } = await serve(t, { http2: true } as FastifyServerOptions, 0)
   const client = http2Client(base)
   t.teardown(client.close)
   t.equal((await client.get('/work')).status, 200)
-  const slow = client.get('/slow')
-  await sleep(50)
+  const answer = client.get('/slow')
+  await slow.arrived.promise
   const shutdown = app.health.shutdown()
-  t.equal((await slow).status, 200, 'the slow request finished with 200')
+  // Answered only once the instance stopped listening: in flight while it closes, for sure.
+  await until(t, () => !app.server.listening, 'the instance stopped listening while the request was in flight')
+  slow.release.open()
+  t.equal((await answer).status, 200, 'the slow request finished with 200')
   await shutdown
   t.notOk(app.server.listening)
 })

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
-import { schemaErrors } from './helpers.js'
+import { gate, schemaErrors } from './helpers.js'
+import { waitFor } from './servers/common.js'
 
 interface Served {
   app: FastifyInstance
@@ -76,39 +77,61 @@ async function outcome (url: string, init?: RequestInit): Promise<number | strin
   }
 }
 
+/**
+ * Runs `attempt` with a drain delay of 1 s, then 4 s, then 16 s, until one saw what it must see
+ * while the delay still ran (`inTime`): on a loaded machine the requests that must land in the
+ * delay can take longer than it. No margin is guessed: the attempt tells whether it was in time.
+ */
+async function withinDelay<T extends { inTime: boolean, delay: number }> (attempt: (delay: number) => Promise<T>): Promise<T> {
+  let seen = await attempt(1000)
+  for (const delay of [4000, 16_000]) {
+    if (seen.inTime) break
+    seen = await attempt(delay)
+  }
+  return seen
+}
+
 test('shutdown(): not ready at once, serving as usual during the delay, then closed', async (t) => {
-  const { app, base, events, closes } = await serve(t, { shutdownDelay: 1000 })
-  t.equal(await outcome(`${base}/health/ready`), 200, 'ready while Working')
-
-  let resolved = false
-  const shutdown = app.health.shutdown()
-  shutdown.then(() => { resolved = true }, () => {})
-  t.equal(app.health.state, State.SHUTDOWN, 'Shutting down at once')
-
-  const ready = await fetch(`${base}/health/ready`)
-  t.equal(ready.status, 503, 'readiness answers 503 during the delay')
-  const body = await ready.json()
-  t.same(schemaErrors(body), [])
-  t.equal(body.status, 'fail')
-  t.match(body.output, 'Service state: Shutting down')
-  const head = await fetch(`${base}/health/ready`, { method: 'HEAD' })
-  t.equal(head.status, 503, 'HEAD readiness answers 503 during the delay')
-
-  t.equal(await outcome(`${base}/work`), 200, 'a normal route answers during the delay')
-  t.equal(await outcome(`${base}/work`, { method: 'HEAD' }), 200, 'its HEAD route too')
-  t.equal(await outcome(`${base}/health/live`), 200, 'liveness stays 200')
-  t.equal(await outcome(`${base}/health/started`), 200, 'started stays 200')
-  t.equal(await outcome(`${base}/health`), 202, 'the health document says warn')
-  // The assertions above only mean something if they ran before the delay ended.
-  t.same(events, [], 'close() has not begun during the delay')
-  t.notOk(resolved, 'shutdown() has not resolved during the delay')
-  t.ok(app.server.listening, 'still listening during the delay')
-
-  await shutdown
-  t.same(events, ['close:Shutting down', 'closed'], 'then the instance closed')
-  t.equal(closes(), 1)
-  t.notOk(app.server.listening, 'no longer listening')
-  t.ok(await refused(base), 'new connections are refused once closed')
+  const seen = await withinDelay(async (delay) => {
+    const { app, base, events, closes } = await serve(t, { shutdownDelay: delay })
+    const readyBefore = await outcome(`${base}/health/ready`)
+    let resolved = false
+    const shutdown = app.health.shutdown()
+    shutdown.then(() => { resolved = true }, () => {})
+    const stateAtOnce = app.health.state
+    const ready = await fetch(`${base}/health/ready`)
+    const readyBody = await ready.json()
+    const during = {
+      ready: ready.status,
+      readyHead: (await fetch(`${base}/health/ready`, { method: 'HEAD' })).status,
+      work: await outcome(`${base}/work`),
+      workHead: await outcome(`${base}/work`, { method: 'HEAD' }),
+      live: await outcome(`${base}/health/live`),
+      started: await outcome(`${base}/health/started`),
+      health: await outcome(`${base}/health`)
+    }
+    // The answers above only mean something if they came before the delay ended.
+    const inTime = events.length === 0 && !resolved && app.server.listening
+    await shutdown
+    return { inTime, delay, readyBefore, stateAtOnce, readyBody, during, events: [...events], closes: closes(), listening: app.server.listening, refused: await refused(base) }
+  })
+  t.ok(seen.inTime, `close() had not begun and shutdown() had not resolved when the requests below were answered (delay ${seen.delay} ms)`)
+  t.equal(seen.readyBefore, 200, 'ready while Working')
+  t.equal(seen.stateAtOnce, State.SHUTDOWN, 'Shutting down at once')
+  t.equal(seen.during.ready, 503, 'readiness answers 503 during the delay')
+  t.same(schemaErrors(seen.readyBody), [])
+  t.equal(seen.readyBody.status, 'fail')
+  t.match(seen.readyBody.output, 'Service state: Shutting down')
+  t.equal(seen.during.readyHead, 503, 'HEAD readiness answers 503 during the delay')
+  t.equal(seen.during.work, 200, 'a normal route answers during the delay')
+  t.equal(seen.during.workHead, 200, 'its HEAD route too')
+  t.equal(seen.during.live, 200, 'liveness stays 200')
+  t.equal(seen.during.started, 200, 'started stays 200')
+  t.equal(seen.during.health, 202, 'the health document says warn')
+  t.same(seen.events, ['close:Shutting down', 'closed'], 'then the instance closed')
+  t.equal(seen.closes, 1)
+  t.notOk(seen.listening, 'no longer listening')
+  t.ok(seen.refused, 'new connections are refused once closed')
 })
 
 for (const keepAlive of [false, true]) {
@@ -184,66 +207,78 @@ test('app.close() with an injected instance also sets Shutting down', async (t) 
 })
 
 test('concurrent keep-alive clients lose no request started before or during the delay', async (t) => {
-  const delay = 600
-  // Clients stop starting requests well before the delay ends: a request started after the
-  // delay is not covered by the promise, and the margin keeps the result free of timer races.
-  const stopAfter = 300
   const clients = 8
-  let inFlight = 0
-  let inFlightAtClose = -1
-  const { app, base, events } = await serve(t, { shutdownDelay: delay }, (app) => {
-    app.addHook('onRequest', async (request) => { if (request.url.startsWith('/work')) inFlight++ })
-    app.addHook('onResponse', async (request) => { if (request.url.startsWith('/work')) inFlight-- })
-    app.addHook('preClose', async () => { inFlightAtClose = inFlight })
+  const seen = await withinDelay(async (delay) => {
+    let inFlight = 0
+    let inFlightAtClose = -1
+    let held = 0
+    // Two slow requests, started during the delay, answered only once close() has begun.
+    const closing = gate()
+    const { app, base, events } = await serve(t, { shutdownDelay: delay }, (app) => {
+      app.addHook('onRequest', async (request) => { if (request.url.startsWith('/work') || request.url === '/held') inFlight++ })
+      app.addHook('onResponse', async (request) => { if (request.url.startsWith('/work') || request.url === '/held') inFlight-- })
+      app.addHook('preClose', async () => {
+        inFlightAtClose = inFlight
+        closing.open()
+      })
+      app.get('/held', async () => {
+        held++
+        await closing.promise
+        return { ok: true }
+      })
+    })
+
+    type Phase = 'before' | 'during'
+    const results: Array<{ phase: Phase, result: number | string }> = []
+    let phase: Phase = 'before'
+    const control = { stop: false }
+    const client = async (index: number): Promise<void> => {
+      while (!control.stop) {
+        const started = phase
+        // Mostly quick requests, and now and then a slower one, so that some are in flight.
+        const ms = index % 4 === 0 ? 40 : 2 + (results.length % 7)
+        results.push({ phase: started, result: await outcome(`${base}/work?ms=${ms}`) })
+      }
+    }
+    const readiness: Array<{ phase: Phase, result: number | string }> = []
+    const prober = async (): Promise<void> => {
+      while (!control.stop) {
+        const started = phase
+        readiness.push({ phase: started, result: await outcome(`${base}/health/ready`) })
+        await sleep(20)
+      }
+    }
+    const count = (which: Phase): number => results.filter((r) => r.phase === which).length
+
+    const running = [...Array.from({ length: clients }, (_, i) => client(i)), prober()]
+    await waitFor('requests before shutdown()', () => count('before') >= clients * 2 && readiness.length > 0, 30_000, 5)
+    phase = 'during'
+    const shutdown = app.health.shutdown()
+    const lingering = [closingGet(`${base}/held`), closingGet(`${base}/held`)]
+    // The clients stop starting requests once enough ran during the delay; had close() begun
+    // before that, the attempt says so (inTime) and runs again with a longer delay.
+    await waitFor('requests during the delay', () => (count('during') >= clients * 2 && held === 2 && readiness.some((r) => r.phase === 'during')) || events.length > 0, 60_000, 5)
+    const inTime = events.length === 0
+    control.stop = true
+    await Promise.all(running)
+    const lingeringResults = await Promise.all(lingering)
+    await shutdown
+    return { inTime, delay, results, readiness, lingeringResults, inFlightAtClose, inFlight, events: [...events] }
   })
 
-  type Phase = 'before' | 'during'
-  const results: Array<{ phase: Phase, result: number | string }> = []
-  let phase: Phase = 'before'
-  const control = { stop: false }
-  const client = async (index: number): Promise<void> => {
-    while (!control.stop) {
-      const started = phase
-      // Mostly quick requests, and now and then a slower one, so that some are in flight.
-      const ms = index % 4 === 0 ? 40 : 2 + (results.length % 7)
-      results.push({ phase: started, result: await outcome(`${base}/work?ms=${ms}`) })
-    }
-  }
-
-  const readiness: Array<{ phase: Phase, result: number | string }> = []
-  const prober = async (): Promise<void> => {
-    while (!control.stop) {
-      const started = phase
-      readiness.push({ phase: started, result: await outcome(`${base}/health/ready`) })
-      await sleep(20)
-    }
-  }
-
-  const running = [...Array.from({ length: clients }, (_, i) => client(i)), prober()]
-  await sleep(200)
-  phase = 'during'
-  const shutdown = app.health.shutdown()
-  // Slow requests started during the delay, still running when close() begins.
-  const lingering = [closingGet(`${base}/work?ms=${delay + 300}`), closingGet(`${base}/work?ms=${delay + 500}`)]
-  await sleep(stopAfter)
-  control.stop = true
-  await Promise.all(running)
-  const lingeringResults = await Promise.all(lingering)
-  await shutdown
-
-  const before = results.filter((r) => r.phase === 'before')
-  const during = results.filter((r) => r.phase === 'during')
+  t.ok(seen.inTime, `the clients stopped starting requests before the delay ended (delay ${seen.delay} ms)`)
+  const before = seen.results.filter((r) => r.phase === 'before')
+  const during = seen.results.filter((r) => r.phase === 'during')
   t.ok(before.length > clients, `requests ran before shutdown() (${before.length})`)
   t.ok(during.length > clients, `requests ran during the delay (${during.length})`)
-  const failed = results.filter((r) => r.result !== 200)
-  t.same(failed, [], 'no request was dropped, refused or answered anything but 200')
-  t.same(lingeringResults, [200, 200], 'requests in flight when close() began finished with 200')
-  t.ok(inFlightAtClose >= 2, `requests were in flight when close() began (${inFlightAtClose})`)
-  t.same(events, ['close:Shutting down', 'closed'])
+  t.same(seen.results.filter((r) => r.result !== 200), [], 'no request was dropped, refused or answered anything but 200')
+  t.same(seen.lingeringResults, [200, 200], 'requests in flight when close() began finished with 200')
+  t.ok(seen.inFlightAtClose >= 2, `requests were in flight when close() began (${seen.inFlightAtClose})`)
+  t.same(seen.events, ['close:Shutting down', 'closed'])
 
-  t.ok(readiness.some((r) => r.phase === 'before' && r.result === 200), 'ready before shutdown()')
-  const readyDuring = readiness.filter((r) => r.phase === 'during').map((r) => r.result)
+  t.ok(seen.readiness.some((r) => r.phase === 'before' && r.result === 200), 'ready before shutdown()')
+  const readyDuring = seen.readiness.filter((r) => r.phase === 'during').map((r) => r.result)
   t.ok(readyDuring.length > 0, 'readiness was probed during the delay')
   t.same([...new Set(readyDuring)], [503], 'readiness answered 503 throughout the delay')
-  t.equal(inFlight, 0, 'nothing left in flight')
+  t.equal(seen.inFlight, 0, 'nothing left in flight')
 })
