@@ -14,7 +14,7 @@ import { scratchDir } from './servers/common.js'
 const MiB = 1024 * 1024
 const context = { log: Fastify().log }
 const read = async (check: ReturnType<typeof diskCheck>): Promise<ComponentDetail> =>
-  await check(new AbortController().signal, context) as ComponentDetail
+  await check.check(new AbortController().signal, context) as ComponentDetail
 
 /** What the test itself reads of the file system holding `path`. */
 async function figures (path: string): Promise<{ free: number, total: number, usedPercent: number }> {

@@ -47,25 +47,25 @@ test('the factory checks its target and options at once', async (t) => {
   for (const options of bad) {
     t.throws(() => dnsCheck('svc.test', options as never), { code: 'FST_HEALTH_INVALID_CHECK_OPTION' }, JSON.stringify(options))
   }
-  t.type(dnsCheck('svc.test', { servers: ['127.0.0.1:5353', '[::1]:53'], rrtype: 'TXT' }), 'function')
+  t.type(dnsCheck('svc.test', { servers: ['127.0.0.1:5353', '[::1]:53'], rrtype: 'TXT' }).check, 'function')
 })
 
 test('A records from the given server: pass, timed, and expected records', async (t) => {
   const server = await dnsServer(t)
-  const reading = await runCheck(dnsCheck('svc.test', { servers: [server.address] }))
+  const reading = await runCheck(dnsCheck('svc.test', { servers: [server.address] }).check)
   t.match(reading, { componentType: 'component', componentId: 'svc.test', observedUnit: 'ms', status: 'pass' })
   t.type(reading.observedValue, 'number')
   t.equal(reading.output, undefined, 'no output on pass')
   t.same(server.queries, ['svc.test/A'], 'one A question, default rrtype A')
   const before = openSockets()
-  await runCheck(dnsCheck('svc.test', { servers: [server.address] }))
+  await runCheck(dnsCheck('svc.test', { servers: [server.address] }).check)
   await waitFor('the resolver socket to close', () => newSockets(before).length === 0, 5000, 10)
 
-  t.match(await runCheck(dnsCheck('SVC.test', { servers: [server.address], expect: ['10.0.0.2', '10.0.0.1'] })), { status: 'pass' })
-  const missing = await runCheck(dnsCheck('svc.test', { servers: [server.address], expect: ['10.0.0.1', '10.0.0.9'] }))
+  t.match(await runCheck(dnsCheck('SVC.test', { servers: [server.address], expect: ['10.0.0.2', '10.0.0.1'] }).check), { status: 'pass' })
+  const missing = await runCheck(dnsCheck('svc.test', { servers: [server.address], expect: ['10.0.0.1', '10.0.0.9'] }).check)
   t.match(missing, { status: 'fail', componentId: 'svc.test', output: '10.0.0.9 not among the answers (10.0.0.1, 10.0.0.2)' })
-  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], componentId: 'resolver' })), { componentId: 'resolver' })
-  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], warn: 0 })), {
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], componentId: 'resolver' }).check), { componentId: 'resolver' })
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], warn: 0 }).check), {
     status: 'warn', output: /^time to resolve [\d.]+ ms is at or above the warn threshold of 0 ms$/
   })
 })
@@ -77,32 +77,32 @@ test('every record type, compared as text', async (t) => {
   ]
   for (const [rrtype, record] of cases) {
     const check = dnsCheck('svc.test', { servers: [server.address], rrtype: rrtype as 'A', expect: [record] })
-    t.match(await runCheck(check), { status: 'pass' }, rrtype)
+    t.match(await runCheck(check.check), { status: 'pass' }, rrtype)
   }
-  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], rrtype: 'MX', expect: ['other.test'] })), {
+  t.match(await runCheck(dnsCheck('svc.test', { servers: [server.address], rrtype: 'MX', expect: ['other.test'] }).check), {
     status: 'fail', output: 'other.test not among the answers (mail.svc.test)'
   })
 })
 
 test('an unknown name or no record: fail in one line', async (t) => {
   const server = await dnsServer(t)
-  const unknown = await runCheck(dnsCheck('nowhere.test', { servers: [server.address] }))
+  const unknown = await runCheck(dnsCheck('nowhere.test', { servers: [server.address] }).check)
   t.match(unknown, { status: 'fail', componentId: 'nowhere.test', output: /ENOTFOUND nowhere\.test/ })
   t.notMatch(unknown.output, /\n|\bat /, 'one line, no stack')
-  t.match(await runCheck(dnsCheck('empty.test', { servers: [server.address] })), { status: 'fail', output: /ENODATA/ })
+  t.match(await runCheck(dnsCheck('empty.test', { servers: [server.address] }).check), { status: 'fail', output: /ENODATA/ })
 })
 
 test('localhost through the system resolver', async (t) => {
-  t.match(await runCheck(dnsCheck('localhost')), { status: 'pass', componentId: 'localhost', observedUnit: 'ms' })
-  t.match(await runCheck(dnsCheck('localhost', { rrtype: 'A', expect: ['127.0.0.1'] })), { status: 'pass' })
+  t.match(await runCheck(dnsCheck('localhost').check), { status: 'pass', componentId: 'localhost', observedUnit: 'ms' })
+  t.match(await runCheck(dnsCheck('localhost', { rrtype: 'A', expect: ['127.0.0.1'] }).check), { status: 'pass' })
   // Aborted as soon as it starts: the run stops waiting for getaddrinfo, which cannot be cancelled.
   const abort = new AbortController()
-  const pending = runCheck(dnsCheck('localhost'), abort.signal)
+  const pending = runCheck(dnsCheck('localhost').check, abort.signal)
   abort.abort(new Error('stop'))
   await t.rejects(pending, { message: 'stop' })
   const aborted = new AbortController()
   aborted.abort(new Error('already'))
-  await t.rejects(runCheck(dnsCheck('localhost'), aborted.signal), { message: 'already' })
+  await t.rejects(runCheck(dnsCheck('localhost').check, aborted.signal), { message: 'already' })
 })
 
 test('a server that never answers: abort cancels the query and leaves no socket', async (t) => {
@@ -110,7 +110,7 @@ test('a server that never answers: abort cancels the query and leaves no socket'
   server.mode = 'hang'
   const before = openSockets()
   const abort = new AbortController()
-  const pending = runCheck(dnsCheck('svc.test', { servers: [server.address] }), abort.signal)
+  const pending = runCheck(dnsCheck('svc.test', { servers: [server.address] }).check, abort.signal)
   await waitFor('the question', () => server.queries.length > 0, 5000, 10)
   t.ok(newSockets(before).length > 0, 'the resolver holds a socket meanwhile')
   abort.abort(new Error('stop'))
@@ -125,7 +125,7 @@ test('through the plugin: a hang stays within the timeout, then nothing is left 
   const sockets = openSockets()
   const timersBefore = activeTimers()
   const app = await workingApp(t)
-  await expectTimeoutThroughPlugin(t, app, 'dns:responseTime', dnsCheck('svc.test', { servers: [server.address] }))
+  await expectTimeoutThroughPlugin(t, app, 'dns:responseTime', dnsCheck('svc.test', { servers: [server.address] }).check)
   await app.close()
   await waitFor('the socket to close', () => newSockets(sockets).length === 0, 5000, 10)
   t.equal(activeTimers(), timersBefore, 'no timer left')

@@ -12,6 +12,7 @@ import mysqlPromise from 'mysql2/promise'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { isMysqlTarget, mysqlCheck, mysqlInstances } from '../lib/checks/mysql.js'
+import { defaults as outage } from '../lib/checks/outage.js'
 import type { CheckContext, CheckDefinition } from '../lib/index.js'
 import { loggedApp } from './helpers.js'
 import { freeze, processTree, thaw, waitFor } from './servers/common.js'
@@ -63,6 +64,8 @@ const tcpSockets = (): number => process.getActiveResourcesInfo().filter((kind) 
 const context = (): CheckContext => ({ log: Fastify().log })
 const warnLines = (lines: Array<Record<string, unknown>>, check: string): Array<Record<string, unknown>> =>
   lines.filter((line) => line.check === check && typeof line.msg === 'string' && LOG_MESSAGE.test(line.msg))
+const backLines = (lines: Array<Record<string, unknown>>, check: string): Array<Record<string, unknown>> =>
+  lines.filter((line) => line.check === check && typeof line.msg === 'string' && /reachable again$/.test(line.msg))
 /** mysql2's own count of a pool's connections (no public getter). */
 const connectionsOf = (pool: mysql.Pool): number => (pool as unknown as { _allConnections: { length: number } })._allConnections.length
 
@@ -102,7 +105,7 @@ t.test('targets and options are checked when the factory is called', async (t) =
 t.test('componentId: host:port/database (or the socket), never the user or the password', async (t) => {
   // An aborted signal gives the reading without connecting: these servers need not exist.
   const idOf = async (target: unknown, options?: { componentId: string }): Promise<unknown> => {
-    const reading = await mysqlCheck(target, options)(AbortSignal.abort(new Error('stopped')), context())
+    const reading = await mysqlCheck(target, options).check(AbortSignal.abort(new Error('stopped')), context())
     return (reading as { componentId: unknown }).componentId
   }
   const pools: mysql.Pool[] = []
@@ -122,7 +125,7 @@ t.test('componentId: host:port/database (or the socket), never the user or the p
   t.equal(await idOf(single), ID, 'a connection')
   t.equal(await idOf(single.promise()), ID, 'a promise connection')
   t.equal(await idOf(lazy(server.config), { componentId: 'orders-db' }), 'orders-db', 'the option wins')
-  const reading = await mysqlCheck(single)(AbortSignal.abort(new Error('stopped')), context())
+  const reading = await mysqlCheck(single).check(AbortSignal.abort(new Error('stopped')), context())
   t.match(reading, { componentType: 'datastore', status: 'fail', output: 'Error: stopped' }, 'an aborted run queries nothing')
 })
 
@@ -183,14 +186,14 @@ t.test('up: every target form passes, over inject and real HTTP', async (t) => {
   const promiseSingle = await mysqlPromise.createConnection(server.config)
   t.teardown(() => promiseSingle.end())
   const checks: Record<string, CheckDefinition> = {
-    'pool:responseTime': { check: mysqlCheck(pool) },
-    'promise-pool:responseTime': { check: mysqlCheck(promisePool) },
-    'connection:responseTime': { check: mysqlCheck(single) },
-    'promise-connection:responseTime': { check: mysqlCheck(promiseSingle) },
-    'mysql:responseTime': { check: mysqlCheck(app.mysql) },
-    'mysql-replica:responseTime': { check: mysqlCheck(app.mysql.replica) },
-    'mysql-single:responseTime': { check: mysqlCheck(app.mysql.single) },
-    'mysql-single-promise:responseTime': { check: mysqlCheck(app.mysql.singlePromise) }
+    'pool:responseTime': mysqlCheck(pool),
+    'promise-pool:responseTime': mysqlCheck(promisePool),
+    'connection:responseTime': mysqlCheck(single),
+    'promise-connection:responseTime': mysqlCheck(promiseSingle),
+    'mysql:responseTime': mysqlCheck(app.mysql),
+    'mysql-replica:responseTime': mysqlCheck(app.mysql.replica),
+    'mysql-single:responseTime': mysqlCheck(app.mysql.single),
+    'mysql-single-promise:responseTime': mysqlCheck(app.mysql.singlePromise)
   }
   const probe = await serveHealth(t, app, checks)
   const before = await server.healthQueries()
@@ -212,9 +215,9 @@ t.test('thresholds: the round trip rated against warn and fail', async (t) => {
   const pool = mysql.createPool(server.config)
   t.teardown(() => { pool.end() })
   const signal = new AbortController().signal
-  t.match(await mysqlCheck(pool, { warn: 0 })(signal, context()), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
-  t.match(await mysqlCheck(pool, { warn: 0, fail: 0 })(signal, context()), { status: 'fail', output: /fail threshold of 0 ms/ })
-  t.match(await mysqlCheck(pool, { warn: 60_000 })(signal, context()), { status: 'pass', observedUnit: 'ms' })
+  t.match(await mysqlCheck(pool, { warn: 0 }).check(signal, context()), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
+  t.match(await mysqlCheck(pool, { warn: 0, fail: 0 }).check(signal, context()), { status: 'fail', output: /fail threshold of 0 ms/ })
+  t.match(await mysqlCheck(pool, { warn: 60_000 }).check(signal, context()), { status: 'pass', observedUnit: 'ms' })
 })
 
 t.test('stopped: fail in one line, no crash, logged once per outage; back after a restart', async (t) => {
@@ -237,17 +240,17 @@ t.test('stopped: fail in one line, no crash, logged once per outage; back after 
   // Connections cannot reconnect: once gone they fail for good (not critical here).
   const broken = { ...settings, critical: false }
   const checks: Record<string, CheckDefinition> = {
-    'mysql:responseTime': { check: mysqlCheck(app.mysql), ...settings },
-    'mysql-replica:responseTime': { check: mysqlCheck(app.mysql.replica), ...settings },
-    'pool:responseTime': { check: mysqlCheck(pool), ...settings },
-    'promise-pool:responseTime': { check: mysqlCheck(promisePool), ...settings },
-    'mysql-single:responseTime': { check: mysqlCheck(app.mysql.single), ...broken },
-    'mysql-single-promise:responseTime': { check: mysqlCheck(app.mysql.singlePromise), ...broken },
-    'connection:responseTime': { check: mysqlCheck(single), ...broken },
-    'listened:responseTime': { check: mysqlCheck(listened), ...broken },
-    'promise-connection:responseTime': { check: mysqlCheck(promiseSingle), ...broken },
+    'mysql:responseTime': { ...mysqlCheck(app.mysql), ...settings },
+    'mysql-replica:responseTime': { ...mysqlCheck(app.mysql.replica), ...settings },
+    'pool:responseTime': { ...mysqlCheck(pool), ...settings },
+    'promise-pool:responseTime': { ...mysqlCheck(promisePool), ...settings },
+    'mysql-single:responseTime': { ...mysqlCheck(app.mysql.single), ...broken },
+    'mysql-single-promise:responseTime': { ...mysqlCheck(app.mysql.singlePromise), ...broken },
+    'connection:responseTime': { ...mysqlCheck(single), ...broken },
+    'listened:responseTime': { ...mysqlCheck(listened), ...broken },
+    'promise-connection:responseTime': { ...mysqlCheck(promiseSingle), ...broken },
     // Counts for /health only: no run before the outage, so its first error waits for one.
-    'early:responseTime': { check: mysqlCheck(early), ...broken, probes: ['live'] }
+    'early:responseTime': { ...mysqlCheck(early), ...broken, probes: ['live'] }
   }
   const probe = await serveHealth(t, app, checks)
   t.equal((await probe.inject('/health/ready')).statusCode, 200)
@@ -274,6 +277,27 @@ t.test('stopped: fail in one line, no crash, logged once per outage; back after 
   t.match(detail(back, 'connection:responseTime').output, /closed state/, 'a connection stays closed: mysql2 connections do not reconnect')
   t.equal(back.statusCode, 202, 'warn: only the non-critical connections fail')
 
+  // Regression: a server that flaps (stopped again right after it came back) was logged again
+  // at each flap.
+  await server.halt()
+  for (let round = 0; round < 2; round++) t.equal((await probe.inject()).statusCode, 503, 'down again')
+  for (const name of Object.keys(checks)) {
+    t.equal(warnLines(lines, name).length, 1, `${name}: a flap is the same outage, not logged again`)
+    t.equal(backLines(lines, name).length, 0, `${name}: not back yet`)
+  }
+
+  // Back for good: one info line each, once the readings passed for outage.ts's settleMs.
+  await server.start()
+  await waitFor('a line saying each is reachable again', async () => {
+    await probe.inject()
+    return pools.every((name) => backLines(lines, name).length > 0) || undefined
+  }, outage.settleMs + 10_000, 100)
+  for (const name of pools) {
+    t.equal(backLines(lines, name).length, 1, `${name}: one line saying it is back`)
+    t.match(backLines(lines, name)[0], { level: 30, componentId: ID, msg: `fastify-health: MySQL ${ID} reachable again` })
+  }
+  t.equal(backLines(lines, 'connection:responseTime').length, 0, 'the connection never passed: no such line')
+
   // A second outage is logged again, once.
   await server.halt()
   for (let round = 0; round < 2; round++) await probe.inject()
@@ -290,8 +314,8 @@ t.test('frozen: answers within the timeout, one connection at most, nothing pile
   const single = await connection(t)
   const timeout = 500
   const checks: Record<string, CheckDefinition> = {
-    'pool:responseTime': { check: mysqlCheck(pool), timeout, cacheFor: 0 },
-    'connection:responseTime': { check: mysqlCheck(single), timeout, cacheFor: 0 }
+    'pool:responseTime': { ...mysqlCheck(pool), timeout, cacheFor: 0 },
+    'connection:responseTime': { ...mysqlCheck(single), timeout, cacheFor: 0 }
   }
   const probe = await serveHealth(t, Fastify(), checks)
   t.equal((await probe.inject()).statusCode, 200)
@@ -352,7 +376,7 @@ t.test('killed mid-query: the reading fails in one line, the process lives', asy
   const pool = await idlePool(t)
   const { app, lines } = loggedApp()
   const timeout = 4000
-  const probe = await serveHealth(t, app, { 'pool:responseTime': { check: mysqlCheck(pool), timeout, cacheFor: 0 } })
+  const probe = await serveHealth(t, app, { 'pool:responseTime': { ...mysqlCheck(pool), timeout, cacheFor: 0 } })
   let acquired = false
   pool.on('acquire', () => { acquired = true })
   await freeze(server.pid)
@@ -376,8 +400,8 @@ t.test('secrets: a wrong password, in the settings or a connection string, shows
   const viaUrl = mysqlPromise.createPool(url)
   t.teardown(async () => { settings.end(); await viaUrl.end() })
   const probe = await serveHealth(t, app, {
-    'settings:responseTime': { check: mysqlCheck(settings), timeout: TIMEOUT },
-    'url:responseTime': { check: mysqlCheck(viaUrl), timeout: TIMEOUT }
+    'settings:responseTime': { ...mysqlCheck(settings), timeout: TIMEOUT },
+    'url:responseTime': { ...mysqlCheck(viaUrl), timeout: TIMEOUT }
   })
   const answer = await probe.http()
   for (const name of ['settings:responseTime', 'url:responseTime']) {
@@ -395,7 +419,7 @@ t.test('load: about one server-side query per cacheFor, whatever the request rat
   const cacheFor = 1000
   // 2 s in the tests, 10 s for the benchmark table (npm run bench:datastores).
   const seconds = loadSeconds()
-  const probe = await serveHealth(t, Fastify(), { 'mysql:responseTime': { check: mysqlCheck(pool), cacheFor } })
+  const probe = await serveHealth(t, Fastify(), { 'mysql:responseTime': { ...mysqlCheck(pool), cacheFor } })
   const before = await server.healthQueries()
   const result = await load(`${probe.base}/health/ready`, seconds)
   const serverQueries = (await server.healthQueries()) - before

@@ -9,6 +9,7 @@ import fastifyPostgres from '@fastify/postgres'
 import mysql from 'mysql2'
 import pg from 'pg'
 import t, { type Test } from 'tap'
+import { defaults as outage } from '../lib/checks/outage.js'
 import { isPostgresTarget, postgresCheck, postgresInstances } from '../lib/checks/postgres.js'
 import type { CheckContext, CheckDefinition } from '../lib/index.js'
 import { loggedApp } from './helpers.js'
@@ -59,6 +60,8 @@ const tcpSockets = (): number => process.getActiveResourcesInfo().filter((kind) 
 const context = (): CheckContext => ({ log: Fastify().log })
 const warnLines = (lines: Array<Record<string, unknown>>, check: string): Array<Record<string, unknown>> =>
   lines.filter((line) => line.check === check && typeof line.msg === 'string' && LOG_MESSAGE.test(line.msg))
+const backLines = (lines: Array<Record<string, unknown>>, check: string): Array<Record<string, unknown>> =>
+  lines.filter((line) => line.check === check && typeof line.msg === 'string' && /reachable again$/.test(line.msg))
 
 t.test('targets and options are checked when the factory is called', async (t) => {
   const pool = new pg.Pool(server.config)
@@ -91,7 +94,7 @@ t.test('targets and options are checked when the factory is called', async (t) =
 t.test('componentId: host:port/database as pg resolves it, never the user or the password', async (t) => {
   // An aborted signal gives the reading without connecting: these servers need not exist.
   const idOf = async (target: unknown, options?: { componentId: string }): Promise<unknown> => {
-    const reading = await postgresCheck(target, options)(AbortSignal.abort(new Error('stopped')), context())
+    const reading = await postgresCheck(target, options).check(AbortSignal.abort(new Error('stopped')), context())
     return (reading as { componentId: unknown }).componentId
   }
   const pools: pg.Pool[] = []
@@ -112,7 +115,7 @@ t.test('componentId: host:port/database as pg resolves it, never the user or the
   t.equal(await idOf(lazy({})), 'env.internal:7777/inventory', 'the environment, as pg reads it')
   t.equal(await idOf(new pg.Client(server.config)), ID, 'a client: its resolved settings')
   t.equal(await idOf(lazy(server.config), { componentId: 'orders-db' }), 'orders-db', 'the option wins')
-  const reading = await postgresCheck(lazy(server.config))(AbortSignal.abort(new Error('stopped')), context())
+  const reading = await postgresCheck(lazy(server.config)).check(AbortSignal.abort(new Error('stopped')), context())
   t.match(reading, { componentType: 'datastore', status: 'fail', output: 'Error: stopped' }, 'an aborted run connects nothing')
   t.equal(pools.at(-1)?.totalCount, 0)
 })
@@ -184,10 +187,10 @@ t.test('up: every target form passes, over inject and real HTTP', async (t) => {
   t.teardown(() => pool.end())
   const client = await connectedClient(t)
   const checks: Record<string, CheckDefinition> = {
-    'pool:responseTime': { check: postgresCheck(pool) },
-    'client:responseTime': { check: postgresCheck(client) },
-    'pg:responseTime': { check: postgresCheck(app.pg) },
-    'pg-replica:responseTime': { check: postgresCheck(app.pg.replica) }
+    'pool:responseTime': postgresCheck(pool),
+    'client:responseTime': postgresCheck(client),
+    'pg:responseTime': postgresCheck(app.pg),
+    'pg-replica:responseTime': postgresCheck(app.pg.replica)
   }
   const probe = await serveHealth(t, app, checks)
   const before = await server.healthQueries()
@@ -210,9 +213,9 @@ t.test('thresholds: the round trip rated against warn and fail', async (t) => {
   const pool = new pg.Pool(server.config)
   t.teardown(() => pool.end())
   const signal = new AbortController().signal
-  t.match(await postgresCheck(pool, { warn: 0 })(signal, context()), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
-  t.match(await postgresCheck(pool, { warn: 0, fail: 0 })(signal, context()), { status: 'fail', output: /fail threshold of 0 ms/ })
-  t.match(await postgresCheck(pool, { warn: 60_000 })(signal, context()), { status: 'pass', observedUnit: 'ms' })
+  t.match(await postgresCheck(pool, { warn: 0 }).check(signal, context()), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
+  t.match(await postgresCheck(pool, { warn: 0, fail: 0 }).check(signal, context()), { status: 'fail', output: /fail threshold of 0 ms/ })
+  t.match(await postgresCheck(pool, { warn: 60_000 }).check(signal, context()), { status: 'pass', observedUnit: 'ms' })
 })
 
 t.test('stopped: fail in one line, no crash, logged once per outage; back after a restart', async (t) => {
@@ -227,14 +230,14 @@ t.test('stopped: fail in one line, no crash, logged once per outage; back after 
   const client = await connectedClient(t)
   const early = await idlePool(t)
   const checks: Record<string, CheckDefinition> = {
-    'pg:responseTime': { check: postgresCheck(app.pg), timeout: TIMEOUT, cacheFor: 0 },
-    'pg-replica:responseTime': { check: postgresCheck(app.pg.replica), timeout: TIMEOUT, cacheFor: 0 },
-    'pool:responseTime': { check: postgresCheck(pool), timeout: TIMEOUT, cacheFor: 0 },
-    'listened:responseTime': { check: postgresCheck(listened), timeout: TIMEOUT, cacheFor: 0 },
+    'pg:responseTime': { ...postgresCheck(app.pg), timeout: TIMEOUT, cacheFor: 0 },
+    'pg-replica:responseTime': { ...postgresCheck(app.pg.replica), timeout: TIMEOUT, cacheFor: 0 },
+    'pool:responseTime': { ...postgresCheck(pool), timeout: TIMEOUT, cacheFor: 0 },
+    'listened:responseTime': { ...postgresCheck(listened), timeout: TIMEOUT, cacheFor: 0 },
     // A Client cannot reconnect: once its connection is gone it fails for good (not critical here).
-    'client:responseTime': { check: postgresCheck(client), timeout: TIMEOUT, cacheFor: 0, critical: false },
+    'client:responseTime': { ...postgresCheck(client), timeout: TIMEOUT, cacheFor: 0, critical: false },
     // Counts for /health only: no run before the outage, so its first error waits for one.
-    'early:responseTime': { check: postgresCheck(early), timeout: TIMEOUT, cacheFor: 0, probes: ['live'] }
+    'early:responseTime': { ...postgresCheck(early), timeout: TIMEOUT, cacheFor: 0, probes: ['live'] }
   }
   const probe = await serveHealth(t, app, checks)
   // The @fastify/postgres pools hold an idle client too.
@@ -268,10 +271,32 @@ t.test('stopped: fail in one line, no crash, logged once per outage; back after 
   t.match(detail(back, 'client:responseTime').output, /not queryable/, 'the client stays broken: pg clients do not reconnect')
   t.equal(back.statusCode, 202, 'warn: only the non-critical client fails')
 
+  // Regression: a server that flaps (stopped again right after it came back, as one shutting
+  // down answers on the connections it has and refuses new ones) was logged again at each flap.
+  const recovered = ['pg:responseTime', 'pg-replica:responseTime', 'pool:responseTime', 'listened:responseTime', 'early:responseTime']
+  await server.halt()
+  for (let round = 0; round < 2; round++) t.equal((await probe.inject()).statusCode, 503, 'down again')
+  for (const name of Object.keys(checks)) {
+    t.equal(warnLines(lines, name).length, 1, `${name}: a flap is the same outage, not logged again`)
+    t.equal(backLines(lines, name).length, 0, `${name}: not back yet`)
+  }
+
+  // Back for good: one info line each, once the readings passed for outage.ts's settleMs.
+  await server.start()
+  await waitFor('a line saying each is reachable again', async () => {
+    await probe.inject()
+    return recovered.every((name) => backLines(lines, name).length > 0) || undefined
+  }, outage.settleMs + 10_000, 100)
+  for (const name of recovered) {
+    t.equal(backLines(lines, name).length, 1, `${name}: one line saying it is back`)
+    t.match(backLines(lines, name)[0], { level: 30, componentId: ID, msg: `fastify-health: PostgreSQL ${ID} reachable again` })
+  }
+  t.equal(backLines(lines, 'client:responseTime').length, 0, 'the client never passed: no such line')
+
   // A second outage is logged again, once.
   await server.halt()
   for (let round = 0; round < 2; round++) await probe.inject()
-  for (const name of ['pg:responseTime', 'pool:responseTime', 'listened:responseTime', 'early:responseTime']) {
+  for (const name of recovered) {
     t.equal(warnLines(lines, name).length, 2, `${name}: one more line for the second outage`)
   }
   t.equal(warnLines(lines, 'client:responseTime').length, 1, 'the client never passed: still the same outage')
@@ -285,8 +310,8 @@ t.test('frozen: answers within the timeout, one connection at most, nothing pile
   const timeout = 500
   const app = Fastify()
   const checks: Record<string, CheckDefinition> = {
-    'pool:responseTime': { check: postgresCheck(pool), timeout, cacheFor: 0 },
-    'client:responseTime': { check: postgresCheck(client), timeout, cacheFor: 0 }
+    'pool:responseTime': { ...postgresCheck(pool), timeout, cacheFor: 0 },
+    'client:responseTime': { ...postgresCheck(client), timeout, cacheFor: 0 }
   }
   const probe = await serveHealth(t, app, checks)
   t.equal((await probe.inject()).statusCode, 200)
@@ -347,7 +372,7 @@ t.test('killed mid-query: the checked-out client\'s error is caught, the reading
   const pool = await idlePool(t)
   const { app, lines } = loggedApp()
   const timeout = 4000
-  const probe = await serveHealth(t, app, { 'pool:responseTime': { check: postgresCheck(pool), timeout, cacheFor: 0 } })
+  const probe = await serveHealth(t, app, { 'pool:responseTime': { ...postgresCheck(pool), timeout, cacheFor: 0 } })
   await freeze(server.pid)
   const pending = probe.inject()
   await waitFor('the check to take the idle client', () => pool.idleCount === 0, 2000, 10)
@@ -369,8 +394,8 @@ t.test('secrets: a wrong password, in the settings or a connection string, shows
   const viaUrl = new pg.Pool({ connectionString: url })
   t.teardown(() => Promise.all([settings.end(), viaUrl.end()]))
   const probe = await serveHealth(t, app, {
-    'settings:responseTime': { check: postgresCheck(settings), timeout: TIMEOUT },
-    'url:responseTime': { check: postgresCheck(viaUrl), timeout: TIMEOUT }
+    'settings:responseTime': { ...postgresCheck(settings), timeout: TIMEOUT },
+    'url:responseTime': { ...postgresCheck(viaUrl), timeout: TIMEOUT }
   })
   const answer = await probe.http()
   for (const name of ['settings:responseTime', 'url:responseTime']) {
@@ -388,7 +413,7 @@ t.test('load: about one server-side query per cacheFor, whatever the request rat
   const cacheFor = 1000
   // 2 s in the tests, 10 s for the benchmark table (npm run bench:datastores).
   const seconds = loadSeconds()
-  const probe = await serveHealth(t, Fastify(), { 'postgres:responseTime': { check: postgresCheck(pool), cacheFor } })
+  const probe = await serveHealth(t, Fastify(), { 'postgres:responseTime': { ...postgresCheck(pool), cacheFor } })
   const before = await server.healthQueries()
   const result = await load(`${probe.base}/health/ready`, seconds)
   const serverQueries = (await server.healthQueries()) - before

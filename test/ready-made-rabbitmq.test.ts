@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import amqplib from 'amqplib'
 import * as callbackApi from 'amqplib/callback_api'
 import t, { type Test } from 'tap'
+import { defaults as outage } from '../lib/checks/outage.js'
 import { isRabbitmqTarget, rabbitmqCheck } from '../lib/checks/rabbitmq.js'
 import type { CheckFunction, ComponentDetail } from '../lib/engine/types.js'
 import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
@@ -106,12 +107,13 @@ t.test('three forms of connection: up, frozen, blocked, killed, back', async (t)
   })
   const settings = { timeout: TIMEOUT, cacheFor: CACHE_FOR }
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     initialState: State.WORK,
     checks: {
-      model: { check: rabbitmqCheck(model), ...settings },
-      callbacks: { check: rabbitmqCheck(withCallbacks), ...settings },
-      recovering: { check: rabbitmqCheck(recovering), ...settings }
+      model: { ...rabbitmqCheck(model), ...settings },
+      callbacks: { ...rabbitmqCheck(withCallbacks), ...settings },
+      recovering: { ...rabbitmqCheck(recovering), ...settings }
     }
   })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -140,7 +142,7 @@ t.test('three forms of connection: up, frozen, blocked, killed, back', async (t)
   await t.test('frozen: every answer in time, one round trip per check in flight, nothing piles up', async (t) => {
     await sleep(CACHE_FOR)
     // A check whose channel is still to be opened when the broker freezes.
-    const late = rabbitmqCheck(model)
+    const { check: late } = rabbitmqCheck(model)
     const before = listeners()
     await freeze(broker.pid)
     let last: Answer | undefined
@@ -177,12 +179,24 @@ t.test('three forms of connection: up, frozen, blocked, killed, back', async (t)
       const blocked = await until(t, health, 'blocked', (checks) => checks.model?.output === 'The broker blocked the connection: low on memory' &&
         checks.recovering?.output === 'The broker blocked the connection: low on memory', 5000)
       t.match(entries(blocked.body), { model: { status: 'fail', componentId: id }, callbacks: { status: 'pass' } }, 'only the connections that published')
-      t.match(await readingOf(rabbitmqCheck(model)), { status: 'fail', output: 'The broker blocked the connection: blocked before the check was created' })
+      t.match(await readingOf(rabbitmqCheck(model).check), { status: 'fail', output: 'The broker blocked the connection: blocked before the check was created' })
     } finally {
       await broker.ctl('set_vm_memory_high_watermark', '0.4')
     }
     await until(t, health, 'passing', every('pass'), 5000)
     t.equal(logged('model'), 1, 'the block logged once')
+    // Unblocked for good once the readings passed for outage.ts's settleMs: one info line each.
+    const back = (name: string): Array<Record<string, unknown>> =>
+      lines.filter((line) => line.check === name && /reachable again$/.test(String(line.msg)))
+    await waitFor('a line saying each blocked one is reachable again', async () => {
+      await get(t, health)
+      return (back('model').length > 0 && back('recovering').length > 0) || undefined
+    }, outage.settleMs + 10_000, 100)
+    for (const name of ['model', 'recovering']) {
+      t.equal(back(name).length, 1, `${name}: one line saying it is back`)
+      t.match(back(name)[0], { level: 30, componentId: id, msg: `fastify-health: RabbitMQ ${id} reachable again` })
+    }
+    t.equal(back('callbacks').length, 0, 'callbacks: never blocked, never said to be back')
   })
 
   const bare = crashProbe("import amqplib from 'amqplib'; await amqplib.connect(process.env.AMQP_URL); console.log('ready')", { AMQP_URL: url }, process.cwd())
@@ -227,13 +241,13 @@ t.test('three forms of connection: up, frozen, blocked, killed, back', async (t)
 t.test('a connection the application closed fails, and is no outage to log', async (t) => {
   const { app, lines } = loggedApp()
   const model = await amqplib.connect(url)
-  const check = rabbitmqCheck(model)
+  const { check } = rabbitmqCheck(model)
   t.match(await readingOf(check), { status: 'pass' })
   await model.close()
   t.match(await check(new AbortController().signal, { log: app.log }), { componentType: 'component', componentId: id, status: 'fail', output: 'The connection was closed' })
 
   const recovering = await amqplib.connect(url, { recovery: true })
-  const recoveringCheck = rabbitmqCheck(recovering, { componentId: 'orders-broker' })
+  const { check: recoveringCheck } = rabbitmqCheck(recovering, { componentId: 'orders-broker' })
   await recovering.close()
   t.match(await recoveringCheck(new AbortController().signal, { log: app.log }), { componentId: 'orders-broker', status: 'fail', output: 'Error: Connection closed' })
   t.strictSame(lines, [], 'nothing logged')
@@ -244,7 +258,7 @@ t.test('a recovering model that cannot connect fails at once, saying why', async
   const deadPort = await freePort()
   const recovering = await amqplib.connect(`amqp://health:${password}@127.0.0.1:${deadPort}`, { recovery: { waitForConnect: false, initialDelay: 50, maxRetries: 2 } })
   t.teardown(() => recovering.close())
-  const check = rabbitmqCheck(recovering)
+  const { check } = rabbitmqCheck(recovering)
   const read = async (): Promise<ComponentDetail> => await check(new AbortController().signal, { log: app.log }) as ComponentDetail
   await waitFor('a failed attempt', async () => (await read()).status === 'fail')
   const failed = await read()
@@ -258,9 +272,9 @@ t.test('a recovering model that cannot connect fails at once, saying why', async
 t.test('thresholds rate the round trip; an aborted run stops at once', async (t) => {
   const model = await amqplib.connect(url)
   t.teardown(() => model.close())
-  t.match(await readingOf(rabbitmqCheck(model, { warn: 0 })), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
-  t.match(await readingOf(rabbitmqCheck(model, { fail: 0 })), { status: 'fail', observedValue: Number })
-  const check = rabbitmqCheck(model)
+  t.match(await readingOf(rabbitmqCheck(model, { warn: 0 }).check), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
+  t.match(await readingOf(rabbitmqCheck(model, { fail: 0 }).check), { status: 'fail', observedValue: Number })
+  const { check } = rabbitmqCheck(model)
   await t.rejects(readingOf(check, AbortSignal.abort(new Error('stopped'))), { message: 'stopped' })
   t.match(await readingOf(check), { status: 'pass' }, 'and the next run passes')
 })
@@ -270,7 +284,7 @@ t.test('the check\'s channel closed under a round trip: that run fails, the next
   t.teardown(() => model.close())
   const slots = (): Array<{ channel: { close: () => Promise<void> } } | null> =>
     (model.connection as unknown as { channels: Array<{ channel: { close: () => Promise<void> } } | null> }).channels.slice(1)
-  const check = rabbitmqCheck(model)
+  const { check } = rabbitmqCheck(model)
   t.match(await readingOf(check), { status: 'pass' })
   const ours = slots().find((slot) => slot !== null)
   // The round trip goes out at once; the close right behind it makes its answer be ignored.
@@ -285,7 +299,7 @@ t.test('the check\'s channel closed under a round trip: that run fails, the next
 t.test('a recovering model that connects after the check is made', async (t) => {
   const recovering = await amqplib.connect(url, { recovery: { waitForConnect: false } })
   t.teardown(() => recovering.close())
-  const check = rabbitmqCheck(recovering)
+  const { check } = rabbitmqCheck(recovering)
   await recovering.waitForConnect()
   t.match(await readingOf(check), { status: 'pass', componentId: id }, 'the broker named from its first connection')
 })

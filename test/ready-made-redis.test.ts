@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createClientPool, createCluster } from 'redis'
 import t, { type Test } from 'tap'
+import { defaults as outage } from '../lib/checks/outage.js'
 import { isRedisTarget, redisCheck, redisInstances } from '../lib/checks/redis.js'
 import type { CheckFunction, ComponentDetail } from '../lib/engine/types.js'
 import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
@@ -141,11 +142,11 @@ t.test('componentId: where the client connects, never its credentials', async (t
     [ended(new Cluster([], { lazyConnect: true })), 'cluster']
   ]
   for (const [target, id] of ids) {
-    const reading = await readingOf(redisCheck(target as never))
+    const reading = await readingOf(redisCheck(target as never).check)
     t.match(reading, { componentType: 'datastore', componentId: id, status: 'fail', output: /^The client is not/ }, id)
     t.notMatch(JSON.stringify(reading), password)
   }
-  const reading = await readingOf(redisCheck(createClient(), { componentId: 'sessions' }))
+  const reading = await readingOf(redisCheck(createClient(), { componentId: 'sessions' }).check)
   t.equal(reading.componentId, 'sessions', 'the componentId option wins')
 })
 
@@ -169,14 +170,15 @@ t.test('ioredis, node-redis, a Cluster and @fastify/redis: up, frozen, killed, b
   const settings = { timeout: TIMEOUT, cacheFor: CACHE_FOR }
   const clients = { ioredis: io, 'node-redis': nodeRedis, 'fastify-redis': app.redis, 'fastify-redis-cache': app.redis.cache, cluster }
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     initialState: State.WORK,
     checks: {
-      ioredis: { check: redisCheck(io), ...settings },
-      'node-redis': { check: redisCheck(nodeRedis), ...settings },
-      'fastify-redis': { check: redisCheck(fromDefault?.target as never), ...settings },
-      'fastify-redis-cache': { check: redisCheck(fromNamespace?.target as never), ...settings },
-      cluster: { check: redisCheck(cluster), ...settings }
+      ioredis: { ...redisCheck(io), ...settings },
+      'node-redis': { ...redisCheck(nodeRedis), ...settings },
+      'fastify-redis': { ...redisCheck(fromDefault?.target as never), ...settings },
+      'fastify-redis-cache': { ...redisCheck(fromNamespace?.target as never), ...settings },
+      cluster: { ...redisCheck(cluster), ...settings }
     }
   })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -243,8 +245,9 @@ t.test('ioredis, node-redis, a Cluster and @fastify/redis: up, frozen, killed, b
     t.equal(last?.statusCode, 503)
     t.match(entries(last?.body as HealthResponse), Object.fromEntries(Object.keys(ids).map((name) => [name, { status: 'fail', output: `Timed out after ${TIMEOUT} ms` }])))
     t.strictSame(errorListeners(), listeners, 'no listener added by the runs')
-    await sleep(300)
-    // Checked once no run is going: each client's one PING, answered now that the server runs.
+    // No run is going: each client's one PING, answered now that the server runs. Waited for
+    // (the thawed server takes its time on a loaded machine), then counted exactly.
+    await waitFor('the PINGs the frozen server held', async () => await server.pings() - pings >= 4 || undefined, 10_000, 20)
     t.equal(await server.pings() - pings, 4, 'the server got one PING per client (4) for 12 answers')
     t.equal(await server.clients(), sockets, 'no new connection')
   })
@@ -289,6 +292,17 @@ t.test('ioredis, node-redis, a Cluster and @fastify/redis: up, frozen, killed, b
     await waitFor('the clients to reconnect', () => io.status === 'ready' && nodeRedis.isReady && cluster.status === 'ready' &&
       app.redis.status === 'ready' && app.redis.cache.status === 'ready', 15_000)
     t.equal((await until(t, health, passing, CACHE_FOR + TIMEOUT + MARGIN)).statusCode, 200)
+    // Back for good once the readings passed for outage.ts's settleMs: one info line each.
+    const back = (name: string): Array<Record<string, unknown>> =>
+      lines.filter((line) => line.check === name && /reachable again$/.test(String(line.msg)))
+    await waitFor('a line saying each is reachable again', async () => {
+      await get(t, health)
+      return Object.keys(ids).every((name) => back(name).length > 0) || undefined
+    }, outage.settleMs + 10_000, 100)
+    for (const [name, id] of Object.entries(ids)) {
+      t.equal(back(name).length, 1, `${name}: one line saying it is back`)
+      t.match(back(name)[0], { level: 30, componentId: id, msg: `fastify-health: Redis ${id} reachable again` })
+    }
   })
 
   await t.test('killed again: a new outage is logged again', async (t) => {
@@ -317,18 +331,18 @@ t.test('clients that are not connected fail at once, saying why', async (t) => {
   const log = app.log
   const started = performance.now()
 
-  const never = await readingOf(redisCheck(createClient({ url: server.url })))
+  const never = await readingOf(redisCheck(createClient({ url: server.url })).check)
   t.match(never, { status: 'fail', output: 'The client is not open (connect() was not called, or it was closed)' })
 
   const closed = createClient({ url: server.url })
   await closed.connect()
   closed.destroy()
-  t.match(await readingOf(redisCheck(closed)), { status: 'fail', output: /^The client is not open/ })
+  t.match(await readingOf(redisCheck(closed).check), { status: 'fail', output: /^The client is not open/ })
 
   // An error before any run is kept, and logged by the first run.
   const deadPort = await freePort()
   const refused = createClient({ socket: { host, port: deadPort, reconnectStrategy: 100 } })
-  const refusedCheck = redisCheck(refused)
+  const { check: refusedCheck } = redisCheck(refused)
   refused.connect().catch(() => {})
   t.teardown(() => refused.destroy())
   await sleep(300)
@@ -339,13 +353,13 @@ t.test('clients that are not connected fail at once, saying why', async (t) => {
 
   // RESP2 connects without HELLO, so without the password: the server refuses the PING itself.
   const anonymous = createClient({ socket: { host, port }, RESP: 2 })
-  const anonymousCheck = redisCheck(anonymous)
+  const { check: anonymousCheck } = redisCheck(anonymous)
   await anonymous.connect()
   t.teardown(() => anonymous.destroy())
   t.match(await anonymousCheck(new AbortController().signal, { log }), { status: 'fail', componentId: `127.0.0.1:${port}`, output: /^\[?\w*Error\]?:? ?NOAUTH/ })
 
   const wrong = new Redis({ host, port, password: 'not-the-password-42' })
-  const wrongCheck = redisCheck(wrong)
+  const { check: wrongCheck } = redisCheck(wrong)
   t.teardown(() => wrong.disconnect())
   await waitFor('the refused password', () => wrong.status === 'reconnecting')
   const denied = await wrongCheck(new AbortController().signal, { log }) as ComponentDetail
@@ -358,12 +372,12 @@ t.test('ioredis: a lazyConnect client is connected by its first PING; thresholds
   const lazy = new Redis({ host, port, password, lazyConnect: true })
   t.teardown(() => lazy.disconnect())
   t.equal(lazy.status, 'wait')
-  t.match(await readingOf(redisCheck(lazy)), { status: 'pass', observedUnit: 'ms', observedValue: Number })
+  t.match(await readingOf(redisCheck(lazy).check), { status: 'pass', observedUnit: 'ms', observedValue: Number })
   t.equal(lazy.status, 'ready')
-  t.match(await readingOf(redisCheck(lazy, { warn: 0 })), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
-  t.match(await readingOf(redisCheck(lazy, { warn: 0, fail: 0 })), { status: 'fail', output: /fail threshold of 0 ms/, observedValue: Number })
+  t.match(await readingOf(redisCheck(lazy, { warn: 0 }).check), { status: 'warn', output: /^round trip [\d.]+ ms is at or above the warn threshold of 0 ms$/ })
+  t.match(await readingOf(redisCheck(lazy, { warn: 0, fail: 0 }).check), { status: 'fail', output: /fail threshold of 0 ms/, observedValue: Number })
   const aborted = AbortSignal.abort(new Error('stopped'))
-  await t.rejects(readingOf(redisCheck(lazy), aborted), { message: 'stopped' }, 'an aborted run stops at once')
+  await t.rejects(readingOf(redisCheck(lazy).check, aborted), { message: 'stopped' }, 'an aborted run stops at once')
 })
 
 t.test('load: the server sees about one PING per cacheFor, however many requests', async (t) => {
@@ -375,7 +389,7 @@ t.test('load: the server sees about one PING per cacheFor, however many requests
     await app.close()
     client.disconnect()
   })
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, checks: { redis: { check: redisCheck(client), cacheFor } } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, checks: { redis: { ...redisCheck(client), cacheFor } } })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   await client.ping()
   const before = await server.pings()

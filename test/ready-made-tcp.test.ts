@@ -72,40 +72,40 @@ test('the factory checks its target and options at once', async (t) => {
 
 test('a listening port: pass, timed to the handshake, and the connection closed at once', async (t) => {
   const { port, accepted, open } = await listener(t)
-  const reading = await runCheck(tcpCheck('127.0.0.1', port))
+  const reading = await runCheck(tcpCheck('127.0.0.1', port).check)
   t.match(reading, { componentType: 'component', componentId: `127.0.0.1:${port}`, observedUnit: 'ms', status: 'pass' })
   t.type(reading.observedValue, 'number')
   t.equal(reading.output, undefined)
   await waitFor('the connection to close', () => accepted() === 1 && open() === 0, 5000, 10)
   t.strictSame({ accepted: accepted(), open: open() }, { accepted: 1, open: 0 }, 'the server saw one connection, closed')
   const before = openSockets()
-  await runCheck(tcpCheck('127.0.0.1', port))
+  await runCheck(tcpCheck('127.0.0.1', port).check)
   await waitFor('the client socket to close', () => newSockets(before).length === 0, 5000, 10)
-  t.match(await runCheck(tcpCheck('127.0.0.1', port, { warn: 0, componentId: 'db' })), {
+  t.match(await runCheck(tcpCheck('127.0.0.1', port, { warn: 0, componentId: 'db' }).check), {
     componentId: 'db', status: 'warn', output: /^time to connect [\d.]+ ms is at or above the warn threshold of 0 ms$/
   })
-  t.match(await runCheck(tcpCheck('127.0.0.1', port, { fail: 0 })), { status: 'fail' })
+  t.match(await runCheck(tcpCheck('127.0.0.1', port, { fail: 0 }).check), { status: 'fail' })
 })
 
 test('a closed port: fail, ECONNREFUSED in one line', async (t) => {
   const port = await freePort()
-  const reading = await runCheck(tcpCheck('127.0.0.1', port))
+  const reading = await runCheck(tcpCheck('127.0.0.1', port).check)
   t.match(reading, { componentId: `127.0.0.1:${port}`, status: 'fail', output: /ECONNREFUSED/ })
   t.notMatch(reading.output, /\n|\bat /, 'one line, no stack')
   // localhost may try two addresses: still one line, and still the refusal.
-  t.match(await runCheck(tcpCheck('localhost', port)), { componentId: `localhost:${port}`, status: 'fail', output: /ECONNREFUSED/ })
-  t.match(await runCheck(tcpCheck('::1', port)), { componentId: `[::1]:${port}`, status: 'fail' })
+  t.match(await runCheck(tcpCheck('localhost', port).check), { componentId: `localhost:${port}`, status: 'fail', output: /ECONNREFUSED/ })
+  t.match(await runCheck(tcpCheck('::1', port).check), { componentId: `[::1]:${port}`, status: 'fail' })
 })
 
 test('aborts: before the start, and in the middle of a hanging handshake', async (t) => {
   const aborted = new AbortController()
   aborted.abort(new Error('already'))
-  await t.rejects(runCheck(tcpCheck('127.0.0.1', 9), aborted.signal), { message: 'already' })
+  await t.rejects(runCheck(tcpCheck('127.0.0.1', 9).check, aborted.signal), { message: 'already' })
 
   const port = await hangingPort(t)
   const before = openSockets()
   const abort = new AbortController()
-  const pending = runCheck(tcpCheck('127.0.0.1', port), abort.signal)
+  const pending = runCheck(tcpCheck('127.0.0.1', port).check, abort.signal)
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.equal(newSockets(before).length, 1, 'the handshake is pending')
   abort.abort(new Error('stop'))
@@ -119,7 +119,7 @@ test('through the plugin: a hang stays within the timeout, then nothing is left 
   const sockets = openSockets()
   const timersBefore = activeTimers()
   const app = await workingApp(t)
-  await expectTimeoutThroughPlugin(t, app, 'db:responseTime', tcpCheck('127.0.0.1', port))
+  await expectTimeoutThroughPlugin(t, app, 'db:responseTime', tcpCheck('127.0.0.1', port).check)
   await waitFor('the aborted socket to close', () => newSockets(sockets).length === 0, 5000, 10)
   await app.close()
   t.equal(activeTimers(), timersBefore, 'no timer left')

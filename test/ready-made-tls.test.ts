@@ -34,7 +34,7 @@ const [year, soon, expired, future, shortChain, alpha, beta, local, noCn] = awai
 
 const context = { log: Fastify().log }
 const read = async (target: TlsCertificateTarget, options?: Parameters<typeof tlsCertificateCheck>[1], signal = new AbortController().signal): Promise<ComponentDetail> =>
-  await tlsCertificateCheck(target, options)(signal, context) as ComponentDetail
+  await tlsCertificateCheck(target, options).check(signal, context) as ComponentDetail
 
 /** openssl keeps whole seconds. */
 const iso = (date: Date): string => new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString()
@@ -131,7 +131,7 @@ test('PEM text: one certificate, named by its subject CN (or its whole subject)'
 test('a PEM file is read at each run: a renewed certificate is seen, a missing one fails', async (t) => {
   const file = join(scratch.path, 'renewed.pem')
   await writeFile(file, soon.cert)
-  const check = tlsCertificateCheck({ file: relative(process.cwd(), file) })
+  const { check } = tlsCertificateCheck({ file: relative(process.cwd(), file) })
   const run = async (): Promise<ComponentDetail> => await check(new AbortController().signal, context) as ComponentDetail
   t.match(await run(), { componentId: file, status: 'warn', subject: 'soon.test' }, 'a relative path is named absolute')
   await writeFile(file, year.cert)
@@ -163,8 +163,8 @@ test('SNI: the host name is sent, an IP address is not, servername overrides', a
 test("the app's own HTTPS server: its address, its certificate; not listening is a clear fail", async (t) => {
   const app = Fastify({ https: { key: year.key, cert: bundle(year, pki.intermediate) } })
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK })
-  const check = tlsCertificateCheck({ server: app.server })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK })
+  const { check } = tlsCertificateCheck({ server: app.server })
   app.health.addCheck('tls:certificate', check, { cacheFor: 0 })
   t.strictSame(await check(new AbortController().signal, context),
     { componentType: 'system', status: 'fail', output: 'Error: The server is not listening' })

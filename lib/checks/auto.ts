@@ -3,9 +3,10 @@
 // ready-made checks. Loaded only when the option is on.
 import type { FastifyInstance } from 'fastify'
 import type { CheckRegistry } from '../engine/registry.js'
-import type { CheckFunction, CheckOptions, ComponentDetail } from '../engine/types.js'
+import type { CheckOptions, ComponentDetail } from '../engine/types.js'
 import type { ResponseTimeOptions } from './common.js'
 import { oneLine } from './common.js'
+import type { ReadyMadeCheck } from './ready-made.js'
 import { mysqlCheck, mysqlInstances } from './mysql.js'
 import { postgresCheck, postgresInstances } from './postgres.js'
 import { redisCheck, redisInstances } from './redis.js'
@@ -21,7 +22,7 @@ interface Kind {
   /** What of this kind the instance holds. */
   find: (fastify: FastifyInstance) => Found
   /** One check for all of it. */
-  make: (found: Found, thresholds: ResponseTimeOptions) => CheckFunction
+  make: (found: Found, thresholds: ResponseTimeOptions) => ReadyMadeCheck
 }
 
 const decorated = (fastify: FastifyInstance, decorator: string): unknown =>
@@ -29,11 +30,11 @@ const decorated = (fastify: FastifyInstance, decorator: string): unknown =>
 
 /** A datastore plugin's kind: its clients under `decorator`, one ready-made check per client. */
 const datastore = (
-  check: string, decorator: string, instances: (decorator: unknown) => Found, factory: (target: never, options: ResponseTimeOptions) => CheckFunction
+  check: string, decorator: string, instances: (decorator: unknown) => Found, factory: (target: never, options: ResponseTimeOptions) => ReadyMadeCheck
 ): Kind => ({
   check,
   find: (fastify) => instances(decorated(fastify, decorator)),
-  make: (found, thresholds) => checkEach(found.map(({ name, target }) => ({ name, check: factory(target as never, thresholds) })))
+  make: (found, thresholds) => checkEach(found.map(({ name, target }) => ({ name, ...factory(target as never, thresholds) })))
 })
 
 // One entry per plugin: @fastify/postgres, @fastify/redis, @fastify/mysql, @fastify/under-pressure
@@ -49,9 +50,9 @@ const kinds: Kind[] = [
   }
 ]
 
-/** One check for several instances: an entry (a draft "node") per instance, each named. */
-function checkEach (parts: Array<{ name: string | undefined, check: CheckFunction }>): CheckFunction {
-  return async (signal, context) => {
+/** One check for several instances: an entry (a draft "node") per instance, each named; close() closes each. */
+function checkEach (parts: Array<{ name: string | undefined } & ReadyMadeCheck>): ReadyMadeCheck {
+  const check: ReadyMadeCheck['check'] = async (signal, context) => {
     const entries = await Promise.all(parts.map(async ({ name, check }): Promise<ComponentDetail[]> => {
       try {
         // A ready-made check reads one detail, with the server as its componentId.
@@ -64,6 +65,7 @@ function checkEach (parts: Array<{ name: string | undefined, check: CheckFunctio
     }))
     return entries.flat()
   }
+  return { check, close: async () => { await Promise.all(parts.map((part) => part.close())) } }
 }
 
 /** Registers one check per kind of datastore found; returns what it registered, by check name. */
@@ -73,7 +75,7 @@ export function registerAutoChecks (fastify: FastifyInstance, checks: CheckRegis
   for (const kind of kinds) {
     const instances = kind.find(fastify)
     if (instances.length === 0) continue
-    if (checks.has(kind.check)) {
+    if (checks.get(kind.check) !== undefined) {
       fastify.log.info({ check: kind.check }, 'fastify-health: autoChecks left a check of the app\'s own in place')
       continue
     }

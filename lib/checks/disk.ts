@@ -3,10 +3,11 @@
 import { statfs } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { Status, worstStatus } from '../states.js'
 import { rateReading, type Thresholds, thresholdsProblem } from '../thresholds.js'
 import { checkOptions, failedReading, invalidOption, invalidTarget, type ResponseTimeOptions } from './common.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
 
 export interface DiskCheckOptions {
   /**
@@ -24,7 +25,12 @@ export interface DiskCheckOptions {
 const FACTORY = 'diskCheck'
 const TARGET = 'a path (a string or a file: URL)'
 const OPTION_KEYS = ['minFreeBytes', 'maxUsedPercent']
-export const DEFAULT_MIN_FREE_BYTES: Thresholds = { fail: 10 * 1024 * 1024 }
+
+const defaults: { minFreeBytes: Thresholds, maxUsedPercent: Thresholds } = {
+  /** 10 MiB, as Spring Boot's disk space indicator. */
+  minFreeBytes: { fail: 10 * 1024 * 1024 },
+  maxUsedPercent: {}
+}
 
 function parsePath (path: unknown): string {
   if (typeof path === 'string' && path !== '') return resolve(path)
@@ -52,15 +58,15 @@ function validate (options: DiskCheckOptions & ResponseTimeOptions): void {
  * unprivileged user, in `bytes`, with `total` (bytes) and `usedPercent` as extra keys; its
  * status is the worse of the two judgements. A path that does not exist is a failed reading.
  */
-export function diskCheck (path: string | URL, options?: DiskCheckOptions): CheckFunction {
+export function diskCheck (path: string | URL, options?: DiskCheckOptions): ReadyMadeCheck {
   const absolute = parsePath(path)
   const settings = checkOptions<DiskCheckOptions & ResponseTimeOptions>(FACTORY, options, OPTION_KEYS)
   validate(settings)
-  const { minFreeBytes = DEFAULT_MIN_FREE_BYTES, maxUsedPercent = {} } = settings
+  const { minFreeBytes = defaults.minFreeBytes, maxUsedPercent = defaults.maxUsedPercent } = settings
   const base: ComponentDetail = { componentType: 'system', componentId: settings.componentId ?? absolute }
 
   // statfs cannot be cancelled: it holds nothing to release, and the runner's timeout reports a hang.
-  return async () => {
+  return readyMade(async () => {
     let stats
     try {
       stats = await statfs(absolute)
@@ -81,5 +87,5 @@ export function diskCheck (path: string | URL, options?: DiskCheckOptions): Chec
     const reading: ComponentDetail = { ...base, observedValue: free, observedUnit: 'bytes', status, total, usedPercent }
     if (status === Status.PASS) return reading
     return { ...reading, output: verdicts.filter((verdict) => verdict.status === status).map((verdict) => verdict.output).join('; ') }
-  }
+  })
 }

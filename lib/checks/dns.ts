@@ -2,9 +2,19 @@
 // optionally required to answer some records.
 import { promises as dns } from 'node:dns'
 import { performance } from 'node:perf_hooks'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, failedReading, invalidOption, invalidTarget, type ResponseTimeOptions, timedReading } from './common.js'
 import { truncate } from '../engine/normalize.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** The record type asked of `servers` when none is given. */
+  rrtype: 'A',
+  /** Through the system resolver, with no rrtype: both address families. */
+  family: 0,
+  /** What the reading's observedValue is, as its warn/fail output names it. */
+  measure: 'time to resolve'
+} as const
 
 /** The record types a check can ask for (A and AAAA only through the system resolver). */
 export type DnsRecordType = 'A' | 'AAAA' | 'CNAME' | 'MX' | 'NS' | 'PTR' | 'SRV' | 'TXT'
@@ -74,8 +84,8 @@ function abortable<T> (promise: Promise<T>, signal: AbortSignal, cancel: () => v
   })
 }
 
-/** A check that `hostname` resolves (to the `expect`ed records, when given). */
-export function dnsCheck (hostname: string, options?: DnsCheckOptions): CheckFunction {
+/** A check that `hostname` resolves (to the `expect`ed records, when given); it holds nothing between runs. */
+export function dnsCheck (hostname: string, options?: DnsCheckOptions): ReadyMadeCheck {
   if (typeof hostname !== 'string' || hostname === '' || /\s/.test(hostname)) invalidTarget(FACTORY, 'a host name', hostname)
   const settings = checkOptions<DnsCheckOptions>(FACTORY, options, ['servers', 'rrtype', 'expect'])
   validate(settings)
@@ -85,7 +95,7 @@ export function dnsCheck (hostname: string, options?: DnsCheckOptions): CheckFun
   /** The answers as text, through the servers (a resolver of this run's own, cancelled on abort) or lookup. */
   const resolve = async (signal: AbortSignal): Promise<string[]> => {
     if (servers === undefined) {
-      const family = settings.rrtype === undefined ? 0 : FAMILIES[settings.rrtype]
+      const family = settings.rrtype === undefined ? defaults.family : FAMILIES[settings.rrtype]
       // getaddrinfo cannot be cancelled: an aborted run stops waiting and the lookup ends alone.
       const found = await abortable(dns.lookup(hostname, { all: true, family }), signal, () => {})
       return found.map((entry) => entry.address)
@@ -93,11 +103,11 @@ export function dnsCheck (hostname: string, options?: DnsCheckOptions): CheckFun
     const resolver = new dns.Resolver()
     resolver.setServers(servers)
     // Every type asked for answers an array (SOA, the one that does not, is not offered).
-    const records = await abortable(resolver.resolve(hostname, settings.rrtype ?? 'A'), signal, () => resolver.cancel())
+    const records = await abortable(resolver.resolve(hostname, settings.rrtype ?? defaults.rrtype), signal, () => resolver.cancel())
     return (records as unknown[]).map(recordText)
   }
 
-  return async (signal) => {
+  return readyMade(async (signal) => {
     signal.throwIfAborted()
     const start = performance.now()
     let answers: string[]
@@ -108,10 +118,10 @@ export function dnsCheck (hostname: string, options?: DnsCheckOptions): CheckFun
       if (signal.aborted) throw error
       return failedReading(base, error)
     }
-    const reading = timedReading(base, start, settings, 'time to resolve')
+    const reading = timedReading(base, start, settings, defaults.measure)
     const found = new Set(answers.map((answer) => answer.toLowerCase()))
     const missing = (expect ?? []).filter((record) => !found.has(record.toLowerCase()))
     if (missing.length === 0) return reading
     return { ...reading, status: 'fail', output: truncate(`${missing.join(', ')} not among the answers (${answers.join(', ')})`) }
-  }
+  })
 }

@@ -3,9 +3,15 @@
 // a dropped one cannot crash the process. mysql2 is not a dependency: the objects are described
 // structurally, and every form is driven through the callback core under it.
 import { performance } from 'node:perf_hooks'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, invalidTarget, type ResponseTimeOptions, serverId, timedReading } from './common.js'
 import { OutageLog, type Scrub, scrubber, watchErrors } from './outage.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** Through the SQL layer, not only the connection as a ping would. */
+  query: 'SELECT 1'
+} as const
 
 export type MysqlCheckOptions = ResponseTimeOptions
 
@@ -110,14 +116,14 @@ const text = (value: unknown): string | undefined => typeof value === 'string' |
 const scrubberOf = (settings: MysqlSettings): Scrub => scrubber([text(settings.password)], text(settings.user))
 
 /**
- * A check that runs `SELECT 1` (through the SQL layer, not only the connection as a ping would).
- * On a pool it takes one connection, queries it and releases it; when the signal aborts
+ * A check that runs `SELECT 1`. On a pool it takes one connection, queries it and releases it; when the signal aborts
  * mid-query the connection is destroyed (and so leaves the pool) rather than given back hung.
  * A connection waited for (getConnection) cannot be called off: the check settles when it
  * arrives (and gives it back), and the runner starts no run meanwhile, so the check never holds
- * or waits for more than one connection.
+ * or waits for more than one connection. On a connection, close() takes its 'error' listener off
+ * (the one listener all checks of a connection share goes with the last).
  */
-export function mysqlCheck (target: unknown, options?: MysqlCheckOptions): CheckFunction {
+export function mysqlCheck (target: unknown, options?: MysqlCheckOptions): ReadyMadeCheck {
   const settings = checkOptions<MysqlCheckOptions>(FACTORY, options)
   const core = coreOf(target)
   if (core === undefined) return invalidTarget(FACTORY, EXPECTED, target)
@@ -136,30 +142,30 @@ export function mysqlCheck (target: unknown, options?: MysqlCheckOptions): Check
   }
   /** SELECT 1 on `connection`: resolves with its error, or null when it passed. */
   const select = (connection: MysqlConnectionLike): Promise<Error | null> =>
-    new Promise((resolve) => { connection.query('SELECT 1', (error) => { resolve(error instanceof Error ? error : null) }) })
+    new Promise((resolve) => { connection.query(defaults.query, (error) => { resolve(error instanceof Error ? error : null) }) })
   const outcome = (error: Error | null, start: number): ComponentDetail => {
     if (error !== null) return failed(error)
-    outage.recovered()
+    outage.passed()
     return timedReading(base, start, settings)
   }
 
   if (isCoreConnection(core)) {
     const connection = core
-    watchErrors(connection, outage.failed)
     // A connection is the app's own: destroying it on abort would break the app. The query is
     // left to finish (or fail with the connection); the runner starts no other run until it
     // settles, so at most one health query is ever queued on the connection.
-    return async (signal, context) => {
+    return readyMade(async (signal, context) => {
       outage.run(context.log)
       // Aborted runs are not logged: the plugin's stop() aborts one too.
       if (signal.aborted) return reading(signal.reason)
       const start = performance.now()
       return outcome(await select(connection), start)
-    }
+    }, watchErrors(connection, outage.failed))
   }
 
   const pool = core
-  return async (signal, context) => {
+  // A pool holds no listener of the check's: each run's connection has one while it is out.
+  return readyMade(async (signal, context) => {
     outage.run(context.log)
     if (signal.aborted) return reading(signal.reason)
     const start = performance.now()
@@ -192,5 +198,5 @@ export function mysqlCheck (target: unknown, options?: MysqlCheckOptions): Check
     // Out of the pool for good; the listener stays on it in case the dying socket says more.
     connection.destroy()
     return signal.aborted ? reading(signal.reason) : outcome(error, start)
-  }
+  })
 }

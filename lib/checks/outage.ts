@@ -1,7 +1,18 @@
-// What the datastore and broker checks share about a client's connection: its 'error' events
-// kept from crashing the process, logged once per outage, with no secret in the line.
+// What the datastore and broker checks share about a client's connection: its events listened
+// to through one shared listener per client (released with the last check), and its outages
+// logged once each, with no secret in the line, and their end in a line of its own.
 import type { FastifyBaseLogger } from 'fastify'
+import { performance } from 'node:perf_hooks'
 import { oneLine } from './common.js'
+
+export const defaults = {
+  /**
+   * Milliseconds of passing readings, with no failure among them, that end an outage: a server
+   * shutting down still answers on the connections it has while it refuses new ones, and that
+   * flapping is one outage, not one per flap.
+   */
+  settleMs: 10_000
+} as const
 
 /** An error as one line with no stack, the credentials cut out. */
 export type Scrub = (error: unknown) => string
@@ -21,20 +32,26 @@ export function scrubber (secrets: Array<string | undefined>, user?: string): Sc
 
 /**
  * Logs the first error of each outage once, through the logger of the latest run (an error
- * that comes before any run waits for the first one); an outage ends when a reading passes.
+ * that comes before any run waits for the first one), and its end once: readings that passed
+ * for `defaults.settleMs` with no failure in between.
  */
 export class OutageLog {
   readonly #what: string
-  readonly #componentId: string | undefined
+  readonly #componentId: () => string | undefined
   readonly #scrub: Scrub
   #log: FastifyBaseLogger | undefined
   #waiting: string | undefined
-  #logged = false
+  #down = false
+  /** performance.now() of the first passing reading since the last failure, while down. */
+  #passingSince: number | undefined
 
-  /** `what` names the server's kind in the message: "PostgreSQL", "Redis". */
-  constructor (what: string, componentId: string | undefined, scrub: Scrub = oneLine) {
+  /**
+   * `what` names the server's kind in the message: "PostgreSQL", "Redis". `componentId` may be
+   * a function when it is learnt later (RabbitMQ's, from its first channel).
+   */
+  constructor (what: string, componentId: string | undefined | (() => string | undefined), scrub: Scrub = oneLine) {
     this.#what = what
-    this.#componentId = componentId
+    this.#componentId = typeof componentId === 'function' ? componentId : () => componentId
     this.#scrub = scrub
   }
 
@@ -43,47 +60,90 @@ export class OutageLog {
     this.#log = log
     const waiting = this.#waiting
     this.#waiting = undefined
-    if (waiting !== undefined) this.#write(log, waiting)
+    if (waiting !== undefined) this.#warn(log, waiting)
   }
 
+  /** A reading failed or the client emitted an error: the first of an outage is logged. */
   failed = (error: unknown): void => {
-    if (this.#logged || this.#waiting !== undefined) return
+    this.#passingSince = undefined
+    if (this.#down) return
+    this.#down = true
     const line = this.#scrub(error)
     if (this.#log === undefined) this.#waiting = line
-    else this.#write(this.#log, line)
+    else this.#warn(this.#log, line)
   }
 
-  recovered (): void {
-    this.#logged = false
+  /** A reading passed: the outage ends once readings have passed long enough. */
+  passed (): void {
+    if (!this.#down) return
+    const now = performance.now()
+    this.#passingSince ??= now
+    if (now - this.#passingSince < defaults.settleMs) return
+    this.#down = false
+    this.#passingSince = undefined
+    const componentId = this.#componentId()
+    const where = componentId === undefined ? '' : ` ${componentId}`
+    this.#log?.info({ componentId }, `fastify-health: ${this.#what}${where} reachable again`)
   }
 
-  #write (log: FastifyBaseLogger, line: string): void {
-    this.#logged = true
-    log.warn({ componentId: this.#componentId, error: line }, `${this.#what} connection error (not logged again until the check passes)`)
+  #warn (log: FastifyBaseLogger, line: string): void {
+    log.warn({ componentId: this.#componentId(), error: line }, `${this.#what} connection error (not logged again until the check passes)`)
   }
 }
 
-interface Emitter { on: (event: 'error', listener: (error: unknown) => void) => unknown }
-type ErrorListener = (error: unknown) => void
+type Listener = (value: unknown) => void
 
-// One 'error' listener per client, whatever number of checks watch it.
-const watchers = new WeakMap<object, Set<ErrorListener>>()
+/** An EventEmitter, as far as the checks use one (methods: a client's own may name its events). */
+export interface Listenable {
+  on (event: string, listener: Listener): unknown
+  removeListener (event: string, listener: Listener): unknown
+}
+
+/** One listener on an emitter's event, forwarding to every check's; a check's own is an entry. */
+interface Shared {
+  forward: Listener
+  subscribers: Set<{ listener: Listener }>
+}
+
+const shared = new WeakMap<object, Map<string, Shared>>()
+
+/**
+ * Listens to `event` of `emitter` through one listener per emitter and event, whatever number of
+ * checks listen (so that no MaxListenersExceededWarning comes of many checks); returns what stops
+ * listening, which removes the shared listener with the last check. The app may add or remove
+ * its own listeners at any time: they still receive every event.
+ */
+export function listen (emitter: Listenable, event: string, listener: Listener): () => void {
+  let events = shared.get(emitter)
+  if (events === undefined) {
+    events = new Map()
+    shared.set(emitter, events)
+  }
+  let entry = events.get(event)
+  if (entry === undefined) {
+    const subscribers = new Set<{ listener: Listener }>()
+    entry = { forward: (value) => { for (const each of subscribers) each.listener(value) }, subscribers }
+    events.set(event, entry)
+    emitter.on(event, entry.forward)
+  }
+  const { forward, subscribers } = entry
+  const subscription = { listener }
+  subscribers.add(subscription)
+  const byEvent = events
+  return () => {
+    if (!subscribers.delete(subscription) || subscribers.size > 0) return
+    byEvent.delete(event)
+    emitter.removeListener(event, forward)
+  }
+}
 
 /**
  * Keeps a client from crashing the process: an EventEmitter with no 'error' listener throws the
  * error it emits, and pg pools, pg, mysql2 and node-redis clients emit one when their server goes
- * away. The listener is added always, not only when the app has none: the app may add or remove
- * its own at any time, and its listeners still receive every event.
+ * away. The listener is added always, not only when the app has none. Returns its release.
  */
-export function watchErrors (emitter: Emitter, listener: ErrorListener): void {
-  let listeners = watchers.get(emitter)
-  if (listeners === undefined) {
-    const set = new Set<ErrorListener>()
-    listeners = set
-    watchers.set(emitter, set)
-    emitter.on('error', (error) => { for (const each of set) each(error) })
-  }
-  listeners.add(listener)
+export function watchErrors (emitter: Listenable, listener: Listener): () => void {
+  return listen(emitter, 'error', listener)
 }
 
 /** Resolves as `promise` does, or rejects with the signal's reason once it aborts. */

@@ -7,6 +7,13 @@ import {
   checkOptions, invalidTarget, type ResponseTimeOptions, serverId, timedReading
 } from './common.js'
 import { OutageLog, scrubber, watchErrors } from './outage.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** The port pg connects to when none is set. */
+  port: 5432,
+  query: 'SELECT 1'
+} as const
 
 export type PostgresCheckOptions = ResponseTimeOptions
 
@@ -152,7 +159,7 @@ function describe (target: PgPoolLike | PgClientLike): { componentId: string, se
   if (password !== undefined) secrets.push(password)
   // pg connects to the database named like the user when none is set: that would show the user.
   const database = setting('database')
-  const componentId = serverId(setting('host'), setting('port') ?? 5432, database === user ? undefined : database)
+  const componentId = serverId(setting('host'), setting('port') ?? defaults.port, database === user ? undefined : database)
   return { componentId, secrets, user }
 }
 
@@ -161,9 +168,10 @@ function describe (target: PgPoolLike | PgClientLike): { componentId: string, se
  * the signal aborts mid-query the client is released with an error, which makes the pool destroy
  * it rather than keep a hung connection. A client waited for (pool.connect()) cannot be called
  * off: the check settles when it arrives (and gives it back), and the runner starts no run
- * meanwhile, so the check never holds or waits for more than one connection.
+ * meanwhile, so the check never holds or waits for more than one connection. close() takes its
+ * 'error' listener off the client (the one listener all checks of a client share goes with the last).
  */
-export function postgresCheck (target: unknown, options?: PostgresCheckOptions): CheckFunction {
+export function postgresCheck (target: unknown, options?: PostgresCheckOptions): ReadyMadeCheck {
   const settings = checkOptions<PostgresCheckOptions>(FACTORY, options)
   const resolved = isPostgresDecorator(target) ? target.pool : target
   if (!isPostgresPool(resolved) && !isPostgresClient(resolved)) return invalidTarget(FACTORY, EXPECTED, target)
@@ -171,54 +179,65 @@ export function postgresCheck (target: unknown, options?: PostgresCheckOptions):
   const base: ComponentDetail = { componentType: 'datastore', componentId: settings.componentId ?? described.componentId }
   const scrub = scrubber(described.secrets, described.user)
   const outage = new OutageLog('PostgreSQL', base.componentId, scrub)
-  watchErrors(resolved, outage.failed)
-
   const reading = (error: unknown): ComponentDetail => ({ ...base, status: 'fail', output: scrub(error) })
-  const failed = (error: unknown): ComponentDetail => {
-    outage.failed(error)
-    return reading(error)
-  }
-  const passed = (start: number): ComponentDetail => {
-    outage.recovered()
-    return timedReading(base, start, settings)
-  }
-
-  if (isPostgresClient(resolved)) {
-    const client = resolved
-    // A Client is the app's one connection: destroying it on abort would break the app, and a
-    // cancel request stops whatever its backend runs then, maybe the app's own query. So the
-    // query is left to finish (or fail with the connection); the runner starts no other run until
-    // it settles, so at most one health query is ever queued on the client.
-    return async (signal, context) => {
-      outage.run(context.log)
-      // Aborted runs are not logged: the plugin's stop() aborts one too.
-      if (signal.aborted) return reading(signal.reason)
-      const start = performance.now()
-      try {
-        await client.query('SELECT 1')
-        return passed(start)
-      } catch (error) {
-        return failed(error)
-      }
+  const readings: Readings = {
+    aborted: reading,
+    failed: (error) => {
+      outage.failed(error)
+      return reading(error)
+    },
+    passed: (start) => {
+      outage.passed()
+      return timedReading(base, start, settings)
     }
   }
+  const check = isPostgresClient(resolved) ? clientCheck(resolved, outage, readings) : poolCheck(resolved, outage, readings)
+  return readyMade(check, watchErrors(resolved, outage.failed))
+}
 
-  const pool = resolved
+/** The readings of a run, the outage told of each. */
+interface Readings {
+  /** Not logged: the plugin's stop() aborts a run too. */
+  aborted: (reason: unknown) => ComponentDetail
+  failed: (error: unknown) => ComponentDetail
+  passed: (start: number) => ComponentDetail
+}
+
+/**
+ * A Client is the app's one connection: destroying it on abort would break the app, and a cancel
+ * request stops whatever its backend runs then, maybe the app's own query. So the query is left
+ * to finish (or fail with the connection); the runner starts no other run until it settles, so
+ * at most one health query is ever queued on the client.
+ */
+function clientCheck (client: PgClientLike, outage: OutageLog, readings: Readings): CheckFunction {
   return async (signal, context) => {
     outage.run(context.log)
-    // Aborted runs are not logged: the plugin's stop() aborts one too.
-    if (signal.aborted) return reading(signal.reason)
+    if (signal.aborted) return readings.aborted(signal.reason)
+    const start = performance.now()
+    try {
+      await client.query(defaults.query)
+      return readings.passed(start)
+    } catch (error) {
+      return readings.failed(error)
+    }
+  }
+}
+
+function poolCheck (pool: PgPoolLike, outage: OutageLog, readings: Readings): CheckFunction {
+  return async (signal, context) => {
+    outage.run(context.log)
+    if (signal.aborted) return readings.aborted(signal.reason)
     const start = performance.now()
     let client: PgPoolClient
     try {
       client = await pool.connect()
     } catch (error) {
-      return failed(error)
+      return readings.failed(error)
     }
     if (signal.aborted) {
       // Not used: the pool may keep it.
       client.release()
-      return reading(signal.reason)
+      return readings.aborted(signal.reason)
     }
     // A checked-out client has no listener of the pool's: without this one, a connection that
     // drops during the query would emit 'error' with nobody listening.
@@ -233,13 +252,13 @@ export function postgresCheck (target: unknown, options?: PostgresCheckOptions):
     }
     const abort = (): void => { release(new Error('The health check was aborted')) }
     signal.addEventListener('abort', abort, { once: true })
-    const failure = await client.query('SELECT 1').then(() => undefined, (error: unknown) => ({ error }))
+    const failure = await client.query(defaults.query).then(() => undefined, (error: unknown) => ({ error }))
     signal.removeEventListener('abort', abort)
     if (failure === undefined) {
       release()
-      return passed(start)
+      return readings.passed(start)
     }
     release(true)
-    return signal.aborted ? reading(signal.reason) : failed(failure.error)
+    return signal.aborted ? readings.aborted(signal.reason) : readings.failed(failure.error)
   }
 }

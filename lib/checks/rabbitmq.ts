@@ -4,14 +4,23 @@
 // sends basic.qos on it: one frame each way, through the broker's channel process, with no
 // entity looked up and no permission needed, so it can only fail because the broker does.
 import { performance } from 'node:perf_hooks'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, failedReading, invalidTarget, oneLine, type ResponseTimeOptions, serverId, timedReading } from './common.js'
-import { OutageLog, untilAborted } from './outage.js'
+import { listen, type Listenable, OutageLog, untilAborted } from './outage.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** basic.qos with no limit: what the check's own channel (which consumes nothing) has already. */
+  prefetch: 0,
+  /** The output once close() released the check's channel. */
+  closed: 'The check was closed'
+} as const
 
 type Callback = (error: unknown, value?: unknown) => void
 
 interface Emitter {
   on (event: string, listener: (...args: never[]) => void): unknown
+  removeListener (event: string, listener: (value: unknown) => void): unknown
 }
 
 interface Socket { remoteAddress?: string, remotePort?: number }
@@ -19,6 +28,7 @@ interface Socket { remoteAddress?: string, remotePort?: number }
 /** What rabbitmqCheck uses of an amqplib channel, promise or callback API. */
 interface Channel extends Emitter {
   prefetch (count: number, global?: boolean, callback?: Callback): unknown
+  close (callback?: Callback): unknown
   connection?: { stream?: Socket }
 }
 
@@ -41,7 +51,7 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 /** The amqplib connection rabbitmqCheck takes: a ChannelModel, a callback or a recovering model. */
 export function isRabbitmqTarget (value: unknown): value is AmqpConnection {
-  return isObject(value) && typeof value.createChannel === 'function' && typeof value.on === 'function' &&
+  return isObject(value) && typeof value.createChannel === 'function' && typeof value.on === 'function' && typeof value.removeListener === 'function' &&
     (isObject(value.connection) || typeof value.waitForConnect === 'function')
 }
 
@@ -70,15 +80,17 @@ interface Flight {
  * (recovering) between two connections fails at once. A blocked connection fails rather than
  * warns: the broker has run out of memory or disk and stops reading from every connection that
  * publishes, so the service cannot send a message until it is unblocked; the check says so at
- * once, where a round trip would only hang until the timeout.
+ * once, where a round trip would only hang until the timeout. close() closes the check's channel
+ * and takes its listeners off the connection (shared by all checks of a connection, they go
+ * with the last); a run after it fails.
  */
-export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqCheckOptions): CheckFunction {
+export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqCheckOptions): ReadyMadeCheck {
   if (!isRabbitmqTarget(connection)) invalidTarget(FACTORY, EXPECTED, connection)
   const settings = checkOptions<RabbitmqCheckOptions>(FACTORY, options)
   const recovering = typeof connection.waitForConnect === 'function'
   const under = connection.connection as { stream?: Socket, blocked?: boolean } | undefined
   let componentId = settings.componentId ?? brokerId(under?.stream)
-  const outages = new OutageLog('RabbitMQ', componentId)
+  const outages = new OutageLog('RabbitMQ', () => componentId)
   /** Why no round trip can go now (closed, or between two connections), or undefined. */
   let down: string | undefined
   /** The broker's reason for blocking the connection, while it does. */
@@ -86,8 +98,10 @@ export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqChe
   let channel: Channel | undefined
   let opening: Promise<Channel> | undefined
   let flight: Flight | undefined
+  let closed = false
 
-  const on = (event: string, listener: (value: unknown) => void): void => { connection.on(event, listener as never) }
+  const releases: Array<() => void> = []
+  const on = (event: string, listener: (value: unknown) => void): void => { releases.push(listen(connection as Listenable, event, listener)) }
   // Added, never replacing the application's own: without an 'error' listener amqplib throws
   // the error out of its socket handler, and the process crashes.
   on('error', outages.failed)
@@ -124,6 +138,11 @@ export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqChe
 
   const open = (): Promise<Channel> => {
     opening ??= call<Channel>((callback) => connection.createChannel(undefined as never, callback as never)).then((opened) => {
+      // Closed while it opened: not kept.
+      if (closed) {
+        shut(opened)
+        throw new Error(defaults.closed)
+      }
       componentId ??= brokerId(opened.connection?.stream)
       opened.on('error', outages.failed)
       opened.on('close', () => { if (channel === opened) channel = undefined })
@@ -134,7 +153,7 @@ export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqChe
   }
 
   const send = (on: Channel): Flight => {
-    const done = call((callback) => on.prefetch(0, false, callback)).then(() => undefined, (error: unknown) => ({ error }))
+    const done = call((callback) => on.prefetch(defaults.prefetch, false, callback)).then(() => undefined, (error: unknown) => ({ error }))
     const sent: Flight = { start: performance.now(), done }
     done.then(() => { if (flight === sent) flight = undefined })
     return sent
@@ -144,7 +163,16 @@ export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqChe
   const reading = (detail: ComponentDetail): ComponentDetail =>
     componentId === undefined ? { componentType: 'component', ...detail } : { componentType: 'component', componentId, ...detail }
 
-  return async (signal, context) => {
+  const release = async (): Promise<void> => {
+    closed = true
+    for (const each of releases) each()
+    const held = channel
+    channel = undefined
+    if (held !== undefined) await shut(held)
+  }
+
+  return readyMade(async (signal, context) => {
+    if (closed) return reading({ status: 'fail', output: defaults.closed })
     outages.run(context.log)
     if (down !== undefined) return reading({ status: 'fail', output: down })
     if (blocked !== undefined) return reading({ status: 'fail', output: `The broker blocked the connection: ${blocked}` })
@@ -162,7 +190,16 @@ export function rabbitmqCheck (connection: AmqpConnection, options?: RabbitmqChe
     const failed = await untilAborted(done, signal)
     // A connection that closes rejects the round trip first, then says why it closed.
     if (failed !== undefined) return down === undefined ? failedReading(reading({}), failed.error) : reading({ status: 'fail', output: down })
-    outages.recovered()
+    outages.passed()
     return timedReading(reading({}), start, settings)
+  }, release)
+}
+
+/** Closes a channel of the check's; one the broker or the connection closed already is left as it is. */
+async function shut (channel: Channel): Promise<void> {
+  try {
+    await call((callback) => channel.close(callback))
+  } catch {
+    // Closed already (amqplib throws IllegalOperationError), or the connection went with it.
   }
 }

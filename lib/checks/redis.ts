@@ -3,12 +3,20 @@
 // client queues while it is offline, and the client's 'error' events can no longer crash the
 // process: they are logged once per outage instead.
 import { performance } from 'node:perf_hooks'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, failedReading, invalidTarget, oneLine, type ResponseTimeOptions, serverId, timedReading } from './common.js'
-import { OutageLog, untilAborted } from './outage.js'
+import { listen, OutageLog, untilAborted } from './outage.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** The port the clients connect to when none is set. */
+  port: 6379,
+  host: 'localhost'
+} as const
 
 interface Emitter {
   on (event: string, listener: (error: unknown) => void): unknown
+  removeListener (event: string, listener: (error: unknown) => void): unknown
 }
 
 /**
@@ -41,16 +49,17 @@ const FACTORY = 'redisCheck'
 const EXPECTED = 'an ioredis client or Cluster, a node-redis client (createClient()) or an @fastify/redis client (fastify.redis or fastify.redis.<namespace>)'
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
+const isEmitter = (value: Record<string, unknown>): boolean => typeof value.on === 'function' && typeof value.removeListener === 'function'
 
 function isIoRedis (value: unknown): value is IoRedisClient {
   return isObject(value) && typeof value.status === 'string' && typeof value.isCluster === 'boolean' &&
-    typeof value.ping === 'function' && typeof value.on === 'function'
+    typeof value.ping === 'function' && isEmitter(value)
 }
 
 function isNodeRedis (value: unknown): value is NodeRedisClient {
   // withAbortSignal sets a client apart from node-redis' cluster and pool, whose sendCommand differs.
   return isObject(value) && typeof value.isOpen === 'boolean' && typeof value.isReady === 'boolean' &&
-    typeof value.sendCommand === 'function' && typeof value.withAbortSignal === 'function' && typeof value.on === 'function'
+    typeof value.sendCommand === 'function' && typeof value.withAbortSignal === 'function' && isEmitter(value)
 }
 
 /** An ioredis client or Cluster, or a node-redis client. */
@@ -75,22 +84,22 @@ export function redisInstances (decorator: unknown): Array<{ name: string | unde
 
 /** `host:port` of one of a Cluster's startup nodes: a port, `host:port`, a URL or `{ host, port }`. */
 function nodeId (node: unknown): string {
-  if (typeof node === 'number') return serverId('localhost', node)
+  if (typeof node === 'number') return serverId(defaults.host, node)
   if (typeof node === 'string') {
     // A URL may hold a password: only its host and port are kept.
     if (node.includes('://')) {
       try {
         const url = new URL(node)
-        return serverId(url.hostname, url.port === '' ? 6379 : url.port)
+        return serverId(url.hostname, url.port === '' ? defaults.port : url.port)
       } catch {
         return 'redis'
       }
     }
-    const [host, port] = node.includes(':') ? node.split(':') : /^\d+$/.test(node) ? ['localhost', node] : [node, '6379']
+    const [host, port] = node.includes(':') ? node.split(':') : /^\d+$/.test(node) ? [defaults.host, node] : [node, defaults.port]
     return serverId(host, port)
   }
   const { host, port } = Object(node) as { host?: unknown, port?: unknown }
-  return serverId(typeof host === 'string' ? host : 'localhost', typeof port === 'number' ? port : 6379)
+  return serverId(typeof host === 'string' ? host : defaults.host, typeof port === 'number' ? port : defaults.port)
 }
 
 const database = (db: number | undefined): string | undefined => db === undefined || db === 0 ? undefined : String(db)
@@ -99,7 +108,7 @@ const database = (db: number | undefined): string | undefined => db === undefine
 function targetId (target: RedisTarget): string {
   if (isNodeRedis(target)) {
     const { socket = {}, database: db } = target.options
-    return socket.path ?? serverId(socket.host ?? 'localhost', socket.port ?? 6379, database(db))
+    return socket.path ?? serverId(socket.host ?? defaults.host, socket.port ?? defaults.port, database(db))
   }
   if (target.isCluster) {
     const { startupNodes } = target as { startupNodes?: unknown }
@@ -138,8 +147,10 @@ interface Flight {
  * A check that sends PING over `target` and reports the round trip in ms (`componentType:
  * 'datastore'`). A client that is not connected fails at once instead of queueing the PING;
  * a PING still unanswered when a run times out is waited for by the next run, never repeated.
+ * close() takes its 'error' listener off the client (the one listener all checks of a client
+ * share goes with the last).
  */
-export function redisCheck (target: RedisTarget, options?: RedisCheckOptions): CheckFunction {
+export function redisCheck (target: RedisTarget, options?: RedisCheckOptions): ReadyMadeCheck {
   if (!isRedisTarget(target)) invalidTarget(FACTORY, EXPECTED, target)
   const settings = checkOptions<RedisCheckOptions>(FACTORY, options)
   const base: ComponentDetail = { componentType: 'datastore', componentId: settings.componentId ?? targetId(target) }
@@ -152,8 +163,8 @@ export function redisCheck (target: RedisTarget, options?: RedisCheckOptions): C
   }
   // Added, never replacing the application's own: without one an 'error' event crashes the
   // process (node-redis) or is printed to stderr on every reconnection attempt (ioredis).
-  target.on('error', onError)
-  if (isIoRedis(target) && target.isCluster) target.on('node error', onError)
+  const releases = [listen(target, 'error', onError)]
+  if (isIoRedis(target) && target.isCluster) releases.push(listen(target, 'node error', onError))
   let flight: Flight | undefined
 
   const send = (): Flight => {
@@ -166,7 +177,7 @@ export function redisCheck (target: RedisTarget, options?: RedisCheckOptions): C
   // Offline, a PING waits in the client's queue: node-redis lets it be dropped, ioredis does not.
   const dropQueued = (): void => { if (offline(target) !== undefined) flight?.cancel.abort() }
 
-  return async (signal, context) => {
+  return readyMade(async (signal, context) => {
     outages.run(context.log)
     const why = offline(target)
     if (why !== undefined) {
@@ -180,8 +191,8 @@ export function redisCheck (target: RedisTarget, options?: RedisCheckOptions): C
       throw aborted
     })
     if (failed !== undefined) return failedReading(base, failed.error)
-    outages.recovered()
+    outages.passed()
     lastError = undefined
     return timedReading(base, start, settings)
-  }
+  }, () => { for (const release of releases) release() })
 }

@@ -1,17 +1,25 @@
 // tcpCheck: a TCP connection opened and closed at once, timed to the handshake.
 import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, failedReading, invalidTarget, type ResponseTimeOptions, serverId, timedReading } from './common.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
 
-/** A check that `host` accepts a TCP connection on `port`. */
-export function tcpCheck (host: string, port: number, options?: ResponseTimeOptions): CheckFunction {
-  if (typeof host !== 'string' || host === '' || /\s/.test(host)) invalidTarget('tcpCheck', 'a host name or address', host)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) invalidTarget('tcpCheck', 'a port from 1 to 65535', port)
-  const settings = checkOptions<ResponseTimeOptions>('tcpCheck', options)
+const defaults = {
+  factory: 'tcpCheck',
+  maxPort: 65535,
+  /** What the reading's observedValue is, as its warn/fail output names it. */
+  measure: 'time to connect'
+} as const
+
+/** A check that `host` accepts a TCP connection on `port`; it holds nothing between runs. */
+export function tcpCheck (host: string, port: number, options?: ResponseTimeOptions): ReadyMadeCheck {
+  if (typeof host !== 'string' || host === '' || /\s/.test(host)) invalidTarget(defaults.factory, 'a host name or address', host)
+  if (!Number.isInteger(port) || port < 1 || port > defaults.maxPort) invalidTarget(defaults.factory, `a port from 1 to ${defaults.maxPort}`, port)
+  const settings = checkOptions<ResponseTimeOptions>(defaults.factory, options)
   const base: ComponentDetail = { componentType: 'component', componentId: settings.componentId ?? serverId(host, port) }
 
-  return (signal) => new Promise((resolve, reject) => {
+  return readyMade((signal) => new Promise((resolve, reject) => {
     signal.throwIfAborted()
     const start = performance.now()
     const socket = connect({ host, port })
@@ -24,9 +32,9 @@ export function tcpCheck (host: string, port: number, options?: ResponseTimeOpti
     const onAbort = (): void => settle(() => reject(signal.reason))
     signal.addEventListener('abort', onAbort, { once: true })
     socket.once('connect', () => {
-      const reading = timedReading(base, start, settings, 'time to connect')
+      const reading = timedReading(base, start, settings, defaults.measure)
       settle(() => resolve(reading))
     })
     socket.once('error', (error) => settle(() => resolve(failedReading(base, error))))
-  })
+  }))
 }

@@ -7,10 +7,20 @@ import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { connect, type ConnectionOptions, type DetailedPeerCertificate, Server as TlsServer } from 'node:tls'
 import { truncate } from '../engine/normalize.js'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { FST_HEALTH_INVALID_CHECK_TARGET } from '../errors.js'
 import { Status, worstStatus } from '../states.js'
 import { checkOptions, describeKind, failedReading, invalidOption, type ResponseTimeOptions, serverId } from './common.js'
+import { readyMade, type ReadyMadeCheck } from './ready-made.js'
+
+const defaults = {
+  /** Whole days left under which the reading is `warn` (or failDays, when larger). */
+  warnDays: 30,
+  /** Whole days left under which the reading is `fail`: once expired. */
+  failDays: 0,
+  /** A forged chain whose issuers loop must not be walked for ever. */
+  maxChain: 16
+} as const
 
 /**
  * What to check: a remote endpoint (`'host:port'` or `{ host, port, servername? }`), PEM text
@@ -38,9 +48,6 @@ const FACTORY = 'tlsCertificateCheck'
 const TARGET = "'host:port', { host, port, servername? }, PEM text, { pem }, { file } or { server } (a tls.Server)"
 const OPTION_KEYS = ['warnDays', 'failDays']
 const DAY = 24 * 60 * 60 * 1000
-const DEFAULT_WARN_DAYS = 30
-// A forged chain whose issuers loop must not be walked for ever.
-const MAX_CHAIN = 16
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g
 
 /** Where the certificates come from, and how the reading names them. */
@@ -81,7 +88,7 @@ export function dialAddress (address: string): string {
 function chainOf (peer: DetailedPeerCertificate): X509Certificate[] {
   const chain: X509Certificate[] = []
   const seen = new Set<string>()
-  for (let cert: DetailedPeerCertificate | undefined = peer; cert?.raw !== undefined && !seen.has(cert.fingerprint256) && chain.length < MAX_CHAIN; cert = cert.issuerCertificate) {
+  for (let cert: DetailedPeerCertificate | undefined = peer; cert?.raw !== undefined && !seen.has(cert.fingerprint256) && chain.length < defaults.maxChain; cert = cert.issuerCertificate) {
     seen.add(cert.fingerprint256)
     chain.push(new X509Certificate(cert.raw))
   }
@@ -189,8 +196,8 @@ function validate (options: TlsCertificateCheckOptions & ResponseTimeOptions): {
       invalidOption(FACTORY, key, 'must be a finite number of days from 0')
     }
   }
-  const failDays = options.failDays ?? 0
-  const warnDays = options.warnDays ?? Math.max(DEFAULT_WARN_DAYS, failDays)
+  const failDays = options.failDays ?? defaults.failDays
+  const warnDays = options.warnDays ?? Math.max(defaults.warnDays, failDays)
   if (warnDays < failDays) invalidOption(FACTORY, 'warnDays', `is ${warnDays}, below failDays ${failDays}: warn must come before fail`)
   return { warnDays, failDays }
 }
@@ -221,13 +228,14 @@ function judge (base: ComponentDetail, certificates: X509Certificate[], warnDays
  * A check of the days left before a certificate expires (floored: negative once expired).
  * Remote endpoints are `componentType: 'component'`; files, PEM text and the app's own server
  * are `'system'`. Not valid yet, or expired, is `fail`; fewer than `warnDays` days left is `warn`.
+ * It holds nothing between runs.
  */
-export function tlsCertificateCheck (target: TlsCertificateTarget, options?: TlsCertificateCheckOptions): CheckFunction {
+export function tlsCertificateCheck (target: TlsCertificateTarget, options?: TlsCertificateCheckOptions): ReadyMadeCheck {
   const source = sourceOf(target)
   const settings = checkOptions<TlsCertificateCheckOptions & ResponseTimeOptions>(FACTORY, options, OPTION_KEYS)
   const { warnDays, failDays } = validate(settings)
 
-  return async (signal) => {
+  return readyMade(async (signal) => {
     signal.throwIfAborted()
     const componentId = settings.componentId ?? source.id()
     const base: ComponentDetail = componentId === undefined ? { componentType: source.componentType } : { componentType: source.componentType, componentId }
@@ -241,5 +249,5 @@ export function tlsCertificateCheck (target: TlsCertificateTarget, options?: Tls
       return failedReading(base, error)
     }
     return judge(base, certificates, warnDays, failDays)
-  }
+  })
 }
