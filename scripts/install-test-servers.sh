@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The real servers the tests run (`npm test` runs this first): HAProxy (draining behind a load
-# balancer), PostgreSQL, Redis, MariaDB and RabbitMQ (the ready-made checks), Prometheus (scraping
-# the metrics), OpenSSL (certificates). Installs the missing ones from Debian's packages; the tests start their own
-# instances. Where they cannot be installed, the tests that need them fail, naming them.
+# balancer), PostgreSQL, Redis, MariaDB and RabbitMQ (the ready-made checks), Prometheus and its
+# Alertmanager (scraping the metrics, alerting on them), Chromium (Debian's, for the browser tests:
+# nothing downloads a browser), OpenSSL (certificates), util-linux (setpriv: every server the tests
+# start dies with its test process). Installs the missing ones from Debian's packages; the tests
+# start their own instances. Where they cannot be installed, the tests that need them fail, naming them.
 set -euo pipefail
-packages=(haproxy postgresql redis-server mariadb-server rabbitmq-server openssl prometheus)
+packages=(haproxy postgresql redis-server mariadb-server rabbitmq-server openssl prometheus prometheus-alertmanager chromium util-linux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
