@@ -4,13 +4,13 @@
 // request fails; with shutdownDelay: 0 requests are lost, which shows that the test can fail.
 // Needs the haproxy binary (Debian: apt-get install -y haproxy) and the built package (dist).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test, type Test } from 'tap'
 import { childEnv } from './helpers.js'
+import { scratchDir } from './servers/common.js'
 
 const root = join(import.meta.dirname, '..')
 const fixtures = join(import.meta.dirname, 'fixtures', 'haproxy')
@@ -209,7 +209,8 @@ interface Scenario {
  */
 async function scenario (t: Test, shutdownDelay: number): Promise<Scenario> {
   const [frontendPort, statsPort, portA, portB] = await freePorts(4)
-  const dir = mkdtempSync(join(tmpdir(), 'fastify-health-haproxy-'))
+  // Named with this test process: a killed run's folder is cleared at the next start-up.
+  const { path: dir } = await scratchDir('haproxy')
   const instances: Instance[] = []
   const proxies: Proc[] = []
   t.teardown(async () => {
