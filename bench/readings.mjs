@@ -145,7 +145,8 @@ function runTarget (kind, count) {
 
 async function main () {
   const code = codeVersion()
-  const targets = config.counts.flatMap((count) => [{ kind: 'plugin', count }, { kind: 'bare', count }])
+  // `idle`: Fastify and nothing else, for what a process costs before any check (the net columns).
+  const targets = [{ kind: 'idle', count: 0 }, ...config.counts.flatMap((count) => [{ kind: 'plugin', count }, { kind: 'bare', count }])]
   console.log(`fastify-health readings bench: ${config.counts.join(' and ')} checks every ${config.intervalMs} ms, ` +
     `${config.rounds} rounds of ${config.window} s after ${config.warmup} s, ${pinned ? `pinned to CPU ${config.cpu}` : 'not pinned'}; ` +
     `about ${Math.ceil(targets.length * config.rounds * (config.window + config.warmup + 0.7) / 60)} min`)
@@ -154,15 +155,22 @@ async function main () {
     for (const { kind, count } of round % 2 === 1 ? targets : [...targets].reverse()) {
       const run = { round, ...await runTarget(kind, count), loadAverage: os.loadavg()[0] }
       console.log(`  round ${round} ${`${kind}-${count}`.padEnd(12)} ${String(run.readings).padStart(7)} readings ` +
-        `${fmt(run.usPerReading, 2).padStart(7)} µs CPU/reading  ${fmt(run.cpuPercent, 1)}% of a CPU  (load ${fmt(run.loadAverage, 1)})`)
+        `${fmt(run.usPerReading, 2).padStart(7)} µs CPU/reading  ${fmt(run.cpuPercent, 2)}% of a CPU  (load ${fmt(run.loadAverage, 1)})`)
       runs.push(run)
     }
   }
   const of = (kind, count, round) => runs.find((run) => run.kind === kind && run.count === count && run.round === round)
+  /** µs per reading once the idle process's CPU of the same round, over as long, is taken out. */
+  const net = (run) => {
+    const idle = of('idle', 0, run.round)
+    return (run.cpuUs - idle.cpuUs / idle.seconds * run.seconds) / run.readings
+  }
+  const idleCpuPercent = median(runs.filter((run) => run.kind === 'idle').map((run) => run.cpuPercent))
   const rows = config.counts.map((count) => {
     const plugin = runs.filter((run) => run.kind === 'plugin' && run.count === count)
     const bare = runs.filter((run) => run.kind === 'bare' && run.count === count)
     const ratios = plugin.map((run) => run.usPerReading / of('bare', count, run.round).usPerReading)
+    const netRatios = plugin.map((run) => net(run) / net(of('bare', count, run.round)))
     return {
       count,
       pluginUsPerReading: median(plugin.map((run) => run.usPerReading)),
@@ -172,7 +180,10 @@ async function main () {
       pluginReadingsPerSecond: median(plugin.map((run) => run.readings / run.seconds)),
       bareReadingsPerSecond: median(bare.map((run) => run.readings / run.seconds)),
       ratio: median(ratios),
-      ratioRange: [Math.min(...ratios), Math.max(...ratios)]
+      ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+      pluginNetUsPerReading: median(plugin.map(net)),
+      bareNetUsPerReading: median(bare.map(net)),
+      netRatio: median(netRatios)
     }
   })
   const range = ([low, high], digits) => `${fmt(low, digits)}-${fmt(high, digits)}`
@@ -185,10 +196,13 @@ async function main () {
       `(user + system) over ${config.window} s divided by the readings the check functions counted; medians of ${config.rounds} ` +
       `alternating rounds (min-max after), ratio paired by round. Target: at most ${config.targetRatio}x the bare loop.`,
     '',
-    '| checks | fastify-health µs/reading | bare loop µs/reading | x bare loop | readings/s (plugin, bare) | target met |',
-    '|--:|--:|--:|--:|--:|---|',
+    '| checks | fastify-health µs/reading | bare loop µs/reading | x bare loop | readings/s (plugin, bare) | target met | net µs/reading (plugin, bare) | net x bare loop |',
+    '|--:|--:|--:|--:|--:|---|--:|--:|',
     ...rows.map((r) => `| ${r.count} | ${fmt(r.pluginUsPerReading, 2)} (${range(r.pluginRange, 2)}) | ${fmt(r.bareUsPerReading, 2)} (${range(r.bareRange, 2)}) | ` +
-      `${fmt(r.ratio, 2)} (${range(r.ratioRange, 2)}) | ${fmt(r.pluginReadingsPerSecond, 0)}, ${fmt(r.bareReadingsPerSecond, 0)} | ${r.ratio <= config.targetRatio ? 'yes' : 'no'} |`),
+      `${fmt(r.ratio, 2)} (${range(r.ratioRange, 2)}) | ${fmt(r.pluginReadingsPerSecond, 0)}, ${fmt(r.bareReadingsPerSecond, 0)} | ${r.ratio <= config.targetRatio ? 'yes' : 'no'} | ` +
+      `${fmt(r.pluginNetUsPerReading, 2)}, ${fmt(r.bareNetUsPerReading, 2)} | ${fmt(r.netRatio, 2)} |`),
+    '',
+    `Net: without the CPU of an idle process (Fastify, no checks; median ${fmt(idleCpuPercent, 2)}% of a CPU) of the same round over as long.`,
     ''
   ].join('\n')
   writeResults(config.out, { meta: { node: process.version, code, config: { ...config, pinned }, finished: new Date().toISOString() }, rows, runs }, md)
