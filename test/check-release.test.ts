@@ -6,6 +6,7 @@
 // the plugin calls close() on removeCheck() and when the instance closes.
 import { EventEmitter } from 'node:events'
 import { tmpdir } from 'node:os'
+import fastifyRedis from '@fastify/redis'
 import amqplib from 'amqplib'
 import * as callbackApi from 'amqplib/callback_api'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -233,4 +234,25 @@ t.test('a plain EventEmitter with no listener of its own is left with none', asy
   await made.close()
   t.equal(emitter.listenerCount('error'), 0)
   t.throws(() => emitter.emit('error', new Error('the app\'s own business now')), /the app's own business now/)
+})
+
+t.test('autoChecks: the checks it registers are released when the instance closes', async (t) => {
+  const io = new Redis(redisServer.url)
+  const pool = new pg.Pool(postgres.config)
+  t.teardown(async () => {
+    io.disconnect()
+    await pool.end()
+  })
+  const before = [io.listenerCount('error'), pool.listenerCount('error')]
+  const app = Fastify()
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, autoChecks: true })
+  // The app's own clients, which outlive the instance: neither plugin closes them.
+  await app.register(fastifyRedis, { client: io, closeClient: false })
+  // What @fastify/postgres decorates, over a pool it does not own.
+  app.decorate('pg', { pool, query: pool.query.bind(pool), connect: pool.connect.bind(pool) } as never)
+  await app.ready()
+  t.same([io.listenerCount('error'), pool.listenerCount('error')], before.map((count) => count + 1), 'a listener on each client while registered')
+  t.equal((await app.inject('/health/ready')).statusCode, 200)
+  await app.close()
+  t.same([io.listenerCount('error'), pool.listenerCount('error')], before, 'none once the instance closed')
 })
