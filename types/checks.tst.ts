@@ -1,8 +1,12 @@
 import Fastify from 'fastify'
 import { describe, expect, test } from 'tstyche'
 import fastifyHealth, {
-  type CheckFunction, type CheckOptions, type ComponentDetail, type HealthReport, type ProcessChecksOptions, type Status
+  type CheckDefinition, type CheckFunction, type CheckOptions, type ComponentDetail, type HealthReport, type ProcessChecksOptions, type Status
 } from '../lib/index.js'
+import {
+  diskCheck, dnsCheck, mysqlCheck, type MysqlCheckOptions, postgresCheck, type PostgresCheckOptions, rabbitmqCheck, type ReadyMadeCheck,
+  redisCheck, type RedisCheckOptions, type RedisTarget, tcpCheck, tlsCertificateCheck, underPressureCheck
+} from '../lib/checks/index.js'
 
 const app = Fastify()
 
@@ -75,7 +79,7 @@ describe('the checks, process and probes options', () => {
       serviceName: 'orders',
       checks: { db: async () => ({ status: 'ok' }), redis: { check: () => {}, timeout: 200, critical: false } }
     })).type.not.toRaiseError()
-    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: 'SELECT 1' } })).type.toRaiseError("Type 'string' is not assignable to type 'CheckFunction | CheckDefinition'")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: 'SELECT 1' } })).type.toRaiseError("Type 'string' is not assignable to type 'CheckFunction | CheckDefinition")
   })
 
   test('process: true or settings', () => {
@@ -93,7 +97,7 @@ describe('the checks, process and probes options', () => {
       shutdownDelay: 5000
     })).type.not.toRaiseError()
     expect(app.register(fastifyHealth, { serviceName: 'orders', probes: { live: true } })).type.toRaiseError("Type 'true' is not assignable to type 'string | false | undefined'")
-    expect(app.register(fastifyHealth, { serviceName: 'orders', exposeDetails: 'yes' })).type.toRaiseError("Type 'string' is not assignable to type 'boolean | ((request: FastifyRequest<")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', exposeDetails: 'yes' })).type.toRaiseError("Type 'string' is not assignable to type")
   })
 })
 
@@ -110,5 +114,34 @@ describe('onChange and shutdown', () => {
 
   test('shutdown() resolves when the instance is closed', () => {
     expect(app.health.shutdown()).type.toBe<Promise<void>>()
+  })
+})
+
+describe('the ready-made checks', () => {
+  test('a factory returns { check, close }: for addCheck or the checks option, spread to add options', () => {
+    const made = tcpCheck('db', 5432)
+    expect(made).type.toBe<ReadyMadeCheck>()
+    expect(made.close).type.toBe<() => Promise<void>>()
+    expect(made).type.toBeAssignableTo<CheckDefinition>()
+    expect(app.health.addCheck('db', tcpCheck('db', 5432), { timeout: 500 })).type.not.toRaiseError()
+    expect(app.register(fastifyHealth, {
+      serviceName: 'orders',
+      checks: { db: { ...tcpCheck('db', 5432), critical: false }, disk: diskCheck('/var/lib/orders') }
+    })).type.not.toRaiseError()
+  })
+
+  test('every factory of the catalogue returns one', () => {
+    expect(dnsCheck('db.internal')).type.toBe<ReadyMadeCheck>()
+    expect(diskCheck('/')).type.toBe<ReadyMadeCheck>()
+    expect(tlsCertificateCheck('db:443')).type.toBe<ReadyMadeCheck>()
+    expect(postgresCheck).type.toBe<(target: unknown, options?: PostgresCheckOptions) => ReadyMadeCheck>()
+    expect(mysqlCheck).type.toBe<(target: unknown, options?: MysqlCheckOptions) => ReadyMadeCheck>()
+    expect(redisCheck).type.toBe<(target: RedisTarget, options?: RedisCheckOptions) => ReadyMadeCheck>()
+    expect<ReturnType<typeof rabbitmqCheck>>().type.toBe<ReadyMadeCheck>()
+    expect<ReturnType<typeof underPressureCheck>>().type.toBe<ReadyMadeCheck>()
+  })
+
+  test('a ready-made check is not a check function: it is not called', () => {
+    expect(tcpCheck('db', 5432)).type.not.toBeAssignableTo<CheckFunction>()
   })
 })

@@ -7,7 +7,9 @@ import type { CheckDefinition, CheckFunction } from '../engine/types.js'
  * releases what the check added to the app's client (listeners, a channel); the plugin calls it
  * on removeCheck() and when the instance closes. Calling it again does nothing.
  */
-export type ReadyMadeCheck = CheckDefinition & { close: () => Promise<void> }
+export interface ReadyMadeCheck extends CheckDefinition {
+  close: () => Promise<void>
+}
 
 const nothingHeld = async (): Promise<void> => {}
 
