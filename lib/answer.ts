@@ -1,101 +1,99 @@
 import type { Tally } from './engine/registry.js'
 import type { CheckRunner } from './engine/runner.js'
 import { truncate } from './engine/normalize.js'
+import type { Reading } from './engine/types.js'
 import type { ResolvedOptions } from './options.js'
 import type { HealthCheckEntry, HealthResponse } from './schema.js'
-import { worstStatus, Status } from './states.js'
-import { type AnswerDefinition, checkView, type Snapshot } from './views.js'
+import { type State, Status, worstStatus } from './states.js'
+import { type HealthView, missingCheck } from './views.js'
 
-/** One ready-to-send answer of a view: built once per change, then served as is to every probe. */
+/**
+ * One answer of a view, built whole at one moment and never changed: its status, code and
+ * document all say the same thing. Served as is until something it was built from changes.
+ */
 export interface Answer {
-  statusCode: number
-  status: Status
+  readonly statusCode: number
+  readonly status: Status
   /**
-   * The document, built on first use: a request that hides the details never needs it, so its
-   * cost does not grow with the number of checks. Read it before the next change (the answer of
-   * a later change is another one).
-   */
-  readonly body: HealthResponse
-  /**
-   * `body` serialized once, so that a request costs no serialization. A string, not a Buffer:
-   * Node sends a string body in one chunk with the headers, a Buffer as a second one.
+   * The document serialized once, so that a request costs no serialization. A string, not a
+   * Buffer: Node sends a string body in one chunk with the headers, a Buffer as a second one.
    */
   readonly payload: string
-  /** The answer for callers denied the details: no `checks`, and an `output` naming no check. */
-  brief: () => string
 }
 
-const MAX_OUTPUT_LENGTH = 1024
+/** What an answer needs of a view: how the state and the checks make its status, notes and code. */
+export type AnswerView = Pick<HealthView, 'baseStatus' | 'notes' | 'codes'>
 
-/** A view as an answer needs it: its base status, notes and codes. */
-export interface AnswerShape extends AnswerDefinition {
-  readonly codes: Readonly<Record<Status, number>>
+/** What every answer says of the service itself. */
+type Identity = Pick<ResolvedOptions, 'serviceName' | 'version' | 'releaseId' | 'description' | 'links'>
+
+/** Longest `output` of a whole answer: one line per check that does not pass. */
+const MAX_SUMMARY_LENGTH = 1024
+
+/** The status the state and the checks' counts make. */
+function statusOf (base: Status, warn: number, fail: number): Status {
+  return worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
 }
 
-/** The tally of a few checks, counted on the spot (a view's own is kept as readings arrive). */
-export function tallyOf (runners: Iterable<CheckRunner>): Tally {
+function answer (view: AnswerView, status: Status, document: HealthResponse): Answer {
+  return Object.freeze({ statusCode: view.codes[status], status, payload: JSON.stringify(document) })
+}
+
+/**
+ * The answer for callers denied the details, from the view's tally alone (its cost does not grow
+ * with the number of checks): status, code and identity, and how many checks warn or fail.
+ */
+export function briefAnswer (view: AnswerView, state: State, started: boolean, tally: Tally, identity: Identity): Answer {
+  const base = view.baseStatus(state, started)
+  const status = statusOf(base, tally.warn, tally.fail)
+  const said = [stateProblem(base, state), counted(tally.fail, 'failing'), counted(tally.warn, 'warning')].filter((problem) => problem !== undefined)
+  const { version, releaseId, serviceName: serviceId, description } = identity
+  return answer(view, status, {
+    status, version, releaseId, notes: [view.notes(status, state)], output: said.length === 0 ? undefined : said.join('; '), serviceId, description
+  })
+}
+
+/**
+ * The answer with the details: the latest reading of every check, and the status they make,
+ * both taken here from the same readings (immutable values), so the two cannot disagree.
+ */
+export function detailedAnswer (view: AnswerView, state: State, started: boolean, runners: readonly CheckRunner[], identity: Identity): Answer {
+  const base = view.baseStatus(state, started)
+  const problems: string[] = []
+  const state_ = stateProblem(base, state)
+  if (state_ !== undefined) problems.push(state_)
+  // No prototype: a check may be named `__proto__` or `constructor`, and must be a key like any other.
+  const checks: Record<string, HealthCheckEntry[]> = Object.create(null)
+  let any = false
   let warn = 0
   let fail = 0
   for (const runner of runners) {
-    const counted = runner.counted
-    if (counted === Status.WARN) warn++
-    else if (counted === Status.FAIL) fail++
+    const reading = runner.reading
+    // A check with no reading yet is left out: a request waits for its first reading, so only
+    // announcements (a state change before any request) could ever see it.
+    if (reading === undefined) continue
+    checks[runner.name] = reading.entries as HealthCheckEntry[]
+    any = true
+    if (reading.counted === Status.PASS) continue
+    if (reading.counted === Status.FAIL) fail++
+    else warn++
+    problems.push(problemOf(runner.name, reading))
   }
-  return { warn, fail }
+  const status = statusOf(base, warn, fail)
+  const output = status === Status.PASS ? undefined : problems.join('; ')
+  return answer(view, status, healthDocument(status, view.notes(status, state), output, any ? checks : undefined, identity))
 }
 
-/**
- * What a view answers now, from the service's state, the tally of the checks it counts and
- * (for the details, on first use) the latest reading of each.
- */
-export function buildAnswer (view: AnswerShape, snapshot: Snapshot, runners: readonly CheckRunner[], tally: Tally, options: ResolvedOptions): Answer {
-  return new BuiltAnswer(view, snapshot, runners, tally, options)
+/** `db: fail (Connection refused)`, with why it does not count yet when a threshold holds it. */
+function problemOf (name: string, { entries, status, held }: Reading): string {
+  const said = entries.find((entry) => entry.output !== undefined)?.output
+  const notes = [said, held === undefined ? undefined : heldNote(status, held)].filter((text) => text !== undefined)
+  return notes.length === 0 ? `${name}: ${status}` : `${name}: ${status} (${notes.join(', ')})`
 }
 
-/**
- * A class, not an object literal with getters: each such literal would get a hidden class of its
- * own (the getters are part of it), and the route's reads of every new answer would turn
- * megamorphic.
- */
-class BuiltAnswer implements Answer {
-  readonly statusCode: number
-  readonly status: Status
-  readonly #notes: string
-  /** `Service state: ...` when the state alone does not pass. */
-  readonly #state: string | undefined
-  readonly #tally: Tally
-  readonly #runners: readonly CheckRunner[]
-  readonly #options: ResolvedOptions
-  #body: HealthResponse | undefined
-  #payload: string | undefined
-  #brief: string | undefined
-
-  constructor (view: AnswerShape, snapshot: Snapshot, runners: readonly CheckRunner[], tally: Tally, options: ResolvedOptions) {
-    const base = view.baseStatus(snapshot)
-    const { warn, fail } = tally
-    const status = worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
-    this.statusCode = view.codes[status]
-    this.status = status
-    this.#notes = view.notes(status, snapshot)
-    this.#state = base === Status.PASS ? undefined : `Service state: ${snapshot.state}`
-    // Copied: the view's own tally moves on with the next reading.
-    this.#tally = { warn, fail }
-    this.#runners = runners
-    this.#options = options
-  }
-
-  get body (): HealthResponse {
-    return (this.#body ??= detailedBody(this.status, this.#notes, this.#state, this.#runners, this.#options))
-  }
-
-  get payload (): string {
-    return (this.#payload ??= JSON.stringify(this.body))
-  }
-
-  brief (): string {
-    const { warn, fail } = this.#tally
-    return (this.#brief ??= JSON.stringify(briefBody(this.status, this.#notes, [this.#state, counted(fail, 'failing'), counted(warn, 'warning')], this.#options)))
-  }
+/** `Service state: Warming up` when the state alone does not pass. */
+function stateProblem (base: Status, state: State): string | undefined {
+  return base === Status.PASS ? undefined : `Service state: ${state}`
 }
 
 /** `2 checks failing`; undefined for none. */
@@ -103,52 +101,29 @@ function counted (n: number, what: string): string | undefined {
   return n === 0 ? undefined : `${n} ${n === 1 ? 'check' : 'checks'} ${what}`
 }
 
-/** The document with the details: every check's entries, and an `output` naming the ones that do not pass. */
-function detailedBody (status: Status, notes: string, state: string | undefined, runners: readonly CheckRunner[], options: ResolvedOptions): HealthResponse {
-  const problems: string[] = state === undefined ? [] : [state]
-  let checks: Record<string, HealthCheckEntry[]> | undefined
-  for (const runner of runners) {
-    const reading = runner.reading
-    // A check with no reading yet is left out: a request waits for its first reading, so only
-    // announcements (a state change before any request) could ever see it.
-    if (reading === undefined) continue
-    // The entries say what the latest reading said; the verdict, how the check counts (thresholds).
-    const { entries, status: own } = reading
-    ;(checks ??= {})[runner.name] = entries
-    if (runner.counted !== Status.PASS) {
-      const { held } = runner.verdict
-      const said = entries.find((entry) => entry.output !== undefined)?.output
-      const note = held === undefined ? said : [said, heldNote(own, held)].filter((text) => text !== undefined).join(', ')
-      problems.push(note === undefined ? `${runner.name}: ${own}` : `${runner.name}: ${own} (${note})`)
-    }
-  }
-  const output = status === Status.PASS ? undefined : problems.join('; ')
-  return healthDocument(status, notes, output, checks, options)
-}
-
 /** A health+json document: keys in the draft's order, optional ones only when configured or meaningful. */
 function healthDocument (
-  status: Status, note: string, output: string | undefined, checks: HealthResponse['checks'], options: ResolvedOptions
+  status: Status, note: string, output: string | undefined, checks: HealthResponse['checks'], identity: Identity
 ): HealthResponse {
   const body: HealthResponse = { status }
-  if (options.version !== undefined) body.version = options.version
-  if (options.releaseId !== undefined) body.releaseId = options.releaseId
+  if (identity.version !== undefined) body.version = identity.version
+  if (identity.releaseId !== undefined) body.releaseId = identity.releaseId
   body.notes = [note]
-  if (output !== undefined) body.output = truncate(output, MAX_OUTPUT_LENGTH)
+  if (output !== undefined) body.output = truncate(output, MAX_SUMMARY_LENGTH)
   if (checks !== undefined) body.checks = checks
-  if (options.links !== undefined) body.links = options.links
-  body.serviceId = options.serviceName
-  if (options.description !== undefined) body.description = options.description
+  if (identity.links !== undefined) body.links = identity.links
+  body.serviceId = identity.serviceName
+  if (identity.description !== undefined) body.description = identity.description
   return body
 }
 
 /**
- * What a request for a check that does not exist answers, with `checkView.missing.code`: a valid
+ * What a request for a check that does not exist answers, with `missingCheck.code`: a valid
  * document that fails and says so. Built per request (the name is the caller's); rare.
  */
-export function missingCheckPayload (name: string, options: ResolvedOptions): string {
-  const { status, notes, output } = checkView.missing
-  return JSON.stringify(healthDocument(status, notes, output(name), undefined, options))
+export function missingCheckPayload (name: string, identity: Identity): string {
+  const { status, notes, output } = missingCheck
+  return JSON.stringify(healthDocument(status, notes, truncate(output(name), 256), undefined, identity))
 }
 
 /** Why a reading does not count yet: `1 of 3 failing readings before it counts`. */
@@ -156,11 +131,4 @@ function heldNote (own: Status, { streak, threshold }: { streak: number, thresho
   return own === Status.FAIL
     ? `${streak} of ${threshold} failing readings before it counts`
     : `${streak} of ${threshold} passing readings before it counts again`
-}
-
-/** What is kept when details are hidden: status, code and identity, and how many checks warn or fail. */
-function briefBody (status: Status, notes: string, problems: Array<string | undefined>, options: ResolvedOptions): HealthResponse {
-  const said = problems.filter((problem) => problem !== undefined)
-  const { version, releaseId, serviceName: serviceId, description } = options
-  return { status, version, releaseId, notes: [notes], output: said.length === 0 ? undefined : said.join('; '), serviceId, description }
 }

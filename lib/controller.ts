@@ -1,15 +1,17 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { type Answer, type AnswerShape, buildAnswer, tallyOf } from './answer.js'
+import { type Answer, type AnswerView, briefAnswer, detailedAnswer } from './answer.js'
+import { describeThrown } from './engine/normalize.js'
 import { CheckRegistry } from './engine/registry.js'
 import type { CheckRunner } from './engine/runner.js'
-import type { CheckFunction, CheckOptions, Reading } from './engine/types.js'
-import { FST_HEALTH_INVALID_STATE } from './errors.js'
+import type { CheckDefinition, CheckFunction, CheckOptions, Reading } from './engine/types.js'
+import { FST_HEALTH_INVALID_LISTENER, FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
+import { redact } from './redact.js'
 import type { HealthHistory } from './history/schema.js'
 import type { HealthCheckEntry, HealthResponse } from './schema.js'
-import { isState, State, Status } from './states.js'
-import { checkView, type ResolvedView } from './views.js'
+import { isState, State, Status, worstStatus } from './states.js'
+import { checkView, type HealthView } from './views.js'
 
 /** What `GET /health` answers: the HTTP status code and the health+json document. */
 export interface HealthReport {
@@ -67,25 +69,31 @@ export interface HealthController {
   setStateShutDown: () => void
   setStateNoInfo: () => void
   /**
-   * Adds a dependency check under the draft's `componentName:measurementName` key.
+   * Adds a dependency check under the draft's `componentName:measurementName` key: a function, or
+   * `{ check, close?, ...options }` (what the ready-made checks return), `options` over its own.
    * A bad name, a duplicate or a bad option throws a FST_HEALTH_* error.
    */
-  addCheck: (name: string, check: CheckFunction, options?: CheckOptions) => void
+  addCheck: (name: string, check: CheckFunction | CheckDefinition, options?: CheckOptions) => void
   /**
    * Takes the check named `name` out at run time: its background loop stops, a run in flight is
-   * aborted (its signal) and its result ignored, and the answers no longer show it; a change of
+   * aborted (its signal) and its result ignored, its `close()` is called, and the answers no
+   * longer show it; a change of
    * the overall status is logged and passed to `onChange` listeners. Returns `true` when a check
    * was removed, `false` (changing nothing) when none has that name. The name may be added again.
    */
   removeCheck: (name: string) => boolean
   /** Calls `listener` on every change of the overall status; returns the unsubscribe function. */
   onChange: (listener: ChangeListener) => () => void
-  /** Exactly what `GET /health` would answer now (running the checks that are due). */
+  /**
+   * Exactly what `GET /health` answers with the details (running the checks that are due). Once
+   * the instance has closed, the last readings, running nothing.
+   */
   report: () => Promise<HealthReport>
   /**
    * Drains and stops the service: Shutting down at once (readiness answers 503), every route
    * served as usual for `shutdownDelay` ms so that load balancers take it out of rotation, then
-   * the instance closes. Resolves when it is closed; a second call returns the same promise.
+   * the instance closes (at once if something else closes it first). Resolves when it is closed;
+   * a second call returns the same promise. Nothing of the plugin keeps the process alive after.
    */
   shutdown: () => Promise<void>
   /**
@@ -98,8 +106,8 @@ export interface HealthController {
 
 /** What the plugin itself drives, kept off `fastify.health`. */
 export interface HealthLifecycle {
-  /** The answer of a view (by name), once the checks it counts are fresh enough. */
-  answer: (view: string) => Answer | Promise<Answer>
+  /** The answer of a view (by name), with or without the details, once the checks it counts are fresh enough. */
+  answer: (view: string, detailed: boolean) => Answer | Promise<Answer>
   /**
    * The answer of the check named `name` alone, once its reading is fresh enough; undefined when
    * no check has that name (or it was removed while the request waited).
@@ -114,8 +122,8 @@ export interface HealthLifecycle {
   start: () => void
   /** Closing has begun: Shutting down, for good. */
   closing: () => void
-  /** The instance has closed: checks stop. */
-  stop: () => void
+  /** The instance has closed: checks stop, runs in flight end, what checks hold is released. */
+  stop: () => Promise<void>
   /** The checks, for registering the ones the options name. */
   checks: CheckRegistry
   /** The latest status of the service and of each check (thresholds applied), running nothing. */
@@ -141,16 +149,32 @@ function notify<L> (listeners: Set<L>, call: (listener: L) => void, log: Fastify
     try {
       call(listener)
     } catch (error) {
-      log.error({ err: error }, `fastify-health: ${what} threw`)
+      // The message only, without its stack or a secret it quotes.
+      log.error({ error: redact(describeThrown(error)) }, `fastify-health: ${what} threw`)
     }
   }
 }
 
 /** Adds a listener to a set; returns the function that takes it out again. */
 function subscribe<L> (listeners: Set<L>, listener: L, what: string): () => void {
-  if (typeof listener !== 'function') throw new TypeError(`fastify-health: ${what} needs a function`)
+  if (typeof listener !== 'function') throw new FST_HEALTH_INVALID_LISTENER(what)
   listeners.add(listener)
   return () => { listeners.delete(listener) }
+}
+
+/** The answers of one view built since the last change, each built whole when first asked for. */
+interface Built {
+  revision: number
+  brief: Answer | undefined
+  detailed: Answer | undefined
+}
+
+/** A check's log line when how it counts changes: it fails or warns (and why), or passes again. */
+function checkChangeLine (name: string, reading: Reading, previous: Reading | undefined): string {
+  if (reading.counted === Status.PASS) return `fastify-health: check "${name}" passes again`
+  const said = reading.entries.find((entry) => entry.output !== undefined)?.output
+  const verb = reading.counted === Status.FAIL ? 'fails' : 'warns'
+  return `fastify-health: check "${name}" ${verb}${previous === undefined ? '' : ` (was ${previous.counted})`}${said === undefined ? '' : `: ${said}`}`
 }
 
 /** The controller of one service, and the lifecycle the plugin drives it with. */
@@ -159,69 +183,94 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   const listeners = new Set<ChangeListener>()
   const runListeners = new Set<(run: CheckRun) => void>()
   const statusListeners = new Set<(change: StatusChange) => void>()
-  const answers = new Map<string, { revision: number, answer: Answer }>()
-  const views = new Map<string, ResolvedView>(options.views.map((view) => [view.name, view]))
-  /** The answer of each check on its own, cached like a view's; forgotten with the check. */
+  const views = new Map<string, HealthView>(options.views.map((view) => [view.name, view]))
+  const built = new Map<string, Built>(options.views.map((view) => [view.name, { revision: -1, brief: undefined, detailed: undefined }]))
+  /** The answer of each check on its own, for the drill-down; forgotten with the check. */
   const checkAnswers = new WeakMap<CheckRunner, { revision: number, answer: Answer }>()
-  const checkShape: AnswerShape = { baseStatus: checkView.baseStatus, notes: checkView.notes, codes: options.statusCodes }
+  const checkAnswerView: AnswerView = { baseStatus: checkView.baseStatus, notes: checkView.notes, codes: options.statusCodes }
   let state: State = options.initialState
   let started = state === State.WORK
-  /** Bumped on every change an answer depends on: a cached answer of another revision is stale. */
+  /** Bumped on every change an answer depends on: readings, removals, the state. */
   let revision = 0
   let shutdownPromise: Promise<void> | undefined
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
+  /** Resolved when the instance begins to close, whoever closes it (ends shutdown()'s delay). */
+  let closeBegun: () => void = () => {}
+  const closeBegins = new Promise<void>((resolve) => { closeBegun = resolve })
 
-  const ran = (runner: CheckRunner, previous: Status | undefined, durationMs: number): void => {
-    if (runListeners.size === 0) return
-    const { status, entries } = runner.reading as Reading
-    const run: CheckRun = { name: runner.name, status, durationMs, counted: runner.counted as Status, previous, entries, at: Date.now() }
-    notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
-  }
-  const checks = new CheckRegistry((check) => changed({ check }), log, options.views, ran)
+  const checks = new CheckRegistry(options.views, {
+    reading: (runner, previous) => {
+      const reading = runner.reading as Reading
+      if (reading.counted !== previous?.counted && (previous !== undefined || reading.counted !== Status.PASS)) {
+        log[reading.counted === Status.PASS ? 'info' : 'warn']({ check: runner.name, status: reading.status, counted: reading.counted },
+          checkChangeLine(runner.name, reading, previous))
+      }
+      if (runListeners.size > 0) {
+        const { status, counted, durationMs, entries, time: at } = reading
+        const run: CheckRun = { name: runner.name, status, durationMs, counted, previous: previous?.counted, entries, at }
+        notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
+      }
+      changed({ check: runner.name })
+    },
+    removed: (runner) => changed({ check: runner.name })
+  }, log, options.prometheus !== undefined || options.openTelemetry !== undefined)
 
-  function answerOf (view: string): Answer {
-    const cached = answers.get(view)
-    if (cached !== undefined && cached.revision === revision) return cached.answer
-    const answer = buildAnswer(views.get(view) as ResolvedView, { state, started }, checks.members(view), checks.tally(view), options)
-    answers.set(view, { revision, answer })
-    return answer
+  /** What a view answers now; built at most once per change and per level of detail. */
+  function answerOf (view: string, detailed: boolean): Answer {
+    const cache = built.get(view) as Built
+    if (cache.revision !== revision) {
+      cache.revision = revision
+      cache.brief = undefined
+      cache.detailed = undefined
+    }
+    const definition = views.get(view) as HealthView
+    return detailed
+      ? (cache.detailed ??= detailedAnswer(definition, state, started, checks.members(view), options))
+      : (cache.brief ??= briefAnswer(definition, state, started, checks.tally(view), options))
   }
 
   function checkAnswerOf (runner: CheckRunner): Answer {
     const cached = checkAnswers.get(runner)
     if (cached !== undefined && cached.revision === revision) return cached.answer
-    const answer = buildAnswer(checkShape, { state, started }, [runner], tallyOf([runner]), options)
+    const answer = detailedAnswer(checkAnswerView, state, started, [runner], options)
     checkAnswers.set(runner, { revision, answer })
     return answer
   }
 
-  let status: Status = answerOf('health').status
-
-  /**
-   * Something an answer depends on changed: note it, and announce a new overall status. The new
-   * status comes from the tallies; the document is built only when it is announced.
-   */
-  function changed (cause: StatusCause): void {
-    revision++
-    const current = answerOf('health')
-    const previous = status
-    if (current.status === previous) return
-    status = current.status
-    if (statusListeners.size > 0) {
-      const change: StatusChange = { at: Date.now(), from: previous, to: status, cause }
-      notify(statusListeners, (listener) => listener(change), log, 'an onStatus listener')
-    }
-    const { statusCode, body } = current
-    const level = status === Status.PASS ? 'info' : 'warn'
-    log[level]({ from: previous, to: status, output: body.output }, 'fastify-health: status changed')
-    // A listener's mistake must not break the health endpoint or the other listeners.
-    notify(listeners, (listener) => listener(status, previous, { statusCode, body: structuredClone(body) }), log, 'an onChange listener')
+  /** The overall status now, from the state and the tally alone. */
+  function overallStatus (): Status {
+    const { warn, fail } = checks.tally('health')
+    const base = (views.get('health') as HealthView).baseStatus(state, started)
+    return worstStatus(base, fail > 0 ? Status.FAIL : warn > 0 ? Status.WARN : Status.PASS)
   }
 
-  const answer = (view: string): Answer | Promise<Answer> => {
+  let status: Status = overallStatus()
+
+  /** Something an answer depends on changed: note it, and announce a new overall status. */
+  function changed (cause: StatusCause): void {
+    revision++
+    const current = overallStatus()
+    if (current === status) return
+    const previous = status
+    status = current
+    // Built now, whole: what is logged and announced is what a request would be answered.
+    const { statusCode, payload } = answerOf('health', true)
+    const { output } = JSON.parse(payload) as HealthResponse
+    // A check that turned worse is news for whoever is on call; a state change was asked for.
+    const worse = worstStatus(previous, current) === current
+    log['check' in cause && worse ? 'warn' : 'info']({ from: previous, to: current, cause, output }, 'fastify-health: status changed')
+    if (statusListeners.size > 0) {
+      const change: StatusChange = { at: Date.now(), from: previous, to: current, cause }
+      notify(statusListeners, (listener) => listener(change), log, 'an onStatus listener')
+    }
+    // A listener's mistake must not break the health endpoint or the other listeners.
+    notify(listeners, (listener) => listener(current, previous, { statusCode, body: JSON.parse(payload) }), log, 'an onChange listener')
+  }
+
+  const answer = (view: string, detailed: boolean): Answer | Promise<Answer> => {
     const wait = checks.refresh(view)
-    return wait === undefined ? answerOf(view) : wait.then(() => answerOf(view))
+    return wait === undefined ? answerOf(view, detailed) : wait.then(() => answerOf(view, detailed))
   }
 
   const checkAnswer = (name: string): Answer | undefined | Promise<Answer | undefined> => {
@@ -267,14 +316,19 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     history: () => undefined,
     onChange: (listener) => subscribe(listeners, listener, 'onChange'),
     report: async () => {
-      const { statusCode, body } = await answer('health')
-      return { statusCode, body: structuredClone(body) }
+      const { statusCode, payload } = await answer('health', true)
+      return { statusCode, body: JSON.parse(payload) }
     },
     shutdown: () => {
       shutdownPromise ??= (async () => {
+        const wasClosing = closing
         beginClosing()
         const delay = options.shutdownDelay
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+        if (!wasClosing) log.info({ shutdownDelay: delay }, `fastify-health: draining: readiness fails from now on, and the instance closes in ${delay} ms`)
+        let timer: NodeJS.Timeout | undefined
+        // Whichever comes first: the delay, or a close that something else began (a second signal).
+        await Promise.race([new Promise((resolve) => { timer = setTimeout(resolve, delay) }), closeBegins])
+        clearTimeout(timer)
         await close()
       })()
       return shutdownPromise
@@ -286,16 +340,20 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     checkAnswer,
     verify: () => checks.verify(),
     start: () => checks.start(),
-    closing: beginClosing,
+    closing: () => {
+      if (!closing) log.info('fastify-health: the instance is closing')
+      beginClosing()
+      closeBegun()
+    },
     stop: () => checks.stop(),
     checks,
     snapshot: () => {
       const counted: HealthSnapshot['checks'] = []
       for (const runner of checks.all()) {
-        const standing = runner.counted
-        if (standing !== undefined) counted.push({ name: runner.name, status: standing })
+        const reading = runner.reading
+        if (reading !== undefined) counted.push({ name: runner.name, status: reading.counted })
       }
-      return { status: answerOf('health').status, checks: counted }
+      return { status, checks: counted }
     },
     onRun: (listener) => subscribe(runListeners, listener, 'onRun'),
     onStatus: (listener) => subscribe(statusListeners, listener, 'onStatus')

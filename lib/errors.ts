@@ -45,3 +45,6 @@ export const FST_HEALTH_PEER_MISSING = createError(
 export const FST_HEALTH_METRIC_TAKEN = createError(
   'FST_HEALTH_METRIC_TAKEN',
   'fastify-health: the Prometheus registry has a metric named "%s" already (one fastify-health instance per registry)')
+
+export const FST_HEALTH_INVALID_LISTENER = createError(
+  'FST_HEALTH_INVALID_LISTENER', 'fastify-health: %s needs a function', 500, TypeError)

@@ -84,3 +84,11 @@ const CHECK_KEY = /^[^:]*:?[^:]*$/
 export function isCheckKey (value: unknown): value is string {
   return typeof value === 'string' && value !== '' && value !== ':' && CHECK_KEY.test(value)
 }
+
+// RFC 8288: a registered relation type is a lower-case token (`self`, `about`, `describedby`).
+const RELATION_NAME = /^[a-z][a-z0-9.-]*$/
+
+/** A key of `links`: a registered relation name, or an absolute URI (an extension relation type). */
+export function isLinkRelation (value: string): boolean {
+  return RELATION_NAME.test(value) || (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value) && isUri(value))
+}

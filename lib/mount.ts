@@ -61,7 +61,7 @@ export function mountHealth (fastify: FastifyInstance, health: HealthController,
   fastify.addHook('onReady', async () => lifecycle.start())
   fastify.addHook('onClose', async () => {
     stopSweeping?.()
-    lifecycle.stop()
+    await lifecycle.stop()
   })
   // In a child context: Fastify applies the prefix there, as for any encapsulated plugin.
   fastify.register(async (routes) => {

@@ -1,9 +1,9 @@
-import type { FastifyRequest, LogLevel } from 'fastify'
+import type { LogLevel } from 'fastify'
 import type { AutoChecksOptions } from './checks/auto.js'
 import { checkRules } from './engine/registry.js'
-import type { CheckDefinition, CheckFunction } from './engine/types.js'
+import type { CheckContext, CheckDefinition, CheckFunction, CheckOptions } from './engine/types.js'
 import { FST_HEALTH_INVALID_OPTION, FST_HEALTH_UNKNOWN_OPTION } from './errors.js'
-import { isUri } from './formats.js'
+import { isLinkRelation, isUri } from './formats.js'
 import type { OpenTelemetryOptions } from './metrics/open-telemetry.js'
 import type { PrometheusOptions } from './metrics/prometheus.js'
 import { processChecksProblem, type ProcessChecksOptions } from './process-checks.js'
@@ -16,8 +16,10 @@ import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.
 import { isState, State, Status } from './states.js'
 import { thresholdsProblem } from './thresholds.js'
 import {
-  checkView, isBuiltInView, parseSelector, type ProbeView, probeViews, type ResolvedView, resolveViews
+  checkView, type DetailOption, type HealthGroupOptions, type HealthView, isBuiltInView, parseSelector, type ProbeView, probeViews, resolveViews
 } from './views.js'
+
+export type { HealthGroupOptions }
 
 // Each option is documented here, defaulted in `defaults` and checked in `rules`, side by side.
 
@@ -52,8 +54,16 @@ export interface FastifyHealthOptions {
    * @default { pass: 200, warn: 202, fail: 503 }
    */
   statusCodes?: Partial<Record<Status, number>>
-  /** Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, ...options } }`. */
-  checks?: Record<string, CheckFunction | CheckDefinition>
+  /**
+   * Dependency checks: `{ 'postgres:responseTime': fn | { check: fn, close?, ...options } }`.
+   * What a check returns is checked when it arrives (a status it does not know makes a failed
+   * reading), not by the compiler here: Fastify's generic `register()` widens the status of a
+   * check written inline to `string`. `health.addCheck()` types it strictly.
+   */
+  checks?: Record<string, CheckDefinition | CheckFunction | ((signal: AbortSignal, context: CheckContext) => unknown) | (CheckOptions & {
+    check: (signal: AbortSignal, context: CheckContext) => unknown
+    close?: () => void | Promise<void>
+  })>
   /**
    * Checks for the datastore clients of @fastify/postgres, @fastify/redis and @fastify/mysql, and
    * for @fastify/under-pressure, found on the instance once every plugin has loaded: true, or the
@@ -62,10 +72,13 @@ export interface FastifyHealthOptions {
    */
   autoChecks?: boolean | AutoChecksOptions
   /**
-   * Whether an answer shows `checks` and `output`, for everyone or per request.
-   * @default true
+   * Whether an answer shows `checks` and `output`, for everyone or per request (a function may
+   * return a promise). Hidden by default: the details name the service's dependencies, which
+   * helps an attacker; answers without them still give the status, its code and how many checks
+   * fail or warn.
+   * @default false
    */
-  exposeDetails?: boolean | ((request: FastifyRequest) => boolean)
+  exposeDetails?: DetailOption
   /**
    * Built-in process checks: uptime, event loop delay and utilization, memory.
    * @default false
@@ -127,7 +140,12 @@ export interface FastifyHealthOptions {
   statusPage?: boolean | StatusPageOptions
   /** Fastify register option, honoured: prepended to every health route. */
   prefix?: string
-  /** Fastify register option, honoured: the log level of the health routes' request logs. */
+  /**
+   * Fastify register option, honoured: the log level of the health routes' request logs. Probes
+   * come every few seconds, so Fastify's two info lines per request are left out by default;
+   * warnings and errors stay. `'info'` brings the request lines back.
+   * @default 'warn'
+   */
   logLevel?: LogLevel
   /** Fastify register option, honoured: serializers of the health routes' request logs. */
   logSerializers?: Record<string, (value: any) => string>
@@ -142,32 +160,6 @@ export type ProbePaths = { [P in ProbeView]?: string | false }
  */
 export type GroupSelector = string
 
-/** One group of the `groups` option. */
-export interface HealthGroupOptions {
-  /**
-   * The checks it counts. For a probe, an include replaces the checks its `probes` option marks.
-   * @default every check (a probe: the checks marked for it)
-   */
-  include?: GroupSelector[]
-  /** Checks taken out of the ones `include` picks. */
-  exclude?: GroupSelector[]
-  /**
-   * Where it is served (under `prefix`).
-   * @default `{path}/{name}`
-   */
-  path?: string
-  /**
-   * Whether its answers show `checks` and `output`.
-   * @default the plugin's `exposeDetails`
-   */
-  exposeDetails?: boolean | ((request: FastifyRequest) => boolean)
-  /**
-   * HTTP codes per status, in the ranges of the plugin's `statusCodes`.
-   * @default the plugin's `statusCodes` (a probe: 200, 200, 503)
-   */
-  statusCodes?: Partial<Record<Status, number>>
-}
-
 export const DEFAULT_SHUTDOWN_DELAY = 10_000
 export const DEFAULT_CACHE_CONTROL = 'max-age=5'
 export const DEFAULT_STATUS_CODES: Readonly<Record<Status, number>> = { pass: 200, warn: 202, fail: 503 }
@@ -179,14 +171,15 @@ const defaults = {
   statusCodes: DEFAULT_STATUS_CODES,
   checks: {},
   autoChecks: false,
-  exposeDetails: true,
+  exposeDetails: false,
   process: false,
   probes: true,
   groups: {},
   drillDown: true,
   openTelemetry: false,
   shutdownDelay: DEFAULT_SHUTDOWN_DELAY,
-  prefix: ''
+  prefix: '',
+  logLevel: 'warn'
 } as const satisfies Partial<FastifyHealthOptions>
 
 /** The options with every default filled in, and the routes' paths worked out. */
@@ -199,18 +192,18 @@ export interface ResolvedOptions {
   initialState: State
   cacheControl: string | false
   statusCodes: Readonly<Record<Status, number>>
-  logLevel?: LogLevel
+  logLevel: LogLevel
   logSerializers?: Record<string, (value: any) => string>
   /** The route options of every health route, the plugin's config under the user's. */
   routeOptions: HealthRouteOptions & { config: Record<string, unknown> }
-  checks: Record<string, CheckFunction | CheckDefinition>
+  checks: NonNullable<FastifyHealthOptions['checks']>
   autoChecks: AutoChecksOptions | undefined
-  exposeDetails: boolean | ((request: FastifyRequest) => boolean)
+  exposeDetails: DetailOption
   process: ProcessChecksOptions | undefined
   /** The prefix of every route, applied by Fastify (the routes are registered under it). */
   prefix: string
   /** The views that are served: the health document, the probes, the groups. */
-  views: ResolvedView[]
+  views: HealthView[]
   /** The path of the check drill-down below the prefix, or undefined when it is off. */
   drillDown: string | undefined
   shutdownDelay: number
@@ -245,7 +238,9 @@ const routePath: Rule = (value) =>
 
 const links: Rule = (value) => {
   if (!isPlainObject(value)) return 'must be an object of link relation to URI'
-  const bad = Object.keys(value).find((rel) => rel === '' || !isUri(value[rel]))
+  const badKey = Object.keys(value).find((rel) => !isLinkRelation(rel))
+  if (badKey !== undefined) return `has the key "${badKey}", which is neither a registered relation name (lower case, as "self") nor a URI`
+  const bad = Object.keys(value).find((rel) => !isUri(value[rel]))
   return bad === undefined ? undefined : `has a link "${bad}" that is not a URI`
 }
 
@@ -273,7 +268,8 @@ const probePaths: Rule = (value) => {
   if (!isPlainObject(value)) return `must be a boolean or { ${probeViews.join(', ')} } paths (or false each)`
   for (const [probe, path] of Object.entries(value)) {
     if (!(probeViews as string[]).includes(probe)) return `has an unknown probe "${probe}"`
-    if (path !== false && path !== undefined && urlPath(path) !== undefined) return `sets ${probe} to a path that does not start with "/"`
+    const problem = path === false || path === undefined ? undefined : routePath(path)
+    if (problem !== undefined) return `sets ${probe} to a path that ${problem.replace(/^must be a path that /, '')}`
   }
   return undefined
 }
@@ -354,7 +350,7 @@ const prometheus: Rule = (value) => {
 
 const rules: Record<keyof FastifyHealthOptions, Rule> = {
   serviceName: text,
-  path: urlPath,
+  path: routePath,
   version: text,
   releaseId: text,
   description: text,
@@ -425,7 +421,7 @@ export function resolveOptions (input: unknown): ResolvedOptions {
     initialState: given.initialState ?? defaults.initialState,
     cacheControl: given.cacheControl ?? defaults.cacheControl,
     statusCodes: statusCodesGiven,
-    logLevel: given.logLevel,
+    logLevel: given.logLevel ?? defaults.logLevel,
     logSerializers: given.logSerializers,
     routeOptions: resolveRouteOptions(given.routeOptions),
     checks: given.checks ?? defaults.checks,

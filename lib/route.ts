@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
 import { type Answer, missingCheckPayload } from './answer.js'
+import { describeThrown } from './engine/normalize.js'
+import { redact } from './redact.js'
 import type { HealthLifecycle } from './controller.js'
 import { FST_HEALTH_ROUTE_TAKEN } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { HealthResponseSchema } from './schema.js'
-import { checkView, type DetailOption, type ResolvedView } from './views.js'
+import { checkView, type DetailOption, type HealthView, missingCheck } from './views.js'
 
 export const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
 
@@ -21,15 +23,24 @@ export function healthRouteSchema (statusCodes: Iterable<number>, summary: strin
   return { summary, tags: ['health'], response } as FastifySchema
 }
 
-/** Decides per request whether the details may be shown; a throwing decider hides them. */
-function detailPolicy (exposeDetails: DetailOption): (request: FastifyRequest) => boolean {
+/**
+ * Decides per request whether the details may be shown: a boolean, or a function of the request
+ * that may return a promise (an async look-up of a token). Only `true` shows them; a decider that
+ * throws or rejects hides them, and says so.
+ */
+export function detailPolicy (exposeDetails: DetailOption): (request: FastifyRequest) => boolean | Promise<boolean> {
   if (typeof exposeDetails === 'boolean') return () => exposeDetails
+  const refused = (request: FastifyRequest, error: unknown): false => {
+    request.log.warn({ error: redact(describeThrown(error)) }, 'fastify-health: exposeDetails threw; details hidden')
+    return false
+  }
   return (request) => {
     try {
-      return exposeDetails(request) === true
+      const decided = exposeDetails(request)
+      if (decided instanceof Promise) return decided.then((shown) => shown === true, (error: unknown) => refused(request, error))
+      return decided === true
     } catch (error) {
-      request.log.warn({ err: error }, 'fastify-health: exposeDetails threw; details hidden')
-      return false
+      return refused(request, error)
     }
   }
 }
@@ -98,21 +109,25 @@ function sharedRouteOptions (options: ResolvedOptions, url: string, codes: Itera
  * Serves GET (and HEAD: same status and headers, no body) for one view. The handler copies a
  * prebuilt string out, and waits only when a check it counts has no reading fresh enough.
  */
-function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, view: ResolvedView): void {
+function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, view: HealthView): void {
   const showDetails = detailPolicy(view.exposeDetails)
   const sendPayload = sender(options)
   const { name } = view
-  const send = (request: FastifyRequest, reply: FastifyReply, answer: Answer): void =>
-    sendPayload(reply, answer.statusCode, showDetails(request) ? answer.payload : answer.brief())
+  const send = (reply: FastifyReply, answer: Answer): void => sendPayload(reply, answer.statusCode, answer.payload)
+  const respond = (reply: FastifyReply, detailed: boolean): Promise<void> | undefined => {
+    const answer = lifecycle.answer(name, detailed)
+    if (answer instanceof Promise) return answer.then((ready) => send(reply, ready))
+    send(reply, answer)
+  }
 
   fastify.route({
     ...sharedRouteOptions(options, view.url, Object.values(view.codes), view.summary),
     // Returns nothing on the common path: a returned reply is a thenable, and Fastify would wait
     // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
-      const answer = lifecycle.answer(name)
-      if (answer instanceof Promise) return answer.then((ready) => send(request, reply, ready))
-      send(request, reply, answer)
+      const detailed = showDetails(request)
+      if (detailed instanceof Promise) return detailed.then((shown) => respond(reply, shown))
+      return respond(reply, detailed)
     }
   })
 }
@@ -125,20 +140,24 @@ function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecyc
 function registerCheckRoute (fastify: FastifyInstance, lifecycle: HealthLifecycle, options: ResolvedOptions, url: string): void {
   const showDetails = detailPolicy(options.exposeDetails)
   const sendPayload = sender(options)
-  const { code } = checkView.missing
+  const { code } = missingCheck
   const send = (reply: FastifyReply, name: string, answer: Answer | undefined): void => {
     if (answer === undefined) sendPayload(reply, code, missingCheckPayload(name, options))
     else sendPayload(reply, answer.statusCode, answer.payload)
+  }
+  const respond = (reply: FastifyReply, name: string, shown: boolean): Promise<void> | undefined => {
+    const answer = shown ? lifecycle.checkAnswer(name) : undefined
+    if (answer instanceof Promise) return answer.then((ready) => send(reply, name, ready))
+    send(reply, name, answer)
   }
 
   fastify.route({
     ...sharedRouteOptions(options, url, [...Object.values(options.statusCodes), code], checkView.summary),
     handler (request, reply) {
       const { name } = request.params as { name: string }
-      if (!showDetails(request)) return send(reply, name, undefined)
-      const answer = lifecycle.checkAnswer(name)
-      if (answer instanceof Promise) return answer.then((ready) => send(reply, name, ready))
-      send(reply, name, answer)
+      const shown = showDetails(request)
+      if (shown instanceof Promise) return shown.then((allowed) => respond(reply, name, allowed))
+      return respond(reply, name, shown)
     }
   })
 }

@@ -2,13 +2,6 @@ import type { FastifyRequest } from 'fastify'
 import { isCheckKey } from './formats.js'
 import { State, stateStatus, Status, statusNotes } from './states.js'
 
-/** What a view's status is decided from, beside its checks' readings. */
-export interface Snapshot {
-  state: State
-  /** The service has reached Working at least once. */
-  started: boolean
-}
-
 /**
  * One way of picking checks for a view: a check by its name, every check of a component
  * (`db:*`), every check with a tag (`tag:critical`), or, in the table below only, the checks
@@ -23,15 +16,12 @@ export type Selector =
 /** The checks whose `probes` option names the view; `markedByDefault` says whether a check without the option does. */
 const MARKED = { marked: true } as const
 
-/** What a view answers with, beside the checks it counts. */
-export interface AnswerDefinition {
-  /** The status before checks: what only the state says. */
-  readonly baseStatus: (snapshot: Snapshot) => Status
-  /** The `notes` of the answer, given its status. */
-  readonly notes: (status: Status, snapshot: Snapshot) => string
-}
-
-interface ViewDefinition extends AnswerDefinition {
+/** A view of the table: what it counts and answers. */
+export interface ViewDefinition {
+  /** The status before checks: what only the service's state says. */
+  readonly baseStatus: (state: State, started: boolean) => Status
+  /** The `notes` of an answer with `status`, in `state`. */
+  readonly notes: (status: Status, state: State) => string
   /** Where it is served: the health document's own path, or this under it. */
   readonly path: string
   /** The checks it counts: every check when left out, else those any selector picks... */
@@ -52,6 +42,17 @@ const PROBE_CODES = { pass: 200, warn: 200, fail: 503 } as const
 const notesByStatus = (notes: Record<Status, string>) => (status: Status): string => notes[status]
 
 /**
+ * The health document's notes: what the state says, and, when checks make the status worse than
+ * the state's, that they do (naming none: the notes are shown when the details are hidden too).
+ */
+function healthNotes (status: Status, state: State): string {
+  const base = stateStatus[state]
+  const note = statusNotes[base]
+  if (status === base) return note
+  return `${note}, ${base === Status.PASS ? 'but' : 'and'} ${status === Status.FAIL ? 'checks fail' : 'checks warn'}`
+}
+
+/**
  * The answers the plugin serves: the health document and the orchestrators' probes, each a group
  * of checks. Everything else (routes, options, which checks count, codes) is derived from this
  * table; the groups of the `groups` option are defined the same way, with the health document's
@@ -60,8 +61,8 @@ const notesByStatus = (notes: Record<Status, string>) => (status: Status): strin
 export const views = {
   health: {
     path: '',
-    baseStatus: ({ state }) => stateStatus[state],
-    notes: (_status, { state }) => statusNotes[stateStatus[state]],
+    baseStatus: (state) => stateStatus[state],
+    notes: healthNotes,
     codes: 'statusCodes',
     summary: 'Health of the service (application/health+json)'
   },
@@ -78,7 +79,7 @@ export const views = {
     path: '/ready',
     include: [MARKED],
     markedByDefault: true,
-    baseStatus: ({ state }) => state === State.WORK ? Status.PASS : Status.FAIL,
+    baseStatus: (state) => state === State.WORK ? Status.PASS : Status.FAIL,
     notes: notesByStatus({ pass: 'Service is ready', warn: 'Service is ready, with warnings', fail: 'Service is not ready' }),
     codes: PROBE_CODES,
     summary: 'Readiness probe: 200 only in state Working with no failing critical readiness check'
@@ -86,7 +87,7 @@ export const views = {
   started: {
     path: '/started',
     include: [],
-    baseStatus: ({ started }) => started ? Status.PASS : Status.FAIL,
+    baseStatus: (_state, started) => started ? Status.PASS : Status.FAIL,
     notes: notesByStatus({ pass: 'Service has started', warn: 'Service has started', fail: 'Service has not started yet' }),
     codes: PROBE_CODES,
     summary: 'Startup probe: 503 until the service first reaches Working, 200 from then on'
@@ -102,10 +103,11 @@ export const checkView = {
   baseStatus: () => Status.PASS,
   notes: notesByStatus({ pass: 'The check passes', warn: 'The check warns', fail: 'The check fails' }),
   codes: 'statusCodes',
-  summary: 'One check of the service (application/health+json); 404 when no check has that name',
-  /** What a name that no check has (or that the detail policy refuses) answers, with 404. */
-  missing: { status: Status.FAIL, code: 404, notes: 'No such check', output: (name: string) => `No check is named "${name}"` }
-} as const satisfies Omit<ViewDefinition, 'include' | 'exclude' | 'markedByDefault'> & { missing: unknown }
+  summary: 'One check of the service (application/health+json); 404 when no check has that name'
+} as const satisfies ViewDefinition
+
+/** What a name that no check has (or that the detail policy refuses) answers, with 404. */
+export const missingCheck = { status: Status.FAIL, code: 404, notes: 'No such check', output: (name: string) => `No check is named "${name}"` } as const
 
 export type View = keyof typeof views
 /** The views beside the health document, each a route that the `probes` option can move or turn off. */
@@ -159,10 +161,10 @@ export function selects (selector: Selector, check: Countable, view: string): bo
   return check.settings.probes.has(view as ProbeName)
 }
 
-export type DetailOption = boolean | ((request: FastifyRequest) => boolean)
-
 /** A view as it is served: its definition with the options applied. */
-export interface ResolvedView extends AnswerDefinition {
+export interface HealthView {
+  readonly baseStatus: ViewDefinition['baseStatus']
+  readonly notes: ViewDefinition['notes']
   /** Its name: a view of the table or a group of the `groups` option. */
   readonly name: string
   /** How error messages name it: `the ready probe`, `group "db"`. */
@@ -179,27 +181,38 @@ export interface ResolvedView extends AnswerDefinition {
 }
 
 /** Whether a view counts a check: decided when the check is added, never per request. */
-export function countsCheck (view: ResolvedView, check: Countable): boolean {
+export function countsCheck (view: HealthView, check: Countable): boolean {
   const picked = (selector: Selector): boolean => selects(selector, check, view.name)
   return (view.include === undefined || view.include.some(picked)) && !view.exclude.some(picked)
 }
 
-/** A group of the `groups` option, checked (see lib/options.ts). */
-export interface GroupInput {
-  include?: string[]
-  exclude?: string[]
-  path?: string
-  exposeDetails?: DetailOption
-  statusCodes?: Partial<Record<Status, number>>
-}
+export type DetailOption = boolean | ((request: FastifyRequest) => boolean | Promise<boolean>)
 
-export interface ViewSettings {
-  /** The health document's path. */
-  path: string
-  probes: boolean | Partial<Record<ProbeView, string | false>>
-  groups: Record<string, GroupInput>
-  statusCodes: Readonly<Record<Status, number>>
-  exposeDetails: DetailOption
+/** One group of the `groups` option. */
+export interface HealthGroupOptions {
+  /**
+   * The checks it counts: check names, `component:*` patterns and `tag:<tag>` selectors. For a
+   * probe, an include replaces the checks its `probes` option marks.
+   * @default every check (a probe: the checks marked for it)
+   */
+  include?: string[]
+  /** Checks taken out of the ones `include` picks. */
+  exclude?: string[]
+  /**
+   * Where it is served (under `prefix`).
+   * @default `{path}/{name}`
+   */
+  path?: string
+  /**
+   * Whether its answers show `checks` and `output`.
+   * @default the plugin's `exposeDetails`
+   */
+  exposeDetails?: DetailOption
+  /**
+   * HTTP codes per status, in the ranges of the plugin's `statusCodes`.
+   * @default the plugin's `statusCodes` (a probe: 200, 200, 503)
+   */
+  statusCodes?: Partial<Record<Status, number>>
 }
 
 const parsed = (selectors: string[] | undefined): Selector[] | undefined => selectors?.map((text) => parseSelector(text) as Selector)
@@ -209,10 +222,16 @@ const parsed = (selectors: string[] | undefined): Selector[] | undefined => sele
  * like a probe redefines it: an `include` of its own replaces the checks the `probes` option
  * marks for it, an `exclude` takes some out; base status and notes stay the probe's.
  */
-export function resolveViews ({ path, probes, groups, statusCodes, exposeDetails }: ViewSettings): ResolvedView[] {
+export function resolveViews ({ path, probes, groups, statusCodes, exposeDetails }: {
+  path: string
+  probes: boolean | Partial<Record<ProbeView, string | false>>
+  groups: Record<string, HealthGroupOptions>
+  statusCodes: Readonly<Record<Status, number>>
+  exposeDetails: DetailOption
+}): HealthView[] {
   const base = path.replace(/\/+$/, '')
-  const resolved: ResolvedView[] = []
-  const add = (name: string, label: string, url: string, definition: ViewDefinition, group: GroupInput, mustCount: boolean): void => {
+  const resolved: HealthView[] = []
+  const add = (name: string, label: string, url: string, definition: ViewDefinition, group: HealthGroupOptions, mustCount: boolean): void => {
     const codes = definition.codes === 'statusCodes' ? statusCodes : definition.codes
     resolved.push({
       name,

@@ -63,7 +63,7 @@ t.test('datastore plugins registered before fastify-health are found, and their 
   const { app, lines } = loggedApp(t)
   await app.register(fastifyRedis, redisOptions)
   await app.register(fastifyPostgres, { connectionString: postgres.connectionString })
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, autoChecks })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, autoChecks })
   const { get } = await listen(t, app)
 
   const health = await get()
@@ -90,7 +90,7 @@ t.test('datastore plugins registered before fastify-health are found, and their 
 
 t.test('a datastore plugin inside an encapsulated child is not seen, as the README says', async (t) => {
   const { app, lines } = loggedApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, autoChecks })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, autoChecks })
   await app.register(async (child) => {
     await child.register(fastifyPostgres, { connectionString: postgres.connectionString })
     // Nothing else listens on this pool (no check does): without the app's own listener, the
@@ -128,7 +128,7 @@ t.test('fastify-health inside the same encapsulated child as the datastore plugi
   const { app, lines } = loggedApp(t)
   await app.register(async (child) => {
     await child.register(fastifyRedis, redisOptions)
-    await child.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, autoChecks })
+    await child.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, autoChecks })
   }, { prefix: '/orders' })
   const { get } = await listen(t, app)
   const health = await get('/orders/health')
@@ -139,7 +139,7 @@ t.test('fastify-health inside the same encapsulated child as the datastore plugi
 
 t.test('a namespaced @fastify/redis in a child, when the root has one, lands on the root\'s decorator and is seen', async (t) => {
   const { app, lines } = loggedApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, autoChecks })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, autoChecks })
   await app.register(fastifyRedis, redisOptions)
   await app.register(async (child) => {
     // @fastify/redis adds a namespace to the decorator object it finds: the root's.

@@ -137,9 +137,9 @@ test('failureThreshold', async (t) => {
     const r = await rig(t, { failureThreshold: 2 }, { exposeDetails: false })
     r.set(down)
     const held = await getAnswer(t, r.app)
-    t.same(held.body, { status: 'warn', notes: ['Service is running'], output: '1 check warning', serviceId: 'orders' })
+    t.same(held.body, { status: 'warn', notes: ['Service is running, but checks warn'], output: '1 check warning', serviceId: 'orders' })
     const counted = await getAnswer(t, r.app)
-    t.same(counted.body, { status: 'fail', notes: ['Service is running'], output: '1 check failing', serviceId: 'orders' })
+    t.same(counted.body, { status: 'fail', notes: ['Service is running, but checks fail'], output: '1 check failing', serviceId: 'orders' })
   })
 
   t.test('onChange hears the status the check counts with', async (t) => {
@@ -277,7 +277,7 @@ test('bad thresholds throw FST_HEALTH_INVALID_CHECK', async (t) => {
   t.test('in the checks option, the registration fails', async (t) => {
     for (const options of [{ failureThreshold: 0 }, { successThreshold: 'twice' }, { slowThreshold: -1 }]) {
       const app = newApp(t)
-      await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: fn, ...options } as never } }) },
+      await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { db: { check: fn, ...options } as never } }) },
         { code: 'FST_HEALTH_INVALID_CHECK', message: new RegExp(`"${Object.keys(options)[0] ?? ''}"`) }, JSON.stringify(options))
     }
   })
@@ -294,6 +294,7 @@ test('slowThreshold', async (t) => {
     let hold: Promise<void> | undefined
     let began = (): void => {}
     await app.register(fastifyHealth, {
+    exposeDetails: true,
       serviceName: 'orders',
       initialState: State.WORK,
       checks: { 'db:responseTime': { check: async () => { began(); await hold }, cacheFor: 0, timeout: 60_000, slowThreshold: 100 } }
@@ -337,6 +338,7 @@ test('slowThreshold', async (t) => {
     const { app, lines } = loggedApp(t)
     let hang = false
     await app.register(fastifyHealth, {
+    exposeDetails: true,
       serviceName: 'orders',
       initialState: State.WORK,
       // The threshold is past the timeout: only a timeout can make a run slow here.
@@ -354,6 +356,7 @@ test('slowThreshold', async (t) => {
   t.test('off by default: not even a timeout is logged as slow', async (t) => {
     const { app, lines } = loggedApp(t)
     await app.register(fastifyHealth, {
+    exposeDetails: true,
       serviceName: 'orders', initialState: State.WORK, checks: { db: { check: () => new Promise<undefined>(() => {}), timeout: 20 } }
     })
     t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.output, 'Timed out after 20 ms')

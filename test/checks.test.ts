@@ -98,7 +98,7 @@ test('registration', async (t) => {
     for (const name of ['', ':', 'a:b:c']) {
       const app = Fastify()
       t.teardown(() => app.close())
-      await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', checks: { [name]: () => undefined } }) },
+      await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { [name]: () => undefined } }) },
         { code: 'FST_HEALTH_INVALID_CHECK' }, `"${name}" is refused`)
     }
   })
@@ -116,7 +116,7 @@ test('registration', async (t) => {
   t.test('a user check named like a process check collides at registration', async (t) => {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', checks: { uptime: () => undefined }, process: true }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { uptime: () => undefined }, process: true }) },
       { code: 'FST_HEALTH_DUPLICATE_CHECK', message: /"uptime"/ })
   })
 
@@ -124,8 +124,8 @@ test('registration', async (t) => {
     const app = await workingApp(t)
     const fn = (): undefined => undefined
     const cases: Array<[string, unknown, unknown, RegExp]> = [
-      ['not a function', 5, undefined, /is not a function/],
-      ['a string for a function', 'fn', undefined, /is not a function/],
+      ['not a function', 5, undefined, /must be a function or \{ check: function/],
+      ['a string for a function', 'fn', undefined, /must be a function or \{ check: function/],
       ['null options', fn, null, /options that are not an object/],
       ['array options', fn, [], /options that are not an object/],
       ['number options', fn, 5, /options that are not an object/],
@@ -163,20 +163,20 @@ test('registration', async (t) => {
       ['a number', 5, 'FST_HEALTH_INVALID_CHECK', /must be a function or \{ check: function/],
       ['null', null, 'FST_HEALTH_INVALID_CHECK', /must be a function or/],
       ['a string', 'SELECT 1', 'FST_HEALTH_INVALID_CHECK', /must be a function or/],
-      ['no check', { timeout: 10 }, 'FST_HEALTH_INVALID_CHECK', /is not a function/],
+      ['no check', { timeout: 10 }, 'FST_HEALTH_INVALID_CHECK', /must be a function or \{ check: function/],
       ['an unknown option', { check: () => undefined, retries: 1 }, 'FST_HEALTH_INVALID_CHECK', /unknown option "retries"/],
       ['a bad timeout', { check: () => undefined, timeout: 0 }, 'FST_HEALTH_INVALID_CHECK', /"timeout"/]
     ]
     for (const [label, definition, code, message] of cases) {
       const app = Fastify()
       t.teardown(() => app.close())
-      await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', checks: { db: definition as CheckFunction } }) },
+      await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { db: definition as CheckFunction } }) },
         { code, message }, label)
     }
     for (const checks of [[], 'db', 5]) {
       const app = Fastify()
       t.teardown(() => app.close())
-      await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', checks: checks as never }) },
+      await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: checks as never }) },
         { code: 'FST_HEALTH_INVALID_OPTION', message: /"checks"/ }, `checks: ${JSON.stringify(checks)}`)
     }
   })
@@ -293,7 +293,7 @@ test('what a check returns', async (t) => {
       ['fail', 'fail'], ['error', 'fail'], ['down', 'fail'], ['DOWN', 'fail'], ['Error', 'fail']
     ]
     const checks: Record<string, CheckFunction> = {}
-    words.forEach(([word], i) => { checks[`w${i}`] = () => ({ status: word }) })
+    words.forEach(([word], i) => { checks[`w${i}`] = () => ({ status: word as never }) })
     const app = await workingApp(t, { checks })
     const got = await getAnswer(t, app)
     words.forEach(([word, canonical], i) => {
@@ -389,7 +389,7 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
   // through: "constructor" becomes a status-less entry counted as pass, "__proto__" a status {}.
   t.test('a status word that is an Object.prototype key is unknown', async (t) => {
     for (const word of ['__proto__', 'constructor', ' Constructor ']) {
-      const res = await (await workingApp(t, { checks: { c: () => ({ status: word }) } })).inject('/health')
+      const res = await (await workingApp(t, { checks: { c: () => ({ status: word as never }) } })).inject('/health')
       const body = res.json() as HealthResponse
       t.same(schemaErrors(body), [], `"${word}": the body matches the schema`)
       t.equal(body.checks?.c?.[0]?.status, 'fail', `"${word}" makes a fail entry`)
@@ -637,7 +637,7 @@ test('the top-level output summarises what failed', async (t) => {
     const app = await workingApp(t, { initialState: State.WARMUP, checks: { db: () => ({ status: 'down', output: 'refused' }) } })
     const got = await getAnswer(t, app)
     t.equal(got.body.output, 'Service state: Warming up; db: fail (refused)')
-    t.same(got.body.notes, ['Service is not healthy, it is warming up or shutting down'])
+    t.same(got.body.notes, ['Service is not healthy, it is warming up or shutting down, and checks fail'], 'the notes say the checks made it worse')
   })
 
   t.test('no output when everything passes', async (t) => {

@@ -10,7 +10,7 @@ for (const how of ['shutdown()', 'close()'] as const) {
   test(`after ${how} begins, setState*() is ignored and logged`, async (t) => {
     const { app, lines } = loggedApp()
     t.teardown(() => app.close())
-    await app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 200, logLevel: 'silent' })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', shutdownDelay: 200, logLevel: 'silent' })
     app.health.setStateWorking()
     // A late warm-up timer, say, firing while the instance closes (after the plugin's preClose).
     const lateTimer = (): void => {
@@ -48,7 +48,7 @@ test('invalid values are still rejected while closing', async (t) => {
 
 test('an HTTP/2 server closes (its sessions are closed, not swept: see http2-https.test.ts)', async (t) => {
   const app = Fastify({ http2: true })
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: 'Working' })
   await app.listen({ host: '127.0.0.1', port: 0 })
   const res = await app.inject('/health')
   t.equal(res.statusCode, 200)

@@ -140,7 +140,7 @@ async function drainingApp (t: Test, options: FastifyServerOptions): Promise<Dra
     atClose = { received, inFlight: running }
     events.push('close')
   })
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, shutdownDelay: SHUTDOWN_DELAY })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, shutdownDelay: SHUTDOWN_DELAY })
   app.addHook('preClose', async () => { held.open() })
   app.addHook('onClose', async () => { events.push('closed') })
   app.get<{ Querystring: { hold?: string } }>('/work', async (request) => {

@@ -1,7 +1,7 @@
 // The drill-down: GET (and HEAD) {path}/checks/:name, the document of one check; 404 in the
 // draft's format for a name no check has, and for every name when the detail policy refuses.
 import { test } from 'tap'
-import { State } from '../lib/index.js'
+import { type ComponentDetail, State } from '../lib/index.js'
 import { CONTENT_TYPE, expectServed, servedApp, transports } from './helpers.js'
 
 type Reading = 'pass' | 'warn' | 'fail'
@@ -15,7 +15,7 @@ const missing = (name: string, fields: Record<string, unknown> = {}): Record<str
 for (const transport of transports) {
   test(`one check's document: its status, its entries, its output (${transport})`, async (t) => {
     const readings: Record<string, Reading> = { 'db:responseTime': 'pass', 'cache:hitRatio': 'pass' }
-    const check = (name: string) => () => readings[name] === 'pass'
+    const check = (name: string) => (): ComponentDetail => readings[name] === 'pass'
       ? { componentType: 'datastore', observedValue: 3, observedUnit: 'ms', status: 'pass' }
       : { componentType: 'datastore', status: readings[name], output: `${name} is ${readings[name]}` }
     const { app, call } = await servedApp(t, transport, {

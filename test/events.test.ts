@@ -32,7 +32,7 @@ test('a state change, a failing check and recovery, each published once; no chan
   const seen = subscribe(t)
   const db = controlledCheck()
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: db.check, cacheFor: 0, failureThreshold: 2 } } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', checks: { db: { check: db.check, cacheFor: 0, failureThreshold: 2 } } })
   await app.ready()
 
   app.health.setStateWorking()
@@ -80,7 +80,7 @@ test('nothing is built or published while nobody subscribes', async (t) => {
   for (const channel of channels) channel.publish = (message) => { published.push(message) }
   const db = controlledCheck()
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, checks: { db: { check: db.check, cacheFor: 0 } } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, checks: { db: { check: db.check, cacheFor: 0 } } })
   await app.inject('/health')
   db.set('fail')
   await app.inject('/health')
@@ -102,7 +102,7 @@ test('nothing is built or published while nobody subscribes', async (t) => {
 test('a check\'s change is published before the overall change it causes, even when a listener then removes the check', async (t) => {
   const seen = subscribe(t)
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, checks: { db: () => ({ status: 'fail' }) } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, checks: { db: () => ({ status: 'fail' }) } })
   app.health.onChange((current) => { if (current === 'fail') app.health.removeCheck('db') })
   const res = await app.inject('/health')
   t.equal(res.statusCode, 200, 'the check was gone by the time the answer was built')

@@ -115,7 +115,7 @@ for (const transport of transports) {
     body = await expectServed(t, call, '/ops/status/database', 500, 'its own fail code')
     t.equal(body.output, 'db:responseTime: fail (db:responseTime says fail)')
     body = await expectServed(t, call, '/ops/health/cache', 203, 'the plugin\'s warn code')
-    t.same(body, { status: 'warn', notes: ['Service is running'], output: '1 check warning', serviceId: 'orders' },
+    t.same(body, { status: 'warn', notes: ['Service is running, but checks warn'], output: '1 check warning', serviceId: 'orders' },
       'hidden details: an output that names no check')
     t.equal((await call('/ops/health/cache')).cacheControl, 'max-age=5', 'the cache header of every answer')
   })
@@ -238,7 +238,7 @@ async function readyError (t: Test, options: Partial<FastifyHealthOptions>, befo
   const app = newApp(t)
   before?.(app)
   try {
-    await app.register(fastifyHealth, { serviceName: 'orders', ...options })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', ...options })
     await app.ready()
   } catch (error) {
     return error as Error & { code?: string }
@@ -304,7 +304,7 @@ test('a group that selects no check fails ready() and listen() with FST_HEALTH_E
       `${label}: the message names the group`)
   }
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { include: ['db:*'] } } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', groups: { db: { include: ['db:*'] } } })
   await t.rejects(app.listen({ host: '127.0.0.1', port: 0 }), { code: 'FST_HEALTH_EMPTY_GROUP' }, 'listen() fails too')
 })
 
@@ -338,6 +338,7 @@ test('the probes are exempt from the empty rule', async (t) => {
 test('a selector that selects no check is logged as a warning when the instance is ready', async (t) => {
   const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     checks: { 'db:responseTime': () => undefined },
     groups: { db: { include: ['db:*', 'db:responseTim'], exclude: ['tag:slow'] }, ready: { exclude: ['cache:*'] } }
@@ -361,6 +362,6 @@ test('tags must be an array of non-empty strings', async (t) => {
   }
   t.doesNotThrow(() => app.health.addCheck('db:responseTime', () => undefined, { tags: [] }), 'an empty array is fine')
   t.equal(app.health.removeCheck('db:responseTime'), true, 'and the check is registered')
-  await t.rejects(async () => { await newApp(t).register(fastifyHealth, { serviceName: 'orders', autoChecks: { tags: [1] as never } }) },
+  await t.rejects(async () => { await newApp(t).register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', autoChecks: { tags: [1] as never } }) },
     { code: 'FST_HEALTH_INVALID_OPTION', message: /"autoChecks" sets tags: it must be an array of non-empty strings/ }, 'autoChecks checks them too')
 })

@@ -122,7 +122,7 @@ export const probeCodes = { pass: 200, warn: 200, fail: 503 } as const
 /** An instance with the plugin registered in state Working, closed when the test ends. */
 export async function workingApp (t: Test, options: Partial<FastifyHealthOptions> = {}): Promise<FastifyInstance> {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true, ...options })
   return app
 }
 
@@ -152,7 +152,8 @@ export async function validatedApp (t: Test, options: Partial<FastifyHealthOptio
 /** A listening instance with the plugin, closed when the test ends, and its base URL. */
 export async function listeningApp (t: Test, options: FastifyHealthOptions | string): Promise<{ app: FastifyInstance, base: string }> {
   const app = newApp(t)
-  await app.register(fastifyHealth, options as FastifyHealthOptions)
+  if (typeof options === 'string') await app.register(fastifyHealth, options)
+  else await app.register(fastifyHealth, { exposeDetails: true, ...options })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, base }
 }
@@ -216,7 +217,7 @@ export async function servedApp (
   t: Test, transport: Transport, options: Partial<FastifyHealthOptions> = {}, before?: (app: FastifyInstance) => void | Promise<void>
 ): Promise<{ app: FastifyInstance, call: (url: string, method?: 'GET' | 'HEAD') => Promise<Served> }> {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true, ...options })
   await before?.(app)
   if (transport === 'inject') {
     await app.ready()
@@ -299,7 +300,7 @@ export async function besideApp (
 ): Promise<{ app: FastifyInstance, base: string }> {
   const app = newApp(t)
   await before?.(app)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true, ...options })
   await after?.(app)
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, base }

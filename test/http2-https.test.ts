@@ -81,7 +81,7 @@ interface Slow { arrived: Gate, release: Gate }
 
 async function serve (t: Test, options: FastifyServerOptions, shutdownDelay = 10_000): Promise<{ app: FastifyInstance, base: string, slow: Slow }> {
   const app = Fastify(options) as unknown as FastifyInstance
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, shutdownDelay, checks: { db: () => undefined } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, shutdownDelay, checks: { db: () => undefined } })
   app.get('/work', async () => ({ ok: true }))
   const slow: Slow = { arrived: gate(), release: gate() }
   app.get('/slow', async () => {

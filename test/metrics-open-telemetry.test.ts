@@ -49,7 +49,7 @@ function stateSet (data: MetricData[], name: string, attributes: Record<string, 
 
 async function app (t: Test, options: Partial<FastifyHealthOptions>): Promise<ReturnType<typeof newApp>> {
   const instance = newApp(t)
-  await instance.register(fastifyHealth, { serviceName: 'orders', ...options })
+  await instance.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', ...options })
   await instance.ready()
   return instance
 }

@@ -16,7 +16,7 @@ t.test('Prometheus sees health_check_status{check="db",status="fail"} == 1, then
   const db = controlledCheck('fail')
   const app = newApp(t)
   // In the background, so that the check runs whether or not /health is asked.
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, prometheus: { registry }, checks: { db: { check: db.check, interval: 200 } } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, prometheus: { registry }, checks: { db: { check: db.check, interval: 200 } } })
   app.get('/metrics', async (request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
   const address = await app.listen({ host: '127.0.0.1', port: 0 })
   const prometheus = await startPrometheus(new URL(address).host)

@@ -20,7 +20,7 @@ const only = (status: 'pass' | 'warn' | 'fail'): Record<string, number> => ({ ..
 async function scraped (t: Test, registry: PrometheusRegistry & { metrics: () => Promise<string>, contentType: string }, options: Partial<FastifyHealthOptions> = {}):
 Promise<{ app: FastifyInstance, scrape: () => Promise<Sample[]> }> {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', prometheus: { registry }, ...options })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prometheus: { registry }, ...options })
   app.get('/metrics', async (request, reply) => reply.type(registry.contentType).send(await registry.metrics()))
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   return {
@@ -136,7 +136,7 @@ test('a removed check leaves the gauges; close() takes the metrics off the regis
 
   // So that a new instance (a restart, the next test) registers on the same registry.
   const again = newApp(t)
-  await again.register(fastifyHealth, { serviceName: 'orders', prometheus: { registry } })
+  await again.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prometheus: { registry } })
   await again.ready()
   t.match(await registry.metrics(), /health_status\{status="fail"\} 1/)
 })
@@ -144,10 +144,10 @@ test('a removed check leaves the gauges; close() takes the metrics off the regis
 test('a registry that has the names already fails ready() with FST_HEALTH_METRIC_TAKEN, registering nothing', async (t) => {
   const registry = new Registry()
   const first = newApp(t)
-  await first.register(fastifyHealth, { serviceName: 'orders', prometheus: { registry } })
+  await first.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prometheus: { registry } })
   await first.ready()
   const second = newApp(t)
-  await second.register(fastifyHealth, { serviceName: 'billing', prometheus: { registry } })
+  await second.register(fastifyHealth, { exposeDetails: true, serviceName: 'billing', prometheus: { registry } })
   await t.rejects(async () => { await second.ready() }, {
     code: 'FST_HEALTH_METRIC_TAKEN', message: 'fastify-health: the Prometheus registry has a metric named "health_status" already (one fastify-health instance per registry)'
   })

@@ -33,6 +33,7 @@ async function rig (t: Test, options: Partial<FastifyHealthOptions> = {}): Promi
   t.teardown(() => app.close())
   let status: Status = 'pass'
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     initialState: State.WORK,
     checks: { db: { check: () => (status === 'pass' ? {} : { status, output: `db is ${status}` }), cacheFor: 0, timeout: 1 } },
@@ -112,7 +113,9 @@ test('onChange is called once per change of the overall status, in order', async
   t.same(logged.map((line) => [line.to, line.from]), [
     ['warn', 'pass'], ['fail', 'warn'], ['pass', 'fail'], ['warn', 'pass'], ['fail', 'warn'], ['pass', 'fail']
   ], 'each change logged once, in order')
-  t.same(logged.map((line) => line.level), [40, 40, 30, 40, 40, 30], 'warn when not passing, info when passing')
+  // A check that turns worse warns whoever is on call; a state change (shutting down) was asked for.
+  t.same(logged.map((line) => line.level), [40, 40, 30, 30, 30, 30], 'warn when a check makes it worse, info when better or when the state changed it')
+  t.same(logged.map((line) => line.cause), [{ check: 'db' }, { check: 'db' }, { check: 'db' }, { state: 'Shutting down' }, { state: 'No information' }, { state: 'Working' }], 'each line names its cause')
   t.equal(logged[0]?.output, 'db: warn (db is warn)', 'the log line carries the summary')
   t.equal(logged[1]?.output, 'Service state: Warming up; db: fail (db is fail)')
   t.notOk('output' in (logged[2] ?? {}), 'no output when passing')
@@ -186,7 +189,7 @@ test('a throwing listener is logged and does not break the others', async (t) =>
   const errors = lines.filter((line) => line.msg === 'fastify-health: an onChange listener threw')
   t.equal(errors.length, 1, 'logged once')
   t.equal(errors[0]?.level, 50, 'as an error')
-  t.match(errors[0]?.err, { message: 'listener bug' })
+  t.equal(errors[0]?.error, 'Error: listener bug', 'the message only, with no stack')
   set('pass')
   await read()
   t.same(seen, ['before', 'after', 'before', 'after'], 'and again on the next change')
@@ -196,7 +199,7 @@ test('a throwing listener is logged and does not break the others', async (t) =>
 test('onChange refuses what is not a function', async (t) => {
   const { app } = await rig(t)
   for (const bad of [undefined, null, 'fn', {}]) {
-    t.throws(() => app.health.onChange(bad as never), TypeError)
+    t.throws(() => app.health.onChange(bad as never), { code: 'FST_HEALTH_INVALID_LISTENER', name: 'FastifyError' }, 'a named FST_HEALTH_* error, as every other error of the plugin')
   }
 })
 
@@ -205,6 +208,7 @@ test('changes from background checks are announced without any request', async (
   const { app, lines } = loggedApp()
   t.teardown(() => app.close())
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders', initialState: State.WORK, checks: { db: { check: () => ({ status }), interval: 10 } }
   })
   const changes: Array<[Status, Status]> = []

@@ -23,7 +23,7 @@ test('statusCodes: codes that cannot carry a body are refused', async (t) => {
   for (const [status, code] of [['pass', 204], ['warn', 205], ['warn', 304]] as const) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', statusCodes: { [status]: code } }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', statusCodes: { [status]: code } }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"statusCodes".*cannot carry the health document/ }, `${status}: ${code}`)
   }
 })
@@ -32,14 +32,14 @@ test('shutdownDelay must be whole milliseconds within a timer\'s range', async (
   for (const value of [-1, 1.5, 2 ** 31, '100', Number.NaN]) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: value as number }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', shutdownDelay: value as number }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"shutdownDelay" must be an integer number of milliseconds from 0/ }, String(value))
   }
   const app = Fastify()
   t.teardown(() => app.close())
   let closed = false
   app.addHook('onClose', async () => { closed = true })
-  await app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 0 })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', shutdownDelay: 0 })
   // Bounded by half the default delay (10 s), on an unref'd timer: a 0 taken for "the default"
   // loses the race by seconds, whatever the load.
   const closing = app.health.shutdown().then(() => 'closed')
@@ -52,7 +52,7 @@ test('logLevel must be a pino level name', async (t) => {
   for (const value of [5, '', 'verbose']) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', logLevel: value as 'info' }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', logLevel: value as 'info' }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"logLevel" must be one of fatal, error, warn, info, debug, trace, silent/ }, String(value))
   }
 })
@@ -61,13 +61,16 @@ test('probes: a boolean, or paths per probe; anything else fails naming the opti
   const bad: Array<[unknown, RegExp]> = [
     ['yes', /"probes" must be a boolean or \{ live, ready, started \}/],
     [{ healthy: '/h' }, /"probes" has an unknown probe "healthy"/],
-    [{ ready: 'ready' }, /"probes" sets ready to a path that does not start with "\/"/],
-    [{ live: 42 }, /"probes" sets live to a path that does not start with "\/"/]
+    [{ ready: 'ready' }, /"probes" sets ready to a path that starts with "\/"/],
+    [{ live: 42 }, /"probes" sets live to a path that starts with "\/"/],
+    // A parameter or a wildcard would make a parametric route that answers for any path.
+    [{ ready: '/health/:probe' }, /"probes" sets ready to a path that starts with "\/", with no ":", "\*"/],
+    [{ live: '/health/*' }, /"probes" sets live to a path that starts with "\/", with no ":", "\*"/]
   ]
   for (const [value, message] of bad) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', probes: value as false }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', probes: value as false }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message }, JSON.stringify(value))
   }
   const good: Array<[FastifyHealthOptions['probes'], Record<string, boolean>]> = [
@@ -78,7 +81,7 @@ test('probes: a boolean, or paths per probe; anything else fails naming the opti
   for (const [value, routes] of good) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await app.register(fastifyHealth, { serviceName: 'orders', probes: value })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', probes: value })
     const served: Record<string, boolean> = {}
     for (const url of Object.keys(routes)) served[url] = (await app.inject(url)).statusCode !== 404
     t.same(served, routes, `accepted: ${JSON.stringify(value)}, and the routes are the ones it asks for`)
@@ -97,6 +100,7 @@ test('exposeDetails must be a boolean or a function', async (t) => {
 test('options set to undefined are left out, as if not given', async (t) => {
   const app = newApp(t)
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     path: undefined,
     version: undefined,
@@ -161,7 +165,7 @@ test('statusCodes: out-of-range or ill-typed codes fail at registration', async 
 test('statusCodes: keys named like Object.prototype members are unknown statuses', async (t) => {
   for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
     const app = newApp(t)
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', statusCodes: { [key]: 200 } }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', statusCodes: { [key]: 200 } }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"statusCodes"/ }, `statusCodes.${key} is rejected`)
   }
 })
@@ -176,7 +180,7 @@ test('links: values must be URIs, keys non-empty', async (t) => {
   ]
   for (const links of good) {
     const app = newApp(t)
-    await app.register(fastifyHealth, { serviceName: 'orders', links })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', links })
     const res = await app.inject('/health')
     t.strictSame(res.json().links, links, `accepted: ${JSON.stringify(links)}`)
     t.strictSame(schemaErrors(res.json()), [])
@@ -272,15 +276,19 @@ test('an unknown option named like an Object.prototype member fails with FST_HEA
 })
 
 test('logLevel: the level of the health routes\' request logs, not of state changes', async (t) => {
-  await t.test('default: requests are logged', async (t) => {
+  await t.test('logLevel info: requests are logged', async (t) => {
     const { app, lines } = loggedApp(t)
-    await app.register(fastifyHealth, 'orders')
+    await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'info' })
     await app.inject('/health')
     t.ok(lines.some((line) => 'reqId' in line), 'request log lines')
   })
-  await t.test('logLevel warn: GET and HEAD are not logged, state changes are', async (t) => {
+  await t.test('by default: GET and HEAD are not logged (probes come every few seconds), state changes are', async (t) => {
     const { app, lines } = loggedApp(t)
-    await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'warn' })
+    app.get('/other', async () => 'ok')
+    await app.register(fastifyHealth, 'orders')
+    await app.inject('/other')
+    t.ok(lines.some((line) => 'reqId' in line), 'the app\'s own routes keep their request lines')
+    lines.splice(0)
     await app.inject('/health')
     await app.inject({ method: 'HEAD', url: '/health' })
     app.health.setStateWorking()
@@ -292,7 +300,7 @@ test('logLevel: the level of the health routes\' request logs, not of state chan
 test('logSerializers: the serializers of the health routes\' request logs, as Fastify applies them to a route', async (t) => {
   const { app, lines } = loggedApp(t)
   app.get('/other', async () => 'ok')
-  await app.register(fastifyHealth, { serviceName: 'orders', logSerializers: { req: (request: { url: string }) => ({ seen: request.url }) as never } })
+  await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'info', logSerializers: { req: (request: { url: string }) => ({ seen: request.url }) as never } })
   await app.inject('/health')
   await app.inject('/other')
   const incoming = lines.filter((line) => line.msg === 'incoming request')
@@ -300,7 +308,7 @@ test('logSerializers: the serializers of the health routes\' request logs, as Fa
   t.match(incoming[1]?.req, { method: 'GET', url: '/other' }, 'other routes keep the instance\'s serializers')
   t.not((incoming[1]?.req as { seen?: string }).seen, '/other')
   for (const bad of [{ req: 'x' }, 'x', [() => 1]]) {
-    await t.rejects(async () => { await newApp(t).register(fastifyHealth, { serviceName: 'orders', logSerializers: bad as never }) },
+    await t.rejects(async () => { await newApp(t).register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', logSerializers: bad as never }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"logSerializers" must be an object of serializer functions/ }, JSON.stringify(bad))
   }
 })
@@ -308,7 +316,7 @@ test('logSerializers: the serializers of the health routes\' request logs, as Fa
 test('logLevel: a string that is no log level fails at registration with FST_HEALTH_INVALID_OPTION', async (t) => {
   for (const withLogger of [false, true]) {
     const app = withLogger ? loggedApp(t).app : newApp(t)
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', logLevel: 'bogus' as 'info' }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', logLevel: 'bogus' as 'info' }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: /"logLevel"/ }, `logLevel "bogus", logger: ${String(withLogger)}`)
   }
 })
@@ -343,7 +351,7 @@ test('process options are validated at registration', async (t) => {
   for (const [setting, message] of cases) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', process: setting as never }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', process: setting as never }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: new RegExp('option "process" ' + message.source) }, JSON.stringify(setting))
   }
   const all = ['uptime', 'eventloop:delay', 'eventloop:utilization', 'memory:utilization']
@@ -356,7 +364,7 @@ test('process options are validated at registration', async (t) => {
   for (const [setting, checks] of fine) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await app.register(fastifyHealth, { serviceName: 'orders', process: setting })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', process: setting })
     const { body } = await app.health.report()
     t.same(Object.keys(body.checks ?? {}), checks, `accepted: ${JSON.stringify(setting)}, and the checks are the ones it turns on`)
     if (setting.probes !== undefined) {
@@ -376,7 +384,7 @@ test('autoChecks options are checked at registration', async (t) => {
     [{ warn: 100, fail: 10 }, /warn must come before fail/]
   ]
   for (const [autoChecks, message] of cases) {
-    await t.rejects(async () => { await newApp(t).register(fastifyHealth, { serviceName: 'orders', autoChecks: autoChecks as never }) },
+    await t.rejects(async () => { await newApp(t).register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', autoChecks: autoChecks as never }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message }, JSON.stringify(autoChecks))
   }
 })
@@ -454,6 +462,7 @@ test('groups: what is accepted', async (t) => {
   for (const [groups, probes, codes] of fine) {
     const app = newApp(t)
     await app.register(fastifyHealth, {
+    exposeDetails: true,
       serviceName: 'orders', checks: { db: () => undefined }, groups, ...(probes === undefined ? {} : { probes })
     } as FastifyHealthOptions)
     await app.ready()
@@ -474,7 +483,7 @@ test('drillDown must be a boolean', async (t) => {
 test('autoChecks: true and false are accepted', async (t) => {
   for (const autoChecks of [true, false]) {
     const app = newApp(t)
-    await app.register(fastifyHealth, { serviceName: 'orders', autoChecks })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', autoChecks })
     await app.ready()
     t.equal((await app.inject('/health')).statusCode, 503, `autoChecks: ${String(autoChecks)}, no datastore plugin: the state alone`)
   }
@@ -504,6 +513,7 @@ test('routeOptions: config, constraints and hooks only; anything else fails nami
   let seen: Record<string, unknown> | undefined
   const app = newApp(t)
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     initialState: State.WORK,
     routeOptions: { config: { mine: 1 }, onRequest: undefined, preHandler: [async (request) => { seen = { ...request.routeOptions.config } }] }
@@ -528,7 +538,7 @@ test('openTelemetry: a boolean or { meterProvider } with getMeter(); anything el
   }
   for (const value of [false, {}, { meterProvider: undefined }]) {
     const app = newApp(t)
-    await app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: value as FastifyHealthOptions['openTelemetry'] })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', openTelemetry: value as FastifyHealthOptions['openTelemetry'] })
     t.equal((await app.inject('/health')).statusCode, 503, `${JSON.stringify(value)} is fine: the plugin serves`)
   }
 })

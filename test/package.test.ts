@@ -128,7 +128,7 @@ for (const [name, options] of [['string', 'orders'], ['object', { serviceName: '
   await app.close()
 }
 const failing = Fastify()
-out.optionError = await failing.register(fastifyHealth, { serviceName: 'orders', bogus: 1 }).then(() => null, (e) => e.code)
+out.optionError = await failing.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', bogus: 1 }).then(() => null, (e) => e.code)
 await failing.close()
 process.stdout.write(JSON.stringify(out))
 `)
@@ -166,7 +166,7 @@ async function main () {
   const plugins = [['require()', fastifyHealth], ['.fastifyHealth', fastifyHealth.fastifyHealth], ['.default', fastifyHealth.default]]
   for (const [name, plugin] of plugins) {
     const app = Fastify()
-    await app.register(plugin, { serviceName: 'orders' })
+    await app.register(plugin, { exposeDetails: true, serviceName: 'orders' })
     app.health.setStateWarmUp()
     const res = await app.inject('/health')
     const head = await app.inject({ method: 'HEAD', url: '/health' })
@@ -209,7 +209,7 @@ import { diskCheck, httpCheck, tcpCheck, postgresCheck } from 'fastify-health/ch
 const require = createRequire(import.meta.url)
 const loadedChecks = () => Object.keys(require.cache).filter((path) => path.includes('/dist/cjs/checks/'))
 const app = Fastify()
-await app.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working', checks: { 'disk:free': diskCheck(tmpdir()) } })
+await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: 'Working', checks: { 'disk:free': diskCheck(tmpdir()) } })
 const res = await app.inject('/health')
 const required = require('fastify-health/checks')
 let targetError
@@ -270,13 +270,13 @@ for (const name of ['@opentelemetry/api', 'prom-client']) {
   out[name] = await import(name).then(() => 'installed', () => 'missing')
 }
 const plain = Fastify()
-await plain.register(fastifyHealth, { serviceName: 'orders', initialState: 'Working' })
+await plain.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: 'Working' })
 out.plain = (await plain.inject('/health')).statusCode
 await plain.close()
 const registry = { registerMetric () {}, getSingleMetric () {}, removeSingleMetric () {} }
 for (const [option, value] of [['openTelemetry', true], ['prometheus', { registry }]]) {
   const app = Fastify()
-  await app.register(fastifyHealth, { serviceName: 'orders', [option]: value })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', [option]: value })
   out[option] = await app.ready().then(() => null, (e) => ({ code: e.code, message: e.message }))
   await app.close()
 }
@@ -317,12 +317,12 @@ httpCheck('http://127.0.0.1:9/', { expect: 'ok' })
 // @ts-expect-error not a State
 app.health.setState('bogus')
 // @ts-expect-error serviceName must be a string
-await app.register(fastifyHealth, { serviceName: 42 })
+await app.register(fastifyHealth, { exposeDetails: true, serviceName: 42 })
 // The metrics' types need neither @opentelemetry/api nor prom-client, which this project lacks.
-await app.register(fastifyHealth, { serviceName: 'orders', openTelemetry: { meterProvider: { getMeter: () => { throw new Error('unused') } } } })
+await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', openTelemetry: { meterProvider: { getMeter: () => { throw new Error('unused') } } } })
 const channel: 'fastify-health:status' = STATUS_CHANNEL
 // @ts-expect-error prometheus needs a registry
-await app.register(fastifyHealth, { serviceName: 'orders', prometheus: {} })
+await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prometheus: {} })
 export { state, report, listening, code, channel }
 `)
   // What Fastify's own plugins document for CommonJS: \`import x = require()\`, then register(x).
@@ -333,7 +333,7 @@ import checks = require('fastify-health/checks')
 
 const app = Fastify()
 app.register(fastifyHealth, 'orders')
-app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 0 })
+app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', shutdownDelay: 0 })
 app.register(fastifyHealth.fastifyHealth, 'orders')
 app.register(fastifyHealth.default, { serviceName: 'orders' })
 const plain = require('fastify-health')
@@ -350,7 +350,7 @@ app.health.setState('bogus')
 // @ts-expect-error the service name must be a string
 app.register(fastifyHealth, 42)
 // @ts-expect-error serviceName must be a string
-app.register(fastifyHealth, { serviceName: 42 })
+app.register(fastifyHealth, { exposeDetails: true, serviceName: 42 })
 export = { state, working, options, code }
 `)
   // A CommonJS project: "module": "commonjs", plain require() in a .ts file.

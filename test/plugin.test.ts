@@ -29,9 +29,9 @@ test('exports: the plugin under both names, wrapped with fastify-plugin, and the
 
 test('fastify.health shows its public members only, and starts as No information', async (t) => {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders' })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders' })
   t.strictSame(Reflect.ownKeys(app.health).sort(), [
-    'addCheck', 'onChange', 'removeCheck', 'report', 'setState', 'setStateNoInfo', 'setStateShutDown', 'setStateWarmUp', 'setStateWorking',
+    'addCheck', 'history', 'onChange', 'removeCheck', 'report', 'setState', 'setStateNoInfo', 'setStateShutDown', 'setStateWarmUp', 'setStateWorking',
     'shutdown', 'state'
   ], 'no internals, no symbols')
   t.equal(app.health.state, State.NOINFO)
@@ -87,7 +87,7 @@ test('initialState: the first answer, without any state change logged', async (t
   for (const state of ALL_STATES) {
     await t.test(state, async (t) => {
       const { app, lines } = loggedApp(t)
-      await app.register(fastifyHealth, { serviceName: 'orders', initialState: state })
+      await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: state })
       t.equal(app.health.state, state)
       const res = await app.inject('/health')
       assertAnswer(t, { statusCode: res.statusCode, body: res.json() }, state, { serviceId: 'orders' })
@@ -183,7 +183,7 @@ test('the methods of fastify.health are bound, usable as callbacks', async (t) =
 
 test('report() returns a copy: changing it changes no later answer', async (t) => {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', links: { about: 'https://example.com/about' } })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', links: { about: 'https://example.com/about' } })
   app.health.setStateWorking()
   const pending = app.health.report()
   t.ok(pending instanceof Promise, 'report() returns a promise')
@@ -206,7 +206,7 @@ test('report() returns a copy: changing it changes no later answer', async (t) =
 test('report() stays exactly what GET answers when the links object given as option is changed later', async (t) => {
   const app = newApp(t)
   const links: Record<string, string> = { about: 'https://example.com/about' }
-  await app.register(fastifyHealth, { serviceName: 'orders', links })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', links })
   links.about = 'not a uri'
   const report = await app.health.report()
   const res = await app.inject('/health')
@@ -235,7 +235,7 @@ test('app.close() moves the state to Shutting down before the server stops', asy
 
 test('closing when already Shutting down logs no change', async (t) => {
   const { app, lines } = loggedApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.SHUTDOWN })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.SHUTDOWN })
   await app.close()
   t.equal(app.health.state, State.SHUTDOWN)
   t.strictSame(stateChanges(lines), [])
@@ -256,7 +256,7 @@ test('prefix and path', async (t) => {
   for (const [prefix, path, url] of cases) {
     await t.test(`prefix ${String(prefix)}, path ${String(path)} -> ${url}`, async (t) => {
       const app = newApp(t)
-      await app.register(fastifyHealth, { serviceName: 'orders', prefix, path })
+      await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prefix, path })
       app.health.setStateWarmUp()
       const res = await app.inject(url)
       assertAnswer(t, { statusCode: res.statusCode, body: res.json() }, State.WARMUP, { serviceId: 'orders' })
@@ -269,7 +269,7 @@ test('prefix and path', async (t) => {
 
 test('a path of "/" serves the root', async (t) => {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', path: '/' })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', path: '/' })
   const res = await app.inject('/')
   assertAnswer(t, { statusCode: res.statusCode, body: res.json() }, State.NOINFO, { serviceId: 'orders' })
 })
@@ -278,7 +278,7 @@ test('inside an encapsulated context: the context prefix and the plugin prefix a
   const app = newApp(t)
   let inner: FastifyInstance | undefined
   await app.register(async (instance) => {
-    await instance.register(fastifyHealth, { serviceName: 'orders', prefix: '/inner' })
+    await instance.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', prefix: '/inner' })
     inner = instance
   }, { prefix: '/outer' })
   t.equal(app.hasDecorator('health'), false, 'not decorated outside the context')
@@ -291,7 +291,7 @@ test('a second registration fails with FST_HEALTH_ALREADY_REGISTERED', async (t)
   await t.test('on the same instance', async (t) => {
     const app = newApp(t)
     await app.register(fastifyHealth, 'orders')
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'billing', path: '/other' }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'billing', path: '/other' }) },
       { code: 'FST_HEALTH_ALREADY_REGISTERED' })
   })
   await t.test('in a child context of a registered instance', async (t) => {
@@ -299,7 +299,7 @@ test('a second registration fails with FST_HEALTH_ALREADY_REGISTERED', async (t)
     await app.register(fastifyHealth, 'orders')
     await t.rejects(async () => {
       await app.register(async (child) => {
-        await child.register(fastifyHealth, { serviceName: 'billing', prefix: '/billing' })
+        await child.register(fastifyHealth, { exposeDetails: true, serviceName: 'billing', prefix: '/billing' })
       })
     }, { code: 'FST_HEALTH_ALREADY_REGISTERED', message: /already registered/ })
   })
@@ -307,7 +307,7 @@ test('a second registration fails with FST_HEALTH_ALREADY_REGISTERED', async (t)
     const app = newApp(t)
     for (const name of ['orders', 'billing']) {
       await app.register(async (child) => {
-        await child.register(fastifyHealth, { serviceName: name, prefix: `/${name}` })
+        await child.register(fastifyHealth, { exposeDetails: true, serviceName: name, prefix: `/${name}` })
         if (name === 'orders') child.health.setStateWorking()
       })
     }
@@ -328,6 +328,7 @@ test('every option appears in every answer', async (t) => {
   }
   const app = newApp(t)
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders',
     version: '1',
     releaseId: '1.2.3-abc123',
@@ -348,7 +349,7 @@ test('every option appears in every answer', async (t) => {
 
 test('cacheControl: false sends no Cache-Control header on any route, GET or HEAD', async (t) => {
   const app = newApp(t)
-  await app.register(fastifyHealth, { serviceName: 'orders', cacheControl: false })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', cacheControl: false })
   app.health.setStateWorking()
   for (const url of ['/health', '/health/live', '/health/ready', '/health/started']) {
     for (const method of ['GET', 'HEAD'] as const) {
@@ -371,7 +372,7 @@ test('statusCodes: overrides of the 200/202/503 mapping', async (t) => {
   for (const [statusCodes, codes] of cases) {
     await t.test(JSON.stringify(statusCodes), async (t) => {
       const app = newApp(t)
-      await app.register(fastifyHealth, { serviceName: 'orders', statusCodes })
+      await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', statusCodes })
       for (const state of ALL_STATES) {
         app.health.setState(state)
         const res = await app.inject('/health')
@@ -406,7 +407,7 @@ test('the answer sets its own code and type, whatever an app hook set before it'
     app.addHook('onRequest', async (_request, reply) => {
       reply.code(418).header('content-type', 'text/plain')
     })
-    await app.register(fastifyHealth, { serviceName: 'orders', initialState: state })
+    await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: state })
     for (const url of ['/health', '/health/ready']) {
       const res = await app.inject(url)
       const expected = url === '/health' ? DEFAULT_STATUS_CODES[stateStatus[state]] : (state === State.WORK ? 200 : 503)

@@ -1,6 +1,6 @@
 import { test, type Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
-import fastifyHealth, { type FastifyHealthOptions, State } from '../lib/index.js'
+import fastifyHealth, { type ComponentDetail, type FastifyHealthOptions, State } from '../lib/index.js'
 import { CONTENT_TYPE, schemaErrors } from './helpers.js'
 
 // Spelled out, not the library's constant: the tests must catch a change of it.
@@ -25,7 +25,7 @@ async function build (
   t: Test, transport: Transport, options: Partial<FastifyHealthOptions> = {}
 ): Promise<{ app: FastifyInstance, call: (method: Method, url: string) => Promise<Probed> }> {
   const app = Fastify()
-  await app.register(fastifyHealth, { serviceName: 'orders', ...options })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', ...options })
   t.teardown(() => app.close())
   if (transport === 'inject') {
     await app.ready()
@@ -123,7 +123,7 @@ for (const transport of transports) {
 
   test(`checks count for the probes they are marked for (${transport})`, async (t) => {
     const failing = { live: false, ready: false, both: false, soft: false }
-    const reading = (name: keyof typeof failing) => () =>
+    const reading = (name: keyof typeof failing) => (): ComponentDetail =>
       failing[name] ? { status: 'fail', output: `${name} is broken` } : { status: 'pass' }
     const { app, call } = await build(t, transport, {
       initialState: State.WORK,

@@ -294,7 +294,7 @@ test('thresholds follow the shared rule: finite numbers from 0, warn before fail
   for (const [settings, message] of wrong) {
     const app = Fastify()
     t.teardown(() => app.close())
-    await t.rejects(async () => { await app.register(fastifyHealth, { serviceName: 'orders', process: settings }) },
+    await t.rejects(async () => { await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', process: settings }) },
       { code: 'FST_HEALTH_INVALID_OPTION', message: new RegExp(`option "process" ${message.source}`) }, JSON.stringify(settings))
   }
   // What the rule lets through: equal levels, 0, an uptime minimum with warn above fail, more than 100 percent.

@@ -31,6 +31,8 @@ const isDateTime = format('date-time')
 const isUriTemplate = format('uri-template')
 const isUriReference = format('uri-reference')
 // Links must be absolute URIs or references from the root: the generators make no other kind.
+// RFC 8288: a relation type is a registered name (a lower-case token) or an absolute URI.
+const isRelation = (key: string): boolean => /^[a-z][a-z0-9.-]*$/.test(key) || (isUriReference(key) && /^[a-z][a-z0-9+.-]*:/i.test(key))
 const isLink = (value: unknown): boolean => isUriReference(value) && /^(?:\/(?!\/)|[a-z][a-z0-9+.-]*:)/i.test(value as string)
 
 const words: Record<string, Status> = { pass: 'pass', ok: 'pass', up: 'pass', warn: 'warn', fail: 'fail', error: 'fail', down: 'fail' }
@@ -54,7 +56,7 @@ function nodeStatus (node: unknown): Status | undefined {
   const endpoints = node.affectedEndpoints
   if (endpoints !== undefined && !(Array.isArray(endpoints) && endpoints.every(isUriTemplate))) return undefined
   const links = node.links
-  if (links !== undefined && !(isPlain(links) && Object.values(links).every(isLink))) return undefined
+  if (links !== undefined && !(isPlain(links) && Object.keys(links).every(isRelation) && Object.values(links).every(isLink))) return undefined
   return status
 }
 
@@ -132,7 +134,7 @@ const detail = fc.record({
   affectedEndpoints: fc.oneof({ arbitrary: fc.array(endpoint, { maxLength: 3 }), weight: 3 }, fc.anything()),
   time: timeish,
   output: fc.oneof(textish, fc.string({ minLength: 500, maxLength: 600 })),
-  links: fc.oneof({ arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), link, { maxKeys: 2 }), weight: 3 }, fc.anything()),
+  links: fc.oneof({ arbitrary: fc.dictionary(fc.oneof(fc.constantFrom('self', 'about', 'describedby', 'https://example.com/rel'), fc.string({ maxLength: 6 })), link, { maxKeys: 2 }), weight: 3 }, fc.anything()),
   extra: fc.anything()
 }, { requiredKeys: [] })
 
@@ -238,6 +240,7 @@ test('every answer is a valid health document whose code follows its status, wit
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'prop',
     initialState: State.WORK,
     checks: Object.fromEntries(slots.map((slot) => [slot.name, {
@@ -319,6 +322,7 @@ async function single (t: Test): Promise<{ app: FastifyInstance, set: (b: Behavi
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'prop', initialState: State.WORK, checks: { c: { check: () => run(current, []) as never, cacheFor: 0, timeout: 1 } }
   })
   return { app, set: (b) => { current = b } }
@@ -384,7 +388,7 @@ test('arbitrary values thrown or rejected always give one fail entry and a 503',
 test('arbitrary option values are accepted exactly when valid', async (t) => {
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'prop', initialState: State.WORK })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'prop', initialState: State.WORK })
   const some = <T>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
     fc.oneof({ arbitrary: fc.constant(undefined), weight: 3 }, { arbitrary: valid, weight: 4 }, { arbitrary: fc.anything(), weight: 2 })
   const options = fc.record({

@@ -119,6 +119,7 @@ test('a run in flight', async (t) => {
 test('the change is announced like any other', async (t) => {
   const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, {
+    exposeDetails: true,
     serviceName: 'orders', initialState: State.WORK, checks: { db: failing, cache: { check: () => ({ status: 'warn' }), critical: false } }
   })
   const changes: Array<[Status, Status, HealthResponse]> = []

@@ -26,7 +26,7 @@ async function serve (
   const app = Fastify()
   const events: string[] = []
   let closes = 0
-  await app.register(fastifyHealth, { serviceName: 'orders', shutdownDelay: 300, ...options })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', shutdownDelay: 300, ...options })
   // Registered after the plugin: runs after its own preClose hook.
   app.addHook('preClose', async () => { events.push(`close:${app.health.state}`) })
   app.addHook('onClose', async () => { closes++; events.push('closed') })
@@ -200,7 +200,7 @@ test('app.close() on its own sets Shutting down first (preClose)', async (t) => 
 
 test('app.close() with an injected instance also sets Shutting down', async (t) => {
   const app = Fastify()
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK })
+  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK })
   await app.ready()
   await app.close()
   t.equal(app.health.state, State.SHUTDOWN)

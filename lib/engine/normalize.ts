@@ -1,5 +1,6 @@
 import type { HealthCheckEntry } from '../schema.js'
-import { isUri, isUriTemplate, normalizeDateTime } from '../formats.js'
+import { isLinkRelation, isUri, isUriTemplate, normalizeDateTime } from '../formats.js'
+import { redact } from '../redact.js'
 import { Status } from '../states.js'
 
 /** A component detail after normalisation: its status is always set. */
@@ -29,9 +30,9 @@ export function truncate (text: string, max = MAX_OUTPUT_LENGTH): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…'
 }
 
-/** An entry that says the check failed, and why, in words only: never a stack trace. */
+/** An entry that says the check failed, and why, in words only: never a stack trace nor a secret. */
 export function failedEntry (output: string, time: string): ReadingEntry {
-  return { status: Status.FAIL, time, output: truncate(output) }
+  return { status: Status.FAIL, time, output: truncate(redact(output)) }
 }
 
 /** The message of anything thrown, without its stack; never throws itself. */
@@ -67,8 +68,11 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   for (const field of stringFields) {
     const value = entry[field]
     if (typeof value === 'number' || typeof value === 'boolean') entry[field] = String(value)
-    else if (value !== undefined && typeof value !== 'string') return `${field} is ${kindOf(value)}, not a string`
+    // Whoever wrote the check, no credential it quotes reaches an answer or a log line.
+    else if (typeof value === 'string') entry[field] = redact(value)
+    else if (value !== undefined) return `${field} is ${kindOf(value)}, not a string`
   }
+  if (typeof entry.observedValue === 'string') entry.observedValue = redact(entry.observedValue)
   if (typeof entry.output === 'string') entry.output = truncate(entry.output)
   if (entry.time === undefined) {
     entry.time = time
@@ -86,8 +90,11 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   const links = entry.links
   if (links !== undefined) {
     if (!isPlainObject(links)) return `links is ${kindOf(links)}, not an object of URIs`
+    const badKey = Object.keys(links).find((rel) => !isLinkRelation(rel))
+    if (badKey !== undefined) return `links has the key "${truncate(redact(badKey), 64)}", which is neither a registered relation name nor a URI`
     const bad = Object.keys(links).find((rel) => !isUri(links[rel]))
     if (bad !== undefined) return `links has "${truncate(bad, 64)}" set to ${describeValue(links[bad])}, not a URI`
+    for (const rel of Object.keys(links)) links[rel] = redact(links[rel] as string)
   }
   return undefined
 }

@@ -2,12 +2,14 @@ import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { FST_HEALTH_DUPLICATE_CHECK, FST_HEALTH_EMPTY_GROUP, FST_HEALTH_INVALID_CHECK } from '../errors.js'
 import { isCheckKey } from '../formats.js'
-import { boolean, duration, firstMistake, probeList, type Rule, tagList } from '../rules.js'
-import { countsCheck, defaultProbes, type ResolvedView, selectorText, selects } from '../views.js'
+import { redact } from '../redact.js'
+import { boolean, duration, firstMistake, isPlainObject, probeList, type Rule, tagList } from '../rules.js'
+import { countsCheck, defaultProbes, type HealthView, selectorText, selects } from '../views.js'
 import { Status } from '../states.js'
 import { DueQueue } from './due-queue.js'
+import { describeThrown } from './normalize.js'
 import { CheckRunner, type RunnerEvents, type RunnerSettings } from './runner.js'
-import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName } from './types.js'
+import type { CheckDefinition, CheckFunction, CheckOptions, ProbeName, Reading } from './types.js'
 
 /** The defaults of the check options (see CheckOptions). */
 export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000, failureThreshold: 1, successThreshold: 1 } as const
@@ -15,6 +17,8 @@ export const CHECK_DEFAULTS = { timeout: 2000, critical: true, cacheFor: 1000, f
 /** A number of readings in a row: a whole number from 1. */
 const readingCount: Rule = (value) =>
   Number.isSafeInteger(value) && (value as number) >= 1 ? undefined : 'must be a positive integer (a number of readings in a row)'
+
+const closer: Rule = (value) => typeof value === 'function' ? undefined : 'must be a function'
 
 export const checkRules: Record<keyof CheckDefinition, Rule> = {
   timeout: duration(1),
@@ -26,25 +30,33 @@ export const checkRules: Record<keyof CheckDefinition, Rule> = {
   failureThreshold: readingCount,
   successThreshold: readingCount,
   slowThreshold: duration(1),
-  // The function itself, when the options come as { check, ...options }: checked on its own.
-  check: () => undefined
+  // The function itself and what releases it, when a check comes as { check, close, ...options }: checked on their own.
+  check: () => undefined,
+  close: closer
 }
 
 function invalid (name: string, problem: string): never {
   throw new FST_HEALTH_INVALID_CHECK(name, problem)
 }
 
-function settingsOf (name: string, options: Record<string, unknown>): RunnerSettings {
+/**
+ * The settings of a check from its options. `background`: the check keeps fresh on its own, every
+ * `cacheFor`, unless it has an `interval` of its own (metrics read the latest readings, and a
+ * scrape must not be what runs a check).
+ */
+function settingsOf (name: string, options: Record<string, unknown>, background: boolean): RunnerSettings {
   const mistake = firstMistake(options, checkRules)
   if (mistake !== undefined) {
     invalid(name, mistake.problem === undefined ? `has an unknown option "${mistake.key}"` : `option "${mistake.key}" ${mistake.problem}`)
   }
   const given = options as CheckOptions
+  const cacheFor = given.cacheFor ?? CHECK_DEFAULTS.cacheFor
   return {
     timeout: given.timeout ?? CHECK_DEFAULTS.timeout,
     critical: given.critical ?? CHECK_DEFAULTS.critical,
-    cacheFor: given.cacheFor ?? CHECK_DEFAULTS.cacheFor,
-    interval: given.interval ?? 0,
+    cacheFor,
+    // cacheFor 0 asks for a run per request: in the background, the default cacheFor instead.
+    interval: given.interval ?? (background ? (cacheFor > 0 ? cacheFor : CHECK_DEFAULTS.cacheFor) : 0),
     probes: new Set<ProbeName>(given.probes ?? defaultProbes),
     tags: new Set(given.tags),
     failureThreshold: given.failureThreshold ?? CHECK_DEFAULTS.failureThreshold,
@@ -61,8 +73,8 @@ export interface Tally {
 }
 
 /** The checks one view counts, in registration order, when each next needs a look, and their tally. */
-class Members {
-  readonly runners: CheckRunner[] = []
+class Members implements Tally {
+  runners: readonly CheckRunner[] = []
   readonly due = new DueQueue<CheckRunner>()
   warn = 0
   fail = 0
@@ -76,67 +88,81 @@ class Members {
   }
 }
 
+/** What the registry tells its owner. */
+export interface RegistryEvents {
+  /** A check has a new reading; the tallies count it already. `previous`: the one before. */
+  reading: (runner: CheckRunner, previous: Reading | undefined) => void
+  /** A check was taken out; the tallies no longer count it. */
+  removed: (runner: CheckRunner) => void
+}
+
+/** A registered check: its runner, and what releases what it holds. */
+interface Registered {
+  readonly runner: CheckRunner
+  readonly close: (() => void | Promise<void>) | undefined
+  /** The views that count it. */
+  readonly countedIn: readonly Members[]
+}
+
 /**
  * The registered checks, in registration order, and which of them each view counts. Everything a
  * request needs is kept up to date as readings arrive, so that its cost does not grow with the
- * number of checks: the status of each view (a tally) and the checks due for a look (a queue).
+ * number of checks: the status of each view (a tally) and the checks due for a look (a queue
+ * holding each check at most once). Memory is bounded by checks times views.
  */
 export class CheckRegistry {
-  readonly #runners = new Map<string, CheckRunner>()
-  readonly #views: readonly ResolvedView[]
+  readonly #checks = new Map<string, Registered>()
+  readonly #views: readonly HealthView[]
   readonly #members: Map<string, Members>
-  /** The views that count each check. */
-  readonly #countedIn = new Map<CheckRunner, Members[]>()
   readonly #log: FastifyBaseLogger
-  readonly #events: RunnerEvents
-  readonly #changed: (check: string) => void
+  readonly #runnerEvents: RunnerEvents
+  readonly #events: RegistryEvents
+  /** Checks keep fresh on their own (see settingsOf). */
+  readonly #background: boolean
   #started = false
+  #stopped = false
 
-  /**
-   * `changed` is called on every new reading and removal: the answers must be rebuilt, and the
-   * tallies already say their statuses. `ran` hears of every reading first: how the check counted
-   * before it, and the run's duration.
-   */
-  constructor (
-    changed: (check: string) => void, log: FastifyBaseLogger, views: readonly ResolvedView[],
-    ran: (runner: CheckRunner, previous: Status | undefined, ms: number) => void
-  ) {
+  constructor (views: readonly HealthView[], events: RegistryEvents, log: FastifyBaseLogger, background = false) {
     this.#log = log
     this.#views = views
+    this.#events = events
+    this.#background = background
     this.#members = new Map(views.map((view) => [view.name, new Members()]))
-    this.#events = {
-      reading: (runner, previous, ms) => {
-        const current = runner.counted
+    this.#runnerEvents = {
+      reading: (runner, previous) => {
+        const current = (runner.reading as Reading).counted
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn.get(runner) as Members[]) {
-          members.recount(previous, current)
+        for (const members of this.#countedIn(runner)) {
+          members.recount(previous?.counted, current)
           members.due.schedule(runner, freshUntil)
         }
-        ran(runner, previous, ms)
-        changed(runner.name)
+        events.reading(runner, previous)
       },
       due: (runner) => {
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn.get(runner) as Members[]) members.due.schedule(runner, freshUntil)
+        for (const members of this.#countedIn(runner)) members.due.schedule(runner, freshUntil)
       }
     }
-    this.#changed = changed
+  }
+
+  #countedIn (runner: CheckRunner): readonly Members[] {
+    return (this.#checks.get(runner.name) as Registered).countedIn
   }
 
   has (name: string): boolean {
-    return this.#runners.has(name)
+    return this.#checks.has(name)
   }
 
   get (name: string): CheckRunner | undefined {
-    return this.#runners.get(name)
+    return this.#checks.get(name)?.runner
   }
 
   /** Every check, in registration order. */
-  all (): IterableIterator<CheckRunner> {
-    return this.#runners.values()
+  * all (): IterableIterator<CheckRunner> {
+    for (const { runner } of this.#checks.values()) yield runner
   }
 
-  /** The checks a view counts (a view of the options). */
+  /** The checks a view counts, in registration order (a new array after each change: never mutated). */
   members (view: string): readonly CheckRunner[] {
     return (this.#members.get(view) as Members).runners
   }
@@ -146,55 +172,59 @@ export class CheckRegistry {
     return this.#members.get(view) as Members
   }
 
-  /** Checks the name and options up front; a mistake throws FST_HEALTH_INVALID_CHECK. */
+  /**
+   * Adds a check: a function, or `{ check, close?, ...options }` with `options` over its own.
+   * Checks the name and options up front; a mistake throws FST_HEALTH_INVALID_CHECK.
+   */
   add (name: unknown, check: unknown, options: unknown = {}): void {
     if (!isCheckKey(name)) {
       invalid(String(name), 'has a bad name: expected "componentName:measurementName", either part optional, one colon at most')
     }
-    if (this.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
-    if (typeof check !== 'function') invalid(name, 'is not a function')
+    if (this.#checks.has(name)) throw new FST_HEALTH_DUPLICATE_CHECK(name)
     if (typeof options !== 'object' || options === null || Array.isArray(options)) invalid(name, 'has options that are not an object')
-    const runner = new CheckRunner(name, check as CheckFunction, settingsOf(name, options as Record<string, unknown>), this.#events, this.#log)
-    this.#runners.set(name, runner)
+    let definition: Record<string, unknown>
+    if (typeof check === 'function') definition = { ...options, check }
+    else if (isPlainObject(check) && typeof check.check === 'function') definition = { ...check, ...options }
+    else invalid(name, 'must be a function or { check: function, close?: function, ...options }')
+    const runner = new CheckRunner(name, definition.check as CheckFunction, settingsOf(name, definition, this.#background), this.#runnerEvents, this.#log)
     const countedIn: Members[] = []
     for (const view of this.#views) {
       if (!countsCheck(view, runner)) continue
       const members = this.#members.get(view.name) as Members
-      members.runners.push(runner)
+      members.runners = [...members.runners, runner]
       // No reading yet: the next request runs it.
       members.due.schedule(runner, -Infinity)
       countedIn.push(members)
     }
-    this.#countedIn.set(runner, countedIn)
-    if (this.#started) runner.start()
+    this.#checks.set(name, { runner, close: definition.close as Registered['close'], countedIn })
+    if (this.#stopped) runner.stop()
+    else if (this.#started) runner.start()
   }
 
   /**
-   * Takes a check out: its loop stopped, a run in flight aborted and its result ignored, and the
-   * change announced. False, changing nothing, when no check has that name.
+   * Takes a check out: its loop stopped, a run in flight aborted and its result ignored, what it
+   * holds released (close), and the change announced. False, changing nothing, when no check has
+   * that name.
    */
   remove (name: string): boolean {
-    const runner = this.#runners.get(name)
-    if (runner === undefined) return false
-    this.#runners.delete(name)
-    for (const members of this.#countedIn.get(runner) as Members[]) {
-      members.runners.splice(members.runners.indexOf(runner), 1)
+    const registered = this.#checks.get(name)
+    if (registered === undefined) return false
+    const { runner, countedIn } = registered
+    this.#checks.delete(name)
+    for (const members of countedIn) {
+      members.runners = members.runners.filter((member) => member !== runner)
       members.due.forget(runner)
-      members.recount(runner.counted, undefined)
+      members.recount(runner.reading?.counted, undefined)
     }
-    this.#countedIn.delete(runner)
     runner.remove()
-    this.#changed(name)
+    this.#release(registered).catch(() => {}) // #release never rejects: it logs
+    this.#events.removed(runner)
     return true
   }
 
-  /** Registers `{ name: fn | { check: fn, ...options } }`, the `checks` option's form. */
-  addAll (checks: Record<string, CheckFunction | CheckDefinition>): void {
-    for (const [name, definition] of Object.entries(checks)) {
-      if (typeof definition === 'function') this.add(name, definition)
-      else if (typeof definition === 'object' && definition !== null) this.add(name, definition.check, definition)
-      else invalid(name, 'must be a function or { check: function, ...options }')
-    }
+  /** Registers `{ name: fn | { check: fn, close?, ...options } }`, the `checks` option's form. */
+  addAll (checks: Record<string, unknown>): void {
+    for (const [name, definition] of Object.entries(checks)) this.add(name, definition)
   }
 
   /**
@@ -203,8 +233,8 @@ export class CheckRegistry {
    * only the checks due for a look: none, until the first of them is.
    */
   refresh (view: string): Promise<unknown> | undefined {
-    const { runners, due } = this.#members.get(view) as Members
-    if (runners.length === 0) return undefined
+    const { due } = this.#members.get(view) as Members
+    if (due.size === 0) return undefined
     const now = performance.now()
     if (now < due.nextAt()) return undefined
     let waits: Array<Promise<void>> | undefined
@@ -215,7 +245,9 @@ export class CheckRegistry {
       looked.push(runner)
     }
     // Afterwards: one that is still due (a run to wait for) is looked at again by the next request.
-    for (const runner of looked) due.schedule(runner, runner.freshUntil())
+    for (const runner of looked) {
+      if (this.#checks.get(runner.name)?.runner === runner) due.schedule(runner, runner.freshUntil())
+    }
     return waits === undefined ? undefined : Promise.all(waits)
   }
 
@@ -224,7 +256,7 @@ export class CheckRegistry {
    * is a mistake, and a selector that picks none is most likely a typo.
    */
   verify (): void {
-    const runners = [...this.#runners.values()]
+    const runners = [...this.all()]
     for (const view of this.#views) {
       for (const selector of [...view.include ?? [], ...view.exclude]) {
         const text = selectorText(selector)
@@ -238,12 +270,38 @@ export class CheckRegistry {
 
   /** Starts the background loops of interval checks, now and for checks added later. */
   start (): void {
+    if (this.#stopped) return
     this.#started = true
-    for (const runner of this.#runners.values()) runner.start()
+    for (const runner of this.all()) runner.start()
   }
 
-  stop (): void {
-    this.#started = false
-    for (const runner of this.#runners.values()) runner.stop()
+  /**
+   * Stops for good: runs in flight end now with a failed reading that says so, no run starts
+   * again, and what every check holds is released. Resolves once every close() has settled.
+   */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    for (const runner of this.all()) runner.stop()
+    await Promise.all([...this.#checks.values()].map((registered) => this.#release(registered)))
+  }
+
+  /**
+   * Calls a check's close(), waiting for it at most the check's timeout: one that throws, rejects
+   * or hangs is logged, without a secret, and holds nothing up.
+   */
+  async #release ({ runner, close }: Registered): Promise<void> {
+    if (close === undefined) return
+    const { name, settings: { timeout } } = runner
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<string>((resolve) => { timer = setTimeout(resolve, timeout, `did not finish within ${timeout} ms`) })
+    try {
+      const problem = await Promise.race([Promise.resolve(close()).then(() => undefined), late])
+      if (problem !== undefined) this.#log.warn({ check: name }, `fastify-health: closing check "${name}" ${problem}`)
+    } catch (error) {
+      this.#log.warn({ check: name }, `fastify-health: closing check "${name}" failed: ${redact(describeThrown(error))}`)
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }

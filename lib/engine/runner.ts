@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Status, worstStatus } from '../states.js'
-import { describeThrown, failedEntry, normalizeResult } from './normalize.js'
-import type { CheckContext, CheckFunction, Reading, ProbeName, Verdict } from './types.js'
+import { describeThrown, failedEntry, normalizeResult, type ReadingEntry } from './normalize.js'
+import type { CheckContext, CheckFunction, ProbeName, Reading } from './types.js'
 
 export interface RunnerSettings {
   timeout: number
   critical: boolean
   cacheFor: number
+  /** 0: no background loop; runs start when a request finds the reading stale. */
   interval: number
   probes: ReadonlySet<ProbeName>
   /** What the `groups` option can select the check by (`tag:<tag>`). */
@@ -20,8 +21,8 @@ export interface RunnerSettings {
 
 /** What a runner tells whoever keeps track of it. */
 export interface RunnerEvents {
-  /** A reading was recorded, from a run of `ms`; `previous` is how the check counted before it. */
-  reading: (runner: CheckRunner, previous: Status | undefined, ms: number) => void
+  /** A reading was recorded; `previous` is the one before it (undefined for the first). */
+  reading: (runner: CheckRunner, previous: Reading | undefined) => void
   /** What freshUntil() says may have moved earlier: a run that outlived its timeout settled. */
   due: (runner: CheckRunner) => void
 }
@@ -30,35 +31,50 @@ const ignore = (): void => {}
 /** What a removed runner tells: nothing, so that a run that settles late changes nothing. */
 const detached: RunnerEvents = { reading: ignore, due: ignore }
 
-/** A run's reading, and how long the run took (a run that timed out took its timeout). */
-interface Outcome {
-  reading: Reading
-  ms: number
-}
+/** What the `output` of a reading says when the instance stopped while its run was in flight. */
+export const STOPPED_OUTPUT = 'The instance stopped before the check answered'
 
-function readingOf (result: unknown): Reading {
-  const entries = normalizeResult(result, new Date().toISOString())
-  const status = entries.reduce((worst, entry) => worstStatus(worst, entry.status), Status.PASS as Status)
-  return { entries, status, at: performance.now() }
+/** The worst status among the entries. */
+function worstOf (entries: readonly ReadingEntry[]): Status {
+  let worst: Status = Status.PASS
+  for (const entry of entries) worst = worstStatus(worst, entry.status)
+  return worst
 }
 
 /**
- * A failed reading. It keeps the nodes of the previous reading, each failed with `output`, so
- * that a timeout still says which server it was (componentId) and what kind (componentType).
+ * The entries of a run that failed (a throw, a timeout, a stop). They keep the identity of the
+ * previous reading's nodes (componentId and componentType, whichever they had), each failed with
+ * `output`, so that a timeout still says which server it was and what kind.
  */
-function failedReading (output: string, previous: Reading | undefined): Reading {
-  const time = new Date().toISOString()
-  const nodes = previous?.entries.filter((entry) => entry.componentId !== undefined) ?? []
-  const entries = nodes.length === 0
-    ? [failedEntry(output, time)]
-    : nodes.map(({ componentId, componentType }) => ({ componentId, componentType, ...failedEntry(output, time) }))
-  return { entries, status: Status.FAIL, at: performance.now() }
+function failureEntries (output: string, previous: Reading | undefined, time: string): ReadingEntry[] {
+  const failed = failedEntry(output, time)
+  const seen = new Set<string>()
+  const entries: ReadingEntry[] = []
+  for (const { componentId, componentType } of previous?.entries ?? []) {
+    if (componentId === undefined && componentType === undefined) continue
+    const key = JSON.stringify([componentId, componentType])
+    if (seen.has(key)) continue
+    seen.add(key)
+    entries.push({
+      ...(componentId === undefined ? {} : { componentId }),
+      ...(componentType === undefined ? {} : { componentType }),
+      ...failed
+    })
+  }
+  return entries.length === 0 ? [failed] : entries
+}
+
+/** A run's outcome before it is judged: its entries and how long it took. */
+interface Outcome {
+  entries: ReadingEntry[]
+  durationMs: number
 }
 
 /**
  * Runs one check: never more than one run in flight, a reading reused for `cacheFor`, a run
  * that outlives `timeout` reported as failed, and optionally a background loop every `interval`.
- * Judges its readings against the failure and success thresholds, and logs runs turning slow.
+ * Each reading is an immutable value: its entries, its own status and how it counts, judged
+ * against the failure and success thresholds when it arrives. Logs runs turning slow.
  */
 export class CheckRunner {
   readonly name: string
@@ -67,11 +83,9 @@ export class CheckRunner {
   #events: RunnerEvents
   readonly #context: CheckContext
   #reading: Reading | undefined
-  #verdict: Verdict = { status: Status.PASS }
   /** The check counts as failing: its failureThreshold was reached, its successThreshold not since. */
   #failing = false
-  /** Whether the latest reading failed, and how many readings in a row did the same. */
-  #lastFailed = false
+  /** How many readings in a row failed (or did not), the latest included. */
   #streak = 0
   /** The latest run was slow: the next slow one is not logged again. */
   #slow = false
@@ -82,8 +96,8 @@ export class CheckRunner {
   #abort: AbortController | undefined
   /** The timeout of the run in flight. */
   #deadline: NodeJS.Timeout | undefined
-  /** Ends the run in flight at once, its result ignored (the check was removed). */
-  #cut: ((outcome: undefined) => void) | undefined
+  /** Ends the run in flight at once: with a failed reading (stop), or with none (removal). */
+  #cut: ((outcome: Outcome | undefined) => void) | undefined
   /** The background loop's next run. */
   #timer: NodeJS.Timeout | undefined
   #stopped = false
@@ -96,30 +110,18 @@ export class CheckRunner {
     this.#events = events
   }
 
+  /** The latest reading; undefined before the first. */
   get reading (): Reading | undefined {
     return this.#reading
-  }
-
-  /** How the latest reading counts, given the ones before it. */
-  get verdict (): Verdict {
-    return this.#verdict
-  }
-
-  /**
-   * How the check counts in an answer: its verdict, except that a failing check that is not
-   * critical lowers an answer to warn, never to fail. Undefined before the first reading.
-   */
-  get counted (): Status | undefined {
-    if (this.#reading === undefined) return undefined
-    const { status } = this.#verdict
-    return status === Status.FAIL && !this.settings.critical ? Status.WARN : status
   }
 
   /**
    * Starts a run when the reading is stale. Returns what a caller must wait for, or undefined
    * when the last reading may be served: it is fresh, or a refresh it outlives is under way.
+   * Once stopped, nothing starts and nothing is waited for.
    */
   refresh (now: number): Promise<void> | undefined {
+    if (this.#stopped) return undefined
     const reading = this.#reading
     if (reading === undefined) return this.#pending ?? this.#run()
     const { interval, cacheFor, timeout } = this.settings
@@ -134,11 +136,12 @@ export class CheckRunner {
 
   /**
    * Until when `refresh()` would return undefined without starting anything: never before the
-   * first reading; for good once a background loop keeps it, or while a run that outlived its
-   * timeout goes on (its end is announced: `due`); while a run is under way, until a caller would
-   * have to wait for it; else until the reading goes stale.
+   * first reading; for good once stopped or a background loop keeps it, or while a run that
+   * outlived its timeout goes on (its end is announced: `due`); while a run is under way, until a
+   * caller would have to wait for it; else until the reading goes stale.
    */
   freshUntil (): number {
+    if (this.#stopped) return Infinity
     const reading = this.#reading
     if (reading === undefined) return -Infinity
     const { interval, cacheFor, timeout } = this.settings
@@ -152,13 +155,16 @@ export class CheckRunner {
     if (this.settings.interval > 0 && this.#timer === undefined && !this.#stopped) this.#loop()
   }
 
-  /** Stops the background loop and aborts a run in flight. */
-  stop (reason = 'The health checks were stopped'): void {
+  /**
+   * Stops for good: no background run, no new run. A run in flight is aborted (its signal) and
+   * ends now with a failed reading that says so, so that whoever waits for it is answered at once,
+   * and no timer of the run outlives the stop.
+   */
+  stop (): void {
+    if (this.#stopped) return
     this.#stopped = true
     clearTimeout(this.#timer)
-    // A check that ignores its signal must not hold a closed process open until its timeout.
-    clearTimeout(this.#deadline)
-    this.#abort?.abort(new Error(reason))
+    this.#end({ entries: failureEntries(STOPPED_OUTPUT, this.#reading, new Date().toISOString()), durationMs: 0 }, STOPPED_OUTPUT)
   }
 
   /**
@@ -167,8 +173,16 @@ export class CheckRunner {
    */
   remove (): void {
     this.#events = detached
-    this.stop('The check was removed')
-    this.#cut?.(undefined)
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    this.#end(undefined, 'The check was removed')
+  }
+
+  /** Ends the run in flight, if any, with `outcome`, and aborts its signal with `reason`. */
+  #end (outcome: Outcome | undefined, reason: string): void {
+    clearTimeout(this.#deadline)
+    if (this.#running) this.#abort?.abort(new Error(reason))
+    this.#cut?.(outcome)
   }
 
   #loop = (): void => {
@@ -197,50 +211,60 @@ export class CheckRunner {
     result.then(settled, settled)
 
     const { timeout } = this.settings
-    // What ends a run before its result: the timeout, with a failed reading, or removal, with none.
+    // What ends a run before its result: the timeout or a stop, with a failed reading; removal, with none.
     const cut = new Promise<Outcome | undefined>((resolve) => {
       this.#cut = resolve
       this.#deadline = setTimeout(() => {
-        abort.abort(new Error(`Timed out after ${timeout} ms`))
-        resolve({ reading: failedReading(`Timed out after ${timeout} ms`, this.#reading), ms: timeout })
+        const output = `Timed out after ${timeout} ms`
+        abort.abort(new Error(output))
+        resolve({ entries: failureEntries(output, this.#reading, new Date().toISOString()), durationMs: timeout })
       }, timeout)
     })
     const outcome = Promise.race([
       // catch() after then(): a result that breaks normalisation is a failed reading too.
-      result.then(readingOf).catch((error: unknown) => failedReading(describeThrown(error), this.#reading))
-        .then((reading) => ({ reading, ms: performance.now() - started })),
+      result.then((value) => normalizeResult(value, new Date().toISOString()))
+        .catch((error: unknown) => failureEntries(describeThrown(error), this.#reading, new Date().toISOString()))
+        .then((entries) => ({ entries, durationMs: performance.now() - started })),
       cut
     ])
     this.#pending = outcome.then((latest) => {
       clearTimeout(this.#deadline)
       this.#pending = undefined
-      if (latest === undefined) return
-      const previous = this.counted
-      this.#reading = latest.reading
-      this.#verdict = this.#verdictOf(latest.reading.status)
-      this.#timed(latest.ms)
-      this.#events.reading(this, previous, latest.ms)
+      this.#cut = undefined
+      if (latest !== undefined) this.#record(latest)
     })
     return this.#pending
   }
 
-  /**
-   * How a reading counts: a change between failing and not failing counts once enough readings
-   * in a row agree (failureThreshold, successThreshold); until then a failing reading counts as
-   * warn and a passing one as fail. `warn` is not failing.
-   */
-  #verdictOf (status: Status): Verdict {
+  /** Judges an outcome against the thresholds, keeps it as the latest reading, and tells. */
+  #record ({ entries, durationMs }: Outcome): void {
+    const previous = this.#reading
+    const status = worstOf(entries)
     const failed = status === Status.FAIL
-    this.#streak = failed === this.#lastFailed ? this.#streak + 1 : 1
-    this.#lastFailed = failed
+    const lastFailed = previous !== undefined && previous.status === Status.FAIL
+    this.#streak = previous !== undefined && failed === lastFailed ? this.#streak + 1 : 1
+    // A change between failing and not failing counts once enough readings in a row agree
+    // (failureThreshold, successThreshold); until then a failing reading counts as warn and a
+    // passing one as fail. `warn` is not failing.
+    let judged: Status = status
+    let held: Reading['held']
     if (failed !== this.#failing) {
       const threshold = failed ? this.settings.failureThreshold : this.settings.successThreshold
       if (this.#streak < threshold) {
-        return { status: failed ? Status.WARN : Status.FAIL, held: { streak: this.#streak, threshold } }
+        judged = failed ? Status.WARN : Status.FAIL
+        held = Object.freeze({ streak: this.#streak, threshold })
+      } else {
+        this.#failing = failed
       }
-      this.#failing = failed
     }
-    return { status }
+    // A failing check that is not critical lowers an answer to warn, never to fail.
+    const counted = judged === Status.FAIL && !this.settings.critical ? Status.WARN : judged
+    for (const entry of entries) Object.freeze(entry)
+    this.#reading = Object.freeze({
+      entries: Object.freeze(entries), status, counted, held, at: performance.now(), time: Date.now(), durationMs
+    })
+    this.#timed(durationMs)
+    this.#events.reading(this, previous)
   }
 
   /** Logs a run that turned slow: past slowThreshold, or timed out. Once until a run is fast again. */

@@ -1,8 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealthCheckEntry, HealthLinks } from '../schema.js'
+import type { Status } from '../states.js'
 import type { ProbeName } from '../views.js'
 
 export type { ProbeName }
+
+/** The statuses a check may return: the draft's three, and the aliases its readers accept. */
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'ok' | 'up' | 'error' | 'down'
 
 /** One component detail as a check returns it: every field of the draft typed, extra keys allowed. */
 export interface ComponentDetail {
@@ -11,7 +15,7 @@ export interface ComponentDetail {
   observedValue?: unknown
   observedUnit?: string
   /** pass, warn or fail; the readers' aliases ok/up and error/down are accepted too. */
-  status?: 'pass' | 'warn' | 'fail' | 'ok' | 'up' | 'error' | 'down' | (string & {})
+  status?: CheckStatus
   affectedEndpoints?: string[]
   /** ISO 8601 date-time of the reading (or a Date); filled in when left out. */
   time?: string | Date
@@ -84,26 +88,38 @@ export interface CheckOptions {
   slowThreshold?: number
 }
 
+/**
+ * A check with its options, and what it holds: `close()` releases it (listeners added to a
+ * client, a channel). The ready-made checks are of this form.
+ */
 export interface CheckDefinition extends CheckOptions {
   check: CheckFunction
+  /** Called once when the check is removed or the instance closes; may be async. */
+  close?: () => void | Promise<void>
 }
 
-/** How a check counts in the answers, given its latest readings and its thresholds. */
-export interface Verdict {
-  /** The status the check counts with: the reading's, unless a threshold holds it back. */
-  readonly status: 'pass' | 'warn' | 'fail'
+/**
+ * One reading of a check, immutable: its entries, its own status and how it counts, all taken
+ * when it arrived.
+ */
+export interface Reading {
+  readonly entries: readonly HealthCheckEntry[]
+  /** The worst status among the entries. */
+  readonly status: Status
   /**
-   * Set while the latest reading does not count yet: how many readings like it came in a row,
-   * of how many it takes (failing ones when it fails, passing ones when it counts as failing).
+   * How the check counts in the answers with this reading: its own status, unless a threshold
+   * holds it back; a failing check that is not critical counts as warn.
+   */
+  readonly counted: Status
+  /**
+   * Set while the reading does not count yet: how many readings like it came in a row, of how
+   * many it takes (failing ones when it fails, passing ones when the check counts as failing).
    */
   readonly held?: { readonly streak: number, readonly threshold: number }
-}
-
-/** The latest reading of one check. */
-export interface Reading {
-  readonly entries: HealthCheckEntry[]
-  /** The worst status among the entries. */
-  readonly status: 'pass' | 'warn' | 'fail'
   /** performance.now() when the reading arrived. */
   readonly at: number
+  /** Date.now() when the reading arrived. */
+  readonly time: number
+  /** How long the run took, in ms (a run that timed out took its timeout). */
+  readonly durationMs: number
 }
