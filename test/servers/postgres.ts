@@ -3,7 +3,7 @@
 // its socket in that folder; a user with a password owns the `health` database, and the
 // superuser reaches the server over the socket (trust) to count what the checks ran.
 import { readdirSync } from 'node:fs'
-import { chown, mkdir } from 'node:fs/promises'
+import { chmod, chown, copyFile, mkdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -28,7 +28,8 @@ function postgresBin (): string {
 /** pg_stat_statements counts the health queries; pg_stat_activity lists the sessions. */
 export type PostgresServer = SqlServer
 
-export async function startPostgres (): Promise<PostgresServer> {
+/** With `tls`, the server also takes SSL connections (`ssl=on`) with this certificate and key. */
+export async function startPostgres (options: { tls?: { certFile: string, keyFile: string } } = {}): Promise<PostgresServer> {
   const bin = postgresBin()
   const initdb = requireBinary(join(bin, 'initdb'), 'postgresql')
   const postgres = requireBinary(join(bin, 'postgres'), 'postgresql')
@@ -63,7 +64,8 @@ export async function startPostgres (): Promise<PostgresServer> {
       '-D', data, '-p', String(port), '-k', sockets, '-c', 'listen_addresses=127.0.0.1',
       '-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'track_counts=on',
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-      '-c', 'shared_buffers=16MB', '-c', 'max_connections=40'
+      '-c', 'shared_buffers=16MB', '-c', 'max_connections=40',
+      ...(options.tls === undefined ? [] : ['-c', 'ssl=on', '-c', `ssl_cert_file=${join(dir.path, 'server.crt')}`, '-c', `ssl_key_file=${join(dir.path, 'server.key')}`])
     ], logFile, owner)
     server = started
     let gone = false
@@ -78,6 +80,14 @@ export async function startPostgres (): Promise<PostgresServer> {
     await chown(dir.path, owner.uid, owner.gid)
     await mkdir(sockets)
     await chown(sockets, owner.uid, owner.gid)
+    if (options.tls !== undefined) {
+      // PostgreSQL reads them as its own user, and refuses a key that others may read.
+      for (const [from, to] of [[options.tls.certFile, 'server.crt'], [options.tls.keyFile, 'server.key']]) {
+        await copyFile(from, join(dir.path, to))
+        await chown(join(dir.path, to), owner.uid, owner.gid)
+        await chmod(join(dir.path, to), 0o600)
+      }
+    }
     await runCommand(initdb, ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions', '-E', 'UTF8'], owner)
     await retryOnAddressInUse(async () => {
       port = await freePort()

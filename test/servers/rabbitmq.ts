@@ -19,6 +19,9 @@ export interface RabbitmqServer {
   readonly password: string
   /** `amqp://user:password@127.0.0.1:port`: a connection string with the credentials in it. */
   readonly url: string
+  /** With `tls`: the AMQPS port, beside the plain one, and its `amqps://user:password@127.0.0.1:port`. */
+  readonly tlsPort?: number
+  readonly tlsUrl?: string
   /** The pid of the running node (rabbitmq-server; the Erlang VM runs below it). */
   readonly pid: number
   /** SIGKILL to the node's whole process tree, as a crash would. Data and epmd stay. */
@@ -46,16 +49,22 @@ async function killTree (pid: number): Promise<void> {
  * Starts a node; its three ports (AMQP, distribution, epmd) are picked before they are bound, so
  * a start that fails because one was taken meanwhile (a process exits) starts over with new ones.
  */
-export async function startRabbitmq (): Promise<RabbitmqServer> {
-  return await retryOnAddressInUse(startOnce, 3, (error) => addressInUse(error) || /exited/.test(String((error as Error)?.message)))
+export interface RabbitmqOptions {
+  /** An AMQPS listener too, with this certificate and key (no client certificate asked). */
+  tls?: { certFile: string, keyFile: string, caFile: string }
 }
 
-async function startOnce (): Promise<RabbitmqServer> {
+export async function startRabbitmq (options: RabbitmqOptions = {}): Promise<RabbitmqServer> {
+  return await retryOnAddressInUse(() => startOnce(options), 3, (error) => addressInUse(error) || /exited/.test(String((error as Error)?.message)))
+}
+
+async function startOnce (options: RabbitmqOptions): Promise<RabbitmqServer> {
   const server = requireBinary(join(SBIN, 'rabbitmq-server'), 'rabbitmq-server')
   const rabbitmqctl = requireBinary(join(SBIN, 'rabbitmqctl'), 'rabbitmq-server')
   const epmd = requireBinary('/usr/bin/epmd', 'erlang-base')
   const dir = await scratchDir('rabbitmq')
   const [port, distPort, epmdPort] = [await freePort(), await freePort(), await freePort()]
+  const tlsPort = options.tls === undefined ? undefined : await freePort()
   const user = 'health'
   const password = `pw-${randomBytes(12).toString('hex')}`
   const node = `health-${randomBytes(4).toString('hex')}@localhost`
@@ -126,6 +135,16 @@ async function startOnce (): Promise<RabbitmqServer> {
       'loopback_users = none',
       'log.console = false',
       'log.file.level = warning',
+      ...(options.tls === undefined
+        ? []
+        : [
+            `listeners.ssl.1 = 127.0.0.1:${tlsPort}`,
+            `ssl_options.cacertfile = ${options.tls.caFile}`,
+            `ssl_options.certfile = ${options.tls.certFile}`,
+            `ssl_options.keyfile = ${options.tls.keyFile}`,
+            'ssl_options.verify = verify_none',
+            'ssl_options.fail_if_no_peer_cert = false'
+          ]),
       ''
     ].join('\n'))
     // No plugin at all: management (and its HTTP listener) stays off.
@@ -153,6 +172,8 @@ async function startOnce (): Promise<RabbitmqServer> {
     user,
     password,
     url,
+    tlsPort,
+    tlsUrl: tlsPort === undefined ? undefined : `amqps://${user}:${password}@127.0.0.1:${tlsPort}`,
     get pid () {
       if (running?.child.pid === undefined) throw new Error('rabbitmq-server is not running')
       return running.child.pid

@@ -14,6 +14,9 @@ export interface RedisServer {
   readonly password: string
   /** `redis://:password@127.0.0.1:port`: a connection string with the credentials in it. */
   readonly url: string
+  /** With `tls`: the TLS port, beside the plain one, and its `rediss://:password@127.0.0.1:port`. */
+  readonly tlsPort?: number
+  readonly tlsUrl?: string
   /** The pid of the running server (it changes with start()). */
   readonly pid: number
   /** SIGKILL, as a crash would: even a frozen server goes at once. The folder stays. */
@@ -45,7 +48,8 @@ async function command (port: number, password: string, args: [string, ...string
 
 const infoField = (info: string, field: string): number => Number(new RegExp(`${field}[:=](\\d+)`).exec(info)?.[1] ?? 0)
 
-export async function startRedis (options: { cluster?: boolean } = {}): Promise<RedisServer> {
+/** With `tls`, the server also listens for TLS on a port of its own, with this certificate and key (no client certificate asked). */
+export async function startRedis (options: { cluster?: boolean, tls?: { certFile: string, keyFile: string, caFile: string } } = {}): Promise<RedisServer> {
   const redisServer = binary()
   const dir = await scratchDir('redis')
   const logFile = join(dir.path, 'redis.log')
@@ -53,11 +57,16 @@ export async function startRedis (options: { cluster?: boolean } = {}): Promise<
   // Picked before the server binds it (--port 0 turns TCP off): a start that finds it taken
   // meanwhile tries again with another one.
   let port = 0
+  let tlsPort: number | undefined
   const args = (): string[] => {
     const args = [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--daemonize', 'no',
       '--save', '', '--appendonly', 'no', '--requirepass', password, '--logfile', ''
     ]
+    if (options.tls !== undefined) {
+      args.push('--tls-port', String(tlsPort), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile,
+        '--tls-ca-cert-file', options.tls.caFile, '--tls-auth-clients', 'no')
+    }
     if (options.cluster === true) {
       // nodes.conf keeps the slots across a restart; the announced address is what CLUSTER SLOTS tells.
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir.path, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1', '--masterauth', password)
@@ -92,6 +101,7 @@ export async function startRedis (options: { cluster?: boolean } = {}): Promise<
   try {
     await retryOnAddressInUse(async () => {
       port = await freePort()
+      if (options.tls !== undefined) tlsPort = await freePort()
       await start().catch(async (error: unknown) => {
         await kill()
         throw error
@@ -108,6 +118,8 @@ export async function startRedis (options: { cluster?: boolean } = {}): Promise<
     port,
     password,
     url: `redis://:${password}@127.0.0.1:${port}`,
+    tlsPort,
+    tlsUrl: tlsPort === undefined ? undefined : `rediss://:${password}@127.0.0.1:${tlsPort}`,
     get pid () {
       if (server?.child.pid === undefined) throw new Error('redis-server is not running')
       return server.child.pid
