@@ -73,7 +73,7 @@ export class OutageLog {
     else this.#warn(this.#log, line)
   }
 
-  /** A reading passed: the outage ends once readings have passed long enough. */
+  /** A reading passed (in a run: run() gave the logger): the outage ends once readings have passed long enough. */
   passed (): void {
     if (!this.#down) return
     const now = performance.now()
@@ -82,8 +82,10 @@ export class OutageLog {
     this.#down = false
     this.#passingSince = undefined
     const componentId = this.#componentId()
-    const where = componentId === undefined ? '' : ` ${componentId}`
-    this.#log?.info({ componentId }, `fastify-health: ${this.#what}${where} reachable again`)
+    // RabbitMQ's componentId may still be unknown: the line then names the kind only.
+    const named = [this.#what, componentId].filter((part) => part !== undefined).join(' ')
+    const log = this.#log as FastifyBaseLogger
+    log.info({ componentId }, `fastify-health: ${named} reachable again`)
   }
 
   #warn (log: FastifyBaseLogger, line: string): void {
