@@ -5,8 +5,9 @@ import type { ComponentDetail } from '../engine/types.js'
 import { checkOptions, failedReading, invalidTarget, type ResponseTimeOptions, serverId, timedReading } from './common.js'
 import { readyMade, type ReadyMadeCheck } from './ready-made.js'
 
+const FACTORY = 'tcpCheck'
+
 const defaults = {
-  factory: 'tcpCheck',
   maxPort: 65535,
   /** What the reading's observedValue is, as its warn/fail output names it. */
   measure: 'time to connect'
@@ -14,9 +15,9 @@ const defaults = {
 
 /** A check that `host` accepts a TCP connection on `port`; it holds nothing between runs. */
 export function tcpCheck (host: string, port: number, options?: ResponseTimeOptions): ReadyMadeCheck {
-  if (typeof host !== 'string' || host === '' || /\s/.test(host)) invalidTarget(defaults.factory, 'a host name or address', host)
-  if (!Number.isInteger(port) || port < 1 || port > defaults.maxPort) invalidTarget(defaults.factory, `a port from 1 to ${defaults.maxPort}`, port)
-  const settings = checkOptions<ResponseTimeOptions>(defaults.factory, options)
+  if (typeof host !== 'string' || host === '' || /\s/.test(host)) invalidTarget(FACTORY, 'a host name or address', host)
+  if (!Number.isInteger(port) || port < 1 || port > defaults.maxPort) invalidTarget(FACTORY, `a port from 1 to ${defaults.maxPort}`, port)
+  const settings = checkOptions<ResponseTimeOptions>(FACTORY, options)
   const base: ComponentDetail = { componentType: 'component', componentId: settings.componentId ?? serverId(host, port) }
 
   return readyMade((signal) => new Promise((resolve, reject) => {
