@@ -70,6 +70,7 @@ async function tlsApp (t: Test, checks: Record<string, unknown>): Promise<{ read
   await app.register(fastifyHealth, {
     serviceName: 'orders',
     initialState: State.WORK,
+    exposeDetails: true,
     checks: Object.fromEntries(Object.entries(checks).map(([name, made]) => [name, withSettings(made)]))
   })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
@@ -89,12 +90,14 @@ async function tlsApp (t: Test, checks: Record<string, unknown>): Promise<{ read
   }
 }
 
-/** Reads until every entry has settled on what `done` wants (a failing client may take a few runs to say why). */
-const readUntil = (read: () => Promise<Record<string, ComponentDetail>>, what: string, done: (entries: Record<string, ComponentDetail>) => boolean): Promise<Record<string, ComponentDetail>> =>
-  waitFor(what, async () => {
-    const entries = await read()
-    return done(entries) ? entries : undefined
-  }, 20_000, 100)
+/** Reads until every entry has settled on what `done` wants (a failing client may take a few runs to say why); a timeout shows the last entries. */
+async function readUntil (read: () => Promise<Record<string, ComponentDetail>>, what: string, done: (entries: Record<string, ComponentDetail>) => boolean): Promise<Record<string, ComponentDetail>> {
+  let last: Record<string, ComponentDetail> = {}
+  return await waitFor(what, async () => {
+    last = await read()
+    return done(last) ? last : undefined
+  }, 20_000, 100).catch((error: Error) => { throw new Error(`${error.message}; the last answer: ${JSON.stringify(last)}`) })
+}
 
 t.test('PostgreSQL with ssl: the server as componentId, an encrypted session, nothing secret when it fails', async (t) => {
   const { user, password, port } = postgres

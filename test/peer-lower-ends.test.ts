@@ -96,7 +96,7 @@ const withOptions = (made: unknown, options: Record<string, unknown>): CheckDefi
 async function lowerEndApp (t: Test, options: Record<string, unknown> = {}, routes: (app: FastifyInstance) => void = () => {}): Promise<{ app: FastifyInstance, base: string }> {
   const app = Fastify()
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, ...options })
+  await app.register(fastifyHealth, { serviceName: 'orders', initialState: State.WORK, exposeDetails: true, ...options })
   routes(app)
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   return { app, base }
