@@ -4,12 +4,12 @@ import { type Answer, type AnswerView, briefAnswer, detailedAnswer } from './ans
 import { describeThrown } from './engine/normalize.js'
 import { CheckRegistry } from './engine/registry.js'
 import type { CheckRunner } from './engine/runner.js'
-import type { CheckDefinition, CheckFunction, CheckOptions, Reading } from './engine/types.js'
+import type { CheckDefinition, CheckFunction, CheckOptions, CheckRun, HealthSnapshot, Reading, StatusCause, StatusChange } from './engine/types.js'
 import { FST_HEALTH_INVALID_LISTENER, FST_HEALTH_INVALID_STATE } from './errors.js'
 import type { ResolvedOptions } from './options.js'
 import { redact } from './redact.js'
 import type { HealthHistory } from './history/schema.js'
-import type { HealthCheckEntry, HealthResponse } from './schema.js'
+import type { HealthResponse } from './schema.js'
 import { isState, State, Status, worstStatus } from './states.js'
 import { checkView, type HealthView } from './views.js'
 
@@ -19,41 +19,9 @@ export interface HealthReport {
   body: HealthResponse
 }
 
+export type { CheckRun, HealthSnapshot, StatusCause, StatusChange }
+
 export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void
-
-/** A check run whose reading was recorded. */
-export interface CheckRun {
-  name: string
-  /** The reading's own status (before thresholds). */
-  status: Status
-  durationMs: number
-  /** How the check counts in the answers now (thresholds applied; a failing non-critical check: warn). */
-  counted: Status
-  /** How it counted before this reading; undefined for its first. */
-  previous: Status | undefined
-  /** The reading's entries, as the answers show them (frozen). */
-  entries: readonly HealthCheckEntry[]
-  /** When the reading arrived (Date.now()). */
-  at: number
-}
-
-/** What changed the overall status: a check's reading or removal, or the service's state. */
-export type StatusCause = { check: string } | { state: State }
-
-/** A change of the overall status, and its cause. */
-export interface StatusChange {
-  /** When it changed (Date.now()). */
-  at: number
-  from: Status
-  to: Status
-  cause: StatusCause
-}
-
-/** The latest status of the service and of each check that has a reading, as the answers count them. */
-export interface HealthSnapshot {
-  status: Status
-  checks: Array<{ name: string, status: Status }>
-}
 
 /**
  * The state of one service, its checks, and what its endpoints answer: `fastify.health`.

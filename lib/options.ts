@@ -10,7 +10,7 @@ import { processChecksProblem, type ProcessChecksOptions } from './process-check
 import {
   type HistoryOptions, historyRule, resolveHistory, resolveStatusPage, type ResolvedStatusPage, type StatusPageOptions, statusPageRule
 } from './history/options.js'
-import type { HistorySizes } from './history/store.js'
+import type { HistorySizes } from './history/options.js'
 import { type HealthRouteOptions, resolveRouteOptions, routeOptionsRule } from './route-options.js'
 import { duration, firstMistake, isPlainObject, type Rule, text } from './rules.js'
 import { isState, State, Status } from './states.js'

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { HealthCheckEntry, HealthLinks } from '../schema.js'
-import type { Status } from '../states.js'
+import type { State, Status } from '../states.js'
 import type { ProbeName } from '../views.js'
 
 export type { ProbeName }
@@ -122,4 +122,38 @@ export interface Reading {
   readonly time: number
   /** How long the run took, in ms (a run that timed out took its timeout). */
   readonly durationMs: number
+}
+
+/** A check run whose reading was recorded. */
+export interface CheckRun {
+  name: string
+  /** The reading's own status (before thresholds). */
+  status: Status
+  durationMs: number
+  /** How the check counts in the answers now (thresholds applied; a failing non-critical check: warn). */
+  counted: Status
+  /** How it counted before this reading; undefined for its first. */
+  previous: Status | undefined
+  /** The reading's entries, as the answers show them (frozen). */
+  entries: readonly HealthCheckEntry[]
+  /** When the reading arrived (Date.now()). */
+  at: number
+}
+
+/** What changed the overall status: a check's reading or removal, or the service's state. */
+export type StatusCause = { check: string } | { state: State }
+
+/** A change of the overall status, and its cause. */
+export interface StatusChange {
+  /** When it changed (Date.now()). */
+  at: number
+  from: Status
+  to: Status
+  cause: StatusCause
+}
+
+/** The latest status of the service and of each check that has a reading, as the answers count them. */
+export interface HealthSnapshot {
+  status: Status
+  checks: Array<{ name: string, status: Status }>
 }

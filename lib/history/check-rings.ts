@@ -1,4 +1,4 @@
-import type { CheckRun } from '../controller.js'
+import type { CheckRun } from '../engine/types.js'
 import type { CheckRunner } from '../engine/runner.js'
 import { redact } from '../redact.js'
 import type { HealthCheckEntry } from '../schema.js'

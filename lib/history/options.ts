@@ -1,5 +1,11 @@
 import { firstMistake, isPlainObject, type Rule } from '../rules.js'
-import type { HistorySizes } from './store.js'
+
+export interface HistorySizes {
+  /** Readings kept per check. */
+  readings: number
+  /** Changes kept per check, and of the overall status. */
+  changes: number
+}
 
 // The `history` and `statusPage` options: their types, defaults and rules (lib/options.ts
 // wires them in beside the others).

@@ -1,4 +1,4 @@
-import type { StatusChange } from '../controller.js'
+import type { StatusChange } from '../engine/types.js'
 import type { Status } from '../states.js'
 import { Ring } from './ring.js'
 import type { StatusChangeRecord, StatusHistory } from './schema.js'

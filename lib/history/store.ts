@@ -1,18 +1,12 @@
 import type { HealthLifecycle } from '../controller.js'
 import { CheckRings } from './check-rings.js'
+import type { HistorySizes } from './options.js'
 import type { CheckHistory, HealthHistory, StatusHistory } from './schema.js'
 import { StatusRings } from './status-rings.js'
 
 // The history of one service: the rings of each check, fed by every recorded run, and the ring
 // of the overall status, fed by every change. A removed check's rings are forgotten: at once
 // when a look finds another check (or none) under its name, and by a sweep as new rings come.
-
-export interface HistorySizes {
-  /** Readings kept per check. */
-  readings: number
-  /** Changes kept per check, and of the overall status. */
-  changes: number
-}
 
 export interface History {
   /** `health.history`: the documents. */

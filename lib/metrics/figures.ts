@@ -1,12 +1,15 @@
 // What the OpenTelemetry and the Prometheus metrics share: which figures there are, the state-set
 // series of a status, the duration buckets, and loading an optional peer package. Both read only
 // the lifecycle's snapshot() and onRun(), so that they stay apart from the check engine.
-import type { HealthLifecycle } from '../controller.js'
+import type { CheckRun, HealthSnapshot } from '../engine/types.js'
 import { FST_HEALTH_PEER_MISSING } from '../errors.js'
 import { Status } from '../states.js'
 
 /** What the metrics read: the latest statuses (at collection time) and each settled run. */
-export type FiguresSource = Pick<HealthLifecycle, 'snapshot' | 'onRun'>
+export interface FiguresSource {
+  snapshot: () => HealthSnapshot
+  onRun: (listener: (run: CheckRun) => void) => () => void
+}
 
 /** Every status value, each a series of a state set. */
 export const STATUSES: readonly Status[] = [Status.PASS, Status.WARN, Status.FAIL]
