@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifySchema, RouteOptions } from 'fastify'
 import { missingCheckPayload } from '../answer.js'
 import type { HealthController, HealthLifecycle } from '../controller.js'
 import { FST_HEALTH_ROUTE_TAKEN } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
-import { HEALTH_CONTENT_TYPE } from '../route.js'
+import { detailPolicy, HEALTH_CONTENT_TYPE } from '../route.js'
 import { HealthResponseSchema } from '../schema.js'
-import type { DetailOption } from '../views.js'
 import { CheckHistorySchema } from './schema.js'
 import type { History } from './store.js'
 
@@ -19,22 +18,6 @@ export interface HistoryContext {
   health: HealthController
   lifecycle: HealthLifecycle
   history: History
-}
-
-/**
- * Decides per request whether the details may be shown, as the drill-down does: only `true`
- * (or a promise of it) shows them; a decider that throws or rejects hides them.
- */
-export function detailPolicy (exposeDetails: DetailOption): (request: FastifyRequest) => Promise<boolean> {
-  return async (request) => {
-    if (typeof exposeDetails === 'boolean') return exposeDetails
-    try {
-      return (await exposeDetails(request)) === true
-    } catch (error) {
-      request.log.warn({ err: error }, 'fastify-health: exposeDetails threw; details hidden')
-      return false
-    }
-  }
 }
 
 /** What every route of the history shares with the health routes: the user's route options, the log options. */

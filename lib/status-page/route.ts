@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { detailPolicy, type HistoryContext, historyRouteOptions, JSON_CONTENT_TYPE } from '../history/route.js'
+import { type HistoryContext, historyRouteOptions, JSON_CONTENT_TYPE } from '../history/route.js'
+import { detailPolicy } from '../route.js'
 import type { ResolvedStatusPage } from '../history/options.js'
 import type { ResolvedOptions } from '../options.js'
 import { pageData } from './data.js'
