@@ -8,7 +8,7 @@ export { createHealthServer, type HealthServer, type HealthServerOptions } from 
 export {
   type FastifyHealthOptions, type GroupSelector, type HealthGroupOptions, type ProbePaths, DEFAULT_CACHE_CONTROL, DEFAULT_STATUS_CODES, DEFAULT_SHUTDOWN_DELAY
 } from './options.js'
-export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, ComponentDetail, ProbeName } from './engine/types.js'
+export type { CheckContext, CheckDefinition, CheckFunction, CheckOptions, CheckResult, CheckStatus, ComponentDetail, ProbeName } from './engine/types.js'
 export type { ProcessChecksOptions } from './process-checks.js'
 export { HEALTH_ROUTE_CONFIG, type HealthRouteOptions, isHealthRoute } from './route-options.js'
 export type {

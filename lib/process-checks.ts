@@ -130,7 +130,7 @@ function afterStartUp (): (value: number, thresholds: Thresholds, what: string, 
 const pick = <T extends object>(setting: boolean | T | undefined, defaults: T): T | undefined =>
   setting === false ? undefined : setting === true || setting === undefined ? defaults : setting
 
-export interface ProcessChecks {
+interface ProcessChecks {
   checks: Array<[name: string, check: CheckFunction, options: CheckOptions]>
   /** Stops sampling; called when the instance closes. */
   dispose: () => void

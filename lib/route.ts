@@ -11,7 +11,7 @@ import { checkView, type DetailOption, type HealthView, missingCheck } from './v
 export const HEALTH_CONTENT_TYPE = 'application/health+json; charset=utf-8'
 
 /** The route schema: every code the route can answer documents the health+json document. */
-export function healthRouteSchema (statusCodes: Iterable<number>, summary: string): FastifySchema {
+function healthRouteSchema (statusCodes: Iterable<number>, summary: string): FastifySchema {
   const response: Record<number, unknown> = {}
   for (const code of new Set(statusCodes)) {
     response[code] = {

@@ -7,7 +7,7 @@ export interface Thresholds {
 }
 
 /** How a reading is described against its thresholds. */
-export interface Measure {
+interface Measure {
   /** What was measured, as the output names it: "p99 event loop delay". */
   what: string
   unit: string

@@ -17,7 +17,7 @@ export type Selector =
 const MARKED = { marked: true } as const
 
 /** A view of the table: what it counts and answers. */
-export interface ViewDefinition {
+interface ViewDefinition {
   /** The status before checks: what only the service's state says. */
   readonly baseStatus: (state: State, started: boolean) => Status
   /** The `notes` of an answer with `status`, in `state`. */
@@ -116,7 +116,7 @@ export type ProbeView = Exclude<View, 'health'>
 export type ProbeName = { [V in View]: typeof views[V] extends { readonly include: readonly [typeof MARKED] } ? V : never }[View]
 
 const table: Record<View, ViewDefinition> = views
-export const viewNames = Object.keys(views) as View[]
+const viewNames = Object.keys(views) as View[]
 export const probeViews = viewNames.filter((view) => view !== 'health') as ProbeView[]
 export const probeNames = viewNames.filter((view) => table[view].include?.includes(MARKED) === true) as ProbeName[]
 /** The views a check counts for when its `probes` option is left out. */
@@ -149,7 +149,7 @@ export function selectorText (selector: Selector): string | undefined {
 const componentOf = (name: string): string => name.split(':', 1)[0] as string
 
 /** What a view needs to know of a check to count it. */
-export interface Countable {
+interface Countable {
   readonly name: string
   readonly settings: { readonly probes: ReadonlySet<ProbeName>, readonly tags: ReadonlySet<string> }
 }

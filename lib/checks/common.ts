@@ -61,7 +61,7 @@ export function checkOptions<T extends ResponseTimeOptions> (factory: string, op
 }
 
 /** Milliseconds since `start` (a performance.now() reading), to the hundredth. */
-export function millisecondsSince (start: number): number {
+function millisecondsSince (start: number): number {
   return Math.round((performance.now() - start) * 100) / 100
 }
 

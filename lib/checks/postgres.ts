@@ -73,17 +73,17 @@ const DECORATOR_KEYS = new Set(['connect', 'pool', 'Client', 'query', 'transact'
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null
 const isEmitter = (value: Record<string, unknown>): boolean => typeof value.on === 'function' && typeof value.removeListener === 'function'
 
-export function isPostgresPool (value: unknown): value is PgPoolLike {
+function isPostgresPool (value: unknown): value is PgPoolLike {
   return isRecord(value) && isEmitter(value) && typeof value.connect === 'function' && isRecord(value.options) &&
     typeof value.totalCount === 'number' && typeof value.idleCount === 'number'
 }
 
-export function isPostgresClient (value: unknown): value is PgClientLike {
+function isPostgresClient (value: unknown): value is PgClientLike {
   return isRecord(value) && isEmitter(value) && typeof value.query === 'function' && typeof value.connect === 'function' &&
     isRecord(value.connectionParameters)
 }
 
-export function isPostgresDecorator (value: unknown): value is PgDecoratorLike {
+function isPostgresDecorator (value: unknown): value is PgDecoratorLike {
   return isRecord(value) && isPostgresPool(value.pool) && typeof value.query === 'function' && typeof value.connect === 'function'
 }
 

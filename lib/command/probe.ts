@@ -30,8 +30,8 @@ export const defaults = {
  * Exit codes: 0 healthy, 1 anything else. Docker reserves 2, so usage and configuration errors
  * (bad arguments, a bad URL) are 1 as well.
  */
-export const EXIT_HEALTHY = 0
-export const EXIT_UNHEALTHY = 1
+const EXIT_HEALTHY = 0
+const EXIT_UNHEALTHY = 1
 export const EXIT_USAGE = 1
 
 export const USAGE = `Usage: fastify-health-probe [url] [--timeout <ms>] [--ready]

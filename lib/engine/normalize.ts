@@ -7,11 +7,11 @@ import { Status } from '../states.js'
 export type ReadingEntry = HealthCheckEntry & { status: Status }
 
 /** Longest `output` kept from a check, so that one chatty error cannot bloat every answer. */
-export const MAX_OUTPUT_LENGTH = 512
+const MAX_OUTPUT_LENGTH = 512
 /** Most bytes one check's serialized result may take. */
-export const MAX_RESULT_BYTES = 16 * 1024
+const MAX_RESULT_BYTES = 16 * 1024
 /** Most component details (nodes) one check may return. */
-export const MAX_NODES = 64
+const MAX_NODES = 64
 
 // Readers of the draft accept these aliases; writers must use the canonical words.
 const statusWords: Record<string, Status> = {

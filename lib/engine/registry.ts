@@ -89,7 +89,7 @@ class Members implements Tally {
 }
 
 /** What the registry tells its owner. */
-export interface RegistryEvents {
+interface RegistryEvents {
   /** A check has a new reading; the tallies count it already. `previous`: the one before. */
   reading: (runner: CheckRunner, previous: Reading | undefined) => void
   /** A check was taken out; the tallies no longer count it. */

@@ -32,7 +32,7 @@ const ignore = (): void => {}
 const detached: RunnerEvents = { reading: ignore, due: ignore }
 
 /** What the `output` of a reading says when the instance stopped while its run was in flight. */
-export const STOPPED_OUTPUT = 'The instance stopped before the check answered'
+const STOPPED_OUTPUT = 'The instance stopped before the check answered'
 
 /** The worst status among the entries. */
 function worstOf (entries: readonly ReadingEntry[]): Status {

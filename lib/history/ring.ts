@@ -6,8 +6,8 @@ type Column = Float64Array | Float32Array | Uint8Array
 type ColumnType = new (length: number) => Column
 
 /** The column types of a ring, by name: `{ at: Float64Array, status: Uint8Array }`. */
-export type ColumnTypes = Record<string, ColumnType>
-export type Columns<T extends ColumnTypes> = { [K in keyof T]: InstanceType<T[K]> }
+type ColumnTypes = Record<string, ColumnType>
+type Columns<T extends ColumnTypes> = { [K in keyof T]: InstanceType<T[K]> }
 
 const defaults = {
   /** Records the columns hold at first: most checks of a short-lived instance never need more. */

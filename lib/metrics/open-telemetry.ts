@@ -47,7 +47,7 @@ export interface OpenTelemetryOptions {
 }
 
 /** The instruments' names and attributes (see the README's "Metrics and events"). */
-export const OPEN_TELEMETRY_NAMES = {
+const OPEN_TELEMETRY_NAMES = {
   status: 'health.status',
   checkStatus: 'health.check.status',
   checkDuration: 'health.check.duration',
@@ -56,7 +56,7 @@ export const OPEN_TELEMETRY_NAMES = {
 } as const
 
 /** The meter's instrumentation scope. */
-export const METER_NAME = 'fastify-health'
+const METER_NAME = 'fastify-health'
 
 /** The global MeterProvider of @opentelemetry/api, which the user installs. */
 async function globalMeterProvider (): Promise<OpenTelemetryMeterProvider> {

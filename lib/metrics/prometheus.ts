@@ -25,7 +25,7 @@ export interface PrometheusOptions {
 }
 
 /** The metrics' names and labels (see the README's "Metrics and events"). */
-export const PROMETHEUS_NAMES = {
+const PROMETHEUS_NAMES = {
   status: 'health_status',
   checkStatus: 'health_check_status',
   checkDuration: 'health_check_duration_seconds',

@@ -11,12 +11,12 @@ import type { Status } from '../states.js'
 // trusting the browser's clock.
 
 /** Without permission: the overall status, and nothing else. */
-export interface HiddenData {
+interface HiddenData {
   details: false
   status: Status
 }
 
-export interface CheckData {
+interface CheckData {
   name: string
   /** How it counts now; null before its first reading. */
   status: Status | null
@@ -36,7 +36,7 @@ export interface CheckData {
   windowStart: number | null
 }
 
-export interface ShownData {
+interface ShownData {
   details: true
   now: number
   service: { name: string, version?: string, releaseId?: string, state: string, status: Status, since: number }
