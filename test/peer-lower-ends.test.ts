@@ -8,10 +8,10 @@
 // that fails fails the test, saying why: these versions are never skipped.
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createRequire, register } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { FastifyInstance } from 'fastify'
@@ -31,7 +31,8 @@ const INSTALL_TIMEOUT = 240_000
 /** The install spec, and the version the package.json must then say (an alias installs another name). */
 const spec = (name: string, version: string): string => `${name}@${version}`
 const expected = (version: string): string => version.replace(/^npm:[^@]+@/, '')
-const cache = join(tmpdir(), `fastify-health-peers-${Object.entries(PEERS).map(([name, version]) => spec(name, version)).join('-').replace(/[^\w.@-]/g, '_')}`)
+// Not named fastify-health-*: the servers' start-up clears such folders as leftovers of killed runs.
+const cache = join(tmpdir(), 'fastify-health.cache', `peers-${Object.entries(PEERS).map(([name, version]) => spec(name, version)).join('-').replace(/[^\w.@-]/g, '_')}`)
 const marker = join(cache, 'installed.json')
 
 // npm gets none of the settings of the npm that started tap (its prefix would be this project),
@@ -49,6 +50,7 @@ const installedVersion = async (name: string): Promise<string | undefined> =>
 async function installPeers (): Promise<void> {
   if (existsSync(marker)) return
   // Into a folder of its own, moved into place once complete: a killed install leaves no half.
+  await mkdir(dirname(cache), { recursive: true })
   const staging = await mkdtemp(`${cache}-staging-`)
   try {
     await writeFile(join(staging, 'package.json'), JSON.stringify({ name: 'peer-lower-ends', version: '1.0.0', private: true }))

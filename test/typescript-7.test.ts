@@ -9,10 +9,11 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { cp, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { scratchDir } from './servers/common.js'
 
 t.setTimeout(240_000)
 
@@ -21,7 +22,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const fixtures = fileURLToPath(new URL('./fixtures/typescript-consumers/', import.meta.url))
 const TYPESCRIPT_7 = '7.0.2'
 const INSTALL_TIMEOUT = 240_000
-const cache = join(tmpdir(), `fastify-health-typescript@${TYPESCRIPT_7}`)
+// Not named fastify-health-*: the servers' start-up clears such folders as leftovers of killed runs.
+const cache = join(tmpdir(), 'fastify-health.cache', `typescript@${TYPESCRIPT_7}`)
 
 // Child processes get neither tap's loaders nor the settings of the npm that started tap.
 const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => {
@@ -50,6 +52,7 @@ async function installTypescript7 (): Promise<string> {
   const tsc = join(cache, 'node_modules', '@typescript', `typescript-${process.platform}-${process.arch}`, 'lib', 'tsc')
   if (existsSync(join(cache, 'installed.json'))) return tsc
   // Into a folder of its own, moved into place once complete: a killed install leaves no half.
+  await mkdir(dirname(cache), { recursive: true })
   const staging = await mkdtemp(`${cache}-staging-`)
   try {
     await writeFile(join(staging, 'package.json'), JSON.stringify({ name: 'typescript-7', version: '1.0.0', private: true }))
@@ -65,8 +68,9 @@ async function installTypescript7 (): Promise<string> {
   return tsc
 }
 
-const work = await mkdtemp(join(tmpdir(), 'fastify-health-ts7-'))
-t.teardown(() => rm(work, { recursive: true, force: true }))
+const scratch = await scratchDir('ts7')
+t.teardown(scratch.remove)
+const work = scratch.path
 
 /** Each compiler as a command and its first arguments. */
 const compilers: Record<string, [string, ...string[]]> = {
