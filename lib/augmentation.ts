@@ -8,7 +8,7 @@ declare module 'fastify' {
     health: HealthController
   }
 
-  // Lets `register(fastifyHealth, 'service-name')` type-check, and inline checks keep their statuses. The type parameters must repeat
+  // Lets `register(fastifyHealth, 'service-name')` type-check. The type parameters must repeat
   // Fastify's own declaration exactly for the interfaces to merge, used or not.
   /* eslint-disable @typescript-eslint/no-unused-vars */
   interface FastifyRegister<
@@ -18,9 +18,6 @@ declare module 'fastify' {
     LoggerDefault extends FastifyBaseLogger = FastifyBaseLogger
   > {
     (plugin: FastifyPluginAsync<FastifyHealthOptions>, serviceName: string): T
-    // Not generic, unlike Fastify's own: a check written inline (`async () => ({ status: 'pass' })`)
-    // gets its status typed from the options, not widened to string.
-    <Options extends FastifyHealthOptions>(plugin: FastifyPluginAsync<FastifyHealthOptions>, options: Options): T
   }
   /* eslint-enable @typescript-eslint/no-unused-vars */
 }

@@ -72,12 +72,12 @@ test('the factory checks its target and options at once', async (t) => {
   for (const options of bad) {
     t.throws(() => httpCheck('http://api.test/health', options as never), { code: 'FST_HEALTH_INVALID_CHECK_OPTION' }, JSON.stringify(options))
   }
-  t.type(httpCheck(new URL('https://api.test/health'), { expect: { min: 200, max: 204 }, method: 'HEAD', headers: {} }), 'function')
+  t.type(httpCheck(new URL('https://api.test/health'), { expect: { min: 200, max: 204 }, method: 'HEAD', headers: {} }).check, 'function')
 })
 
 test('a 2xx: pass, timed to the answer, one request, the connection closed', async (t) => {
   const up = await answering(t, 200, 'ok')
-  const reading = await runCheck(httpCheck(`${up.base}/health`))
+  const reading = await runCheck(httpCheck(`${up.base}/health`).check)
   t.match(reading, { componentType: 'component', componentId: `${up.base}/health`, observedUnit: 'ms', status: 'pass' })
   t.type(reading.observedValue, 'number')
   t.equal(reading.output, undefined)
@@ -85,12 +85,12 @@ test('a 2xx: pass, timed to the answer, one request, the connection closed', asy
   await waitFor('the connection to close', () => up.open() === 0, 5000, 10)
   t.equal(up.accepted(), 1)
   const before = openSockets()
-  await runCheck(httpCheck(`${up.base}/health`))
+  await runCheck(httpCheck(`${up.base}/health`).check)
   await waitFor('the client socket to close', () => newSockets(before).length === 0, 5000, 10)
 
-  await runCheck(httpCheck(`${up.base}/health`, { method: 'HEAD', headers: { 'x-probe': 'yes' } }))
+  await runCheck(httpCheck(`${up.base}/health`, { method: 'HEAD', headers: { 'x-probe': 'yes' } }).check)
   t.match(up.seen.at(-1), { method: 'HEAD', headers: { 'x-probe': 'yes' } }, 'method and headers sent')
-  t.match(await runCheck(httpCheck(up.base, { warn: 0, componentId: 'api' })), {
+  t.match(await runCheck(httpCheck(up.base, { warn: 0, componentId: 'api' }).check), {
     componentId: 'api', status: 'warn', output: /^time to answer [\d.]+ ms is at or above the warn threshold of 0 ms$/
   })
 })
@@ -109,7 +109,7 @@ test('the expected statuses: default 200-399, a code, a list, a range', async (t
     [401, { min: 400, max: 401 }, 'pass']
   ]
   for (const [code, expect, status, output] of cases) {
-    const reading = await runCheck(httpCheck(`${up.base}/${code}`, { expect } as never))
+    const reading = await runCheck(httpCheck(`${up.base}/${code}`, { expect } as never).check)
     t.match(reading, { status, observedUnit: 'ms' }, `${code} against ${JSON.stringify(expect)}`)
     t.equal(reading.output, output)
   }
@@ -118,17 +118,17 @@ test('the expected statuses: default 200-399, a code, a list, a range', async (t
 test('the accept predicate: true, false, async, throwing, and not asked for a bad status', async (t) => {
   const up = await answering(t, 200, '{"ready":true}', 'application/json', { 'x-version': '7' })
   let shown: HttpCheckAnswer | undefined
-  t.match(await runCheck(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } })), { status: 'pass' })
+  t.match(await runCheck(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } }).check), { status: 'pass' })
   t.match(shown, { status: 200, headers: { 'x-version': '7', 'content-type': 'application/json' }, body: '{"ready":true}', truncated: false })
-  t.match(await runCheck(httpCheck(up.base, { accept: async (answer) => JSON.parse(answer.body).ready === true })), { status: 'pass' })
-  t.match(await runCheck(httpCheck(up.base, { accept: () => false })), { status: 'fail', output: 'HTTP 200: rejected by the accept predicate' })
-  const threw = await runCheck(httpCheck(up.base, { accept: () => { throw new TypeError('no\nway') } }))
+  t.match(await runCheck(httpCheck(up.base, { accept: async (answer) => JSON.parse(answer.body).ready === true }).check), { status: 'pass' })
+  t.match(await runCheck(httpCheck(up.base, { accept: () => false }).check), { status: 'fail', output: 'HTTP 200: rejected by the accept predicate' })
+  const threw = await runCheck(httpCheck(up.base, { accept: () => { throw new TypeError('no\nway') } }).check)
   t.match(threw, { status: 'fail', output: 'HTTP 200: the accept predicate threw TypeError: no way' })
   t.notMatch(threw.output, /\bat /, 'no stack')
 
   let calls = 0
   const failing = await answering(t, 500)
-  t.match(await runCheck(httpCheck(failing.base, { accept: () => { calls++; return true } })), { status: 'fail', output: 'HTTP 500, expected 200-399' })
+  t.match(await runCheck(httpCheck(failing.base, { accept: () => { calls++; return true } }).check), { status: 'fail', output: 'HTTP 500, expected 200-399' })
   t.equal(calls, 0, 'the predicate is not asked about a status already refused')
 })
 
@@ -143,28 +143,28 @@ test('redirects: judged as they are by default, followed when asked, within the 
     else if (req.url === '/choices') res.writeHead(300).end()
     else res.writeHead(200).end('target')
   })
-  t.match(await runCheck(httpCheck(`${up.base}/moved`)), { status: 'pass' }, 'a 302 is in the default range')
-  t.match(await runCheck(httpCheck(`${up.base}/moved`, { expect: 200 })), { status: 'fail', output: 'HTTP 302, expected 200' })
+  t.match(await runCheck(httpCheck(`${up.base}/moved`).check), { status: 'pass' }, 'a 302 is in the default range')
+  t.match(await runCheck(httpCheck(`${up.base}/moved`, { expect: 200 }).check), { status: 'fail', output: 'HTTP 302, expected 200' })
   t.same(up.seen.map((seen) => seen.url), ['/moved', '/moved'], 'not followed by default')
 
   up.seen.length = 0
-  t.match(await runCheck(httpCheck(`${up.base}/moved`, { expect: 200, followRedirects: 1 })), { status: 'pass', componentId: `${up.base}/moved` })
+  t.match(await runCheck(httpCheck(`${up.base}/moved`, { expect: 200, followRedirects: 1 }).check), { status: 'pass', componentId: `${up.base}/moved` })
   t.same(up.seen.map((seen) => seen.url), ['/moved', '/target'], 'followed once')
 
   up.seen.length = 0
-  t.match(await runCheck(httpCheck(`${up.base}/loop`, { followRedirects: 2 })), { status: 'fail', output: 'more than 2 redirects' })
+  t.match(await runCheck(httpCheck(`${up.base}/loop`, { followRedirects: 2 }).check), { status: 'fail', output: 'more than 2 redirects' })
   t.equal(up.seen.length, 3, 'the first request and two hops, no more')
-  t.match(await runCheck(httpCheck(`${up.base}/ftp`, { followRedirects: 1 })), { status: 'fail', output: 'redirected to a ftp: URL' })
-  t.match(await runCheck(httpCheck(`${up.base}/bad`, { followRedirects: 1 })), { status: 'fail', output: 'the redirect location is not a URL' })
-  t.match(await runCheck(httpCheck(`${up.base}/choices`, { expect: 300, followRedirects: 1 })), { status: 'pass' }, 'no location: judged as is')
+  t.match(await runCheck(httpCheck(`${up.base}/ftp`, { followRedirects: 1 }).check), { status: 'fail', output: 'redirected to a ftp: URL' })
+  t.match(await runCheck(httpCheck(`${up.base}/bad`, { followRedirects: 1 }).check), { status: 'fail', output: 'the redirect location is not a URL' })
+  t.match(await runCheck(httpCheck(`${up.base}/choices`, { expect: 300, followRedirects: 1 }).check), { status: 'pass' }, 'no location: judged as is')
   await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
 
   // Credentials go to the target's origin only: kept on the same origin, dropped for another.
   up.seen.length = 0
   const headers = { authorization: 'Bearer t0ken', Cookie: 'sid=1', 'x-probe': 'yes' }
-  await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/moved`, { followRedirects: 1 }))
+  await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/moved`, { followRedirects: 1 }).check)
   t.equal(up.seen[1].headers.authorization, `Basic ${Buffer.from('alice:pw').toString('base64')}`, 'same origin: credentials kept')
-  const away = await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/away`, { followRedirects: 1, headers }))
+  const away = await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/away`, { followRedirects: 1, headers }).check)
   t.match(away, { status: 'pass', componentId: `${up.base}/away` })
   t.match(other.seen, [{ url: '/there?token=x' }])
   for (const name of ['authorization', 'cookie', 'x-probe']) t.equal(other.seen[0].headers[name], undefined, `another origin: no ${name}`)
@@ -188,17 +188,17 @@ test('a redirect to another origin sends none of the user\'s headers but accept,
   const described = { accept: 'text/plain', 'accept-language': 'fr', 'user-agent': 'orders-health' }
   const secrets = { 'x-api-key': 'k3y', 'x-auth-token': 't0k', authorization: 'Bearer b3arer', cookie: 'sid=1' }
 
-  t.match(await runCheck(httpCheck(`${up.base}/same`, { followRedirects: 1, headers })), { status: 'pass' })
+  t.match(await runCheck(httpCheck(`${up.base}/same`, { followRedirects: 1, headers }).check), { status: 'pass' })
   t.match(up.seen, [{ url: '/same', headers: { ...secrets, ...described } }, { url: '/home', headers: { ...secrets, ...described } }],
     'the same origin: every header, x-api-key included, sent again')
 
-  t.match(await runCheck(httpCheck(`${up.base}/away`, { followRedirects: 1, headers })), { status: 'pass' })
+  t.match(await runCheck(httpCheck(`${up.base}/away`, { followRedirects: 1, headers }).check), { status: 'pass' })
   t.match(other.seen, [{ url: '/there', headers: described }], 'another origin: the describing headers only')
   for (const name of Object.keys(secrets)) t.equal(other.seen[0].headers[name], undefined, `another origin: no ${name}`)
 
   up.seen.length = 0
   other.seen.length = 0
-  t.match(await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/round`, { followRedirects: 2, headers })), { status: 'pass' })
+  t.match(await runCheck(httpCheck(`http://alice:pw@127.0.0.1:${up.port}/round`, { followRedirects: 2, headers }).check), { status: 'pass' })
   t.same(up.seen.map((seen) => seen.url), ['/round', '/home'])
   t.equal(up.seen[0].headers.authorization, 'Bearer b3arer', 'the first hop has them all (the header wins over the URL\'s Basic)')
   for (const seen of [other.seen[0], up.seen[1]]) {
@@ -223,19 +223,19 @@ test('an application/health+json upstream: its status counts, its output is carr
     const [code, document, type = 'application/health+json; charset=utf-8'] = documents[req.url as string]
     res.writeHead(code, { 'content-type': type }).end(typeof document === 'string' ? document : JSON.stringify(document))
   })
-  t.match(await runCheck(httpCheck(`${up.base}/warn`)), { status: 'warn', output: 'upstream warn: disk 91% full', observedUnit: 'ms' })
-  const failed = await runCheck(httpCheck(`${up.base}/fail`))
+  t.match(await runCheck(httpCheck(`${up.base}/warn`).check), { status: 'warn', output: 'upstream warn: disk 91% full', observedUnit: 'ms' })
+  const failed = await runCheck(httpCheck(`${up.base}/fail`).check)
   t.equal(failed.status, 'fail')
   t.match(failed.output, /^HTTP 503, expected 200-399; upstream fail: x{100}/)
   t.ok((failed.output as string).length <= 512, 'bounded to 512 characters')
-  t.match(await runCheck(httpCheck(`${up.base}/down`)), { status: 'fail', output: 'upstream fail' }, 'an alias, case-insensitive')
+  t.match(await runCheck(httpCheck(`${up.base}/down`).check), { status: 'fail', output: 'upstream fail' }, 'an alias, case-insensitive')
   for (const path of ['/ok', '/odd', '/null', '/broken', '/plain-json']) {
-    const reading = await runCheck(httpCheck(`${up.base}${path}`))
+    const reading = await runCheck(httpCheck(`${up.base}${path}`).check)
     t.match(reading, { status: 'pass' }, `${path}: the status code decides`)
     t.equal(reading.output, undefined)
   }
-  t.match(await runCheck(httpCheck(`${up.base}/warn`, { maxBodyBytes: 10 })), { status: 'pass' }, 'a cut document is not read')
-  t.match(await runCheck(httpCheck(`${up.base}/warn`, { fail: 0 })), { status: 'fail', output: /^time to answer .* fail threshold/ }, 'the worst wins')
+  t.match(await runCheck(httpCheck(`${up.base}/warn`, { maxBodyBytes: 10 }).check), { status: 'pass' }, 'a cut document is not read')
+  t.match(await runCheck(httpCheck(`${up.base}/warn`, { fail: 0 }).check), { status: 'fail', output: /^time to answer .* fail threshold/ }, 'the worst wins')
 })
 
 test('a huge body: reading stops at the bound, the server sees the client go, the status decides', async (t) => {
@@ -254,17 +254,17 @@ test('a huge body: reading stops at the bound, the server sees the client go, th
     pump()
   })
   let shown: HttpCheckAnswer | undefined
-  const reading = await runCheck(httpCheck(up.base, { maxBodyBytes: 1000, accept: (answer) => { shown = answer; return true } }))
+  const reading = await runCheck(httpCheck(up.base, { maxBodyBytes: 1000, accept: (answer) => { shown = answer; return true } }).check)
   t.match(reading, { status: 'pass' })
   t.equal(shown?.body.length, 1000, 'the first 1000 bytes')
   t.equal(shown?.truncated, true)
   await waitFor('the server to see the client go', () => up.open() === 0, 5000, 10)
   t.ok(writes < 4096, 'the server stopped writing early')
-  t.match(await runCheck(httpCheck(up.base, { expect: 204 })), { status: 'fail', output: 'HTTP 200, expected 204' }, 'judged by its status')
+  t.match(await runCheck(httpCheck(up.base, { expect: 204 }).check), { status: 'fail', output: 'HTTP 200, expected 204' }, 'judged by its status')
 
-  await runCheck(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } }))
+  await runCheck(httpCheck(up.base, { accept: (answer) => { shown = answer; return true } }).check)
   t.equal(shown?.body.length, 64 * 1024, 'the default bound: 64 KiB')
-  await runCheck(httpCheck(up.base, { maxBodyBytes: 0, accept: (answer) => { shown = answer; return true } }))
+  await runCheck(httpCheck(up.base, { maxBodyBytes: 0, accept: (answer) => { shown = answer; return true } }).check)
   t.equal(shown?.body, '', 'maxBodyBytes 0 reads nothing')
   await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
 })
@@ -276,15 +276,15 @@ test('a reset, a closed port, a TLS mismatch: fail in one line', async (t) => {
     res.write('partial')
     setTimeout(() => res.socket?.destroy(), 20)
   })
-  const cut = await runCheck(httpCheck(`${up.base}/mid`))
+  const cut = await runCheck(httpCheck(`${up.base}/mid`).check)
   t.match(cut, { status: 'fail', componentId: `${up.base}/mid`, output: /^Error: HTTP 200 answer cut short \(.+\)$/ })
-  t.match(await runCheck(httpCheck(`${up.base}/early`)), { status: 'fail', output: /socket hang up/ })
+  t.match(await runCheck(httpCheck(`${up.base}/early`).check), { status: 'fail', output: /socket hang up/ })
   const port = await freePort()
-  const refused = await runCheck(httpCheck(`http://127.0.0.1:${port}/health`))
+  const refused = await runCheck(httpCheck(`http://127.0.0.1:${port}/health`).check)
   t.match(refused, { status: 'fail', componentId: `http://127.0.0.1:${port}/health`, output: /ECONNREFUSED/ })
   for (const reading of [cut, refused]) t.notMatch(reading.output, /\n|\bat /, 'one line, no stack')
   // https: speaks TLS, which a plain HTTP server cannot answer.
-  const tls = await runCheck(httpCheck(`https://127.0.0.1:${up.port}/health`))
+  const tls = await runCheck(httpCheck(`https://127.0.0.1:${up.port}/health`).check)
   t.match(tls, { status: 'fail', componentId: `https://127.0.0.1:${up.port}/health`, output: /SSL|EPROTO|wrong version/i })
   await waitFor('every connection to close', () => up.open() === 0, 5000, 10)
 })
@@ -292,11 +292,11 @@ test('a reset, a closed port, a TLS mismatch: fail in one line', async (t) => {
 test('credentials and a query token: sent, never shown in the answer or the logs', async (t) => {
   const up = await answering(t, 503, 'down')
   const url = `http://alice:s3cr%40t@127.0.0.1:${up.port}/private?token=abc123#frag`
-  const reading = await runCheck(httpCheck(url))
+  const reading = await runCheck(httpCheck(url).check)
   t.match(up.seen, [{ url: '/private?token=abc123', headers: { authorization: `Basic ${Buffer.from('alice:s3cr@t').toString('base64')}` } }])
   t.equal(reading.componentId, `http://127.0.0.1:${up.port}/private`, 'no credentials, query or fragment')
   t.notMatch(JSON.stringify(reading), /alice|s3cr|abc123|frag/)
-  const refused = await runCheck(httpCheck(`http://alice:s3cr%40t@127.0.0.1:${await freePort()}/?token=abc123`))
+  const refused = await runCheck(httpCheck(`http://alice:s3cr%40t@127.0.0.1:${await freePort()}/?token=abc123`).check)
   t.notMatch(JSON.stringify(refused), /alice|s3cr|abc123/, 'nor in a failure')
 
   const { app, lines } = loggedApp()
@@ -317,12 +317,12 @@ test('a hang: abort destroys the socket, the server sees the connection close', 
   const up = await upstream(t, () => {})
   const aborted = new AbortController()
   aborted.abort(new Error('already'))
-  await t.rejects(runCheck(httpCheck(up.base), aborted.signal), { message: 'already' })
+  await t.rejects(runCheck(httpCheck(up.base).check, aborted.signal), { message: 'already' })
   t.equal(up.accepted(), 0, 'no request when aborted before the start')
 
   const before = openSockets()
   const abort = new AbortController()
-  const pending = runCheck(httpCheck(up.base), abort.signal)
+  const pending = runCheck(httpCheck(up.base).check, abort.signal)
   await waitFor('the request', () => up.seen.length === 1, 5000, 10)
   abort.abort(new Error('stop'))
   await t.rejects(pending, { message: 'stop' })
@@ -336,7 +336,7 @@ test('a hang through the plugin: within the timeout, then no socket or timer lef
   const sockets = openSockets()
   const timersBefore = activeTimers()
   const app = await workingApp(t, { exposeDetails: true })
-  await expectTimeoutThroughPlugin(t, app, 'api:responseTime', httpCheck(up.base))
+  await expectTimeoutThroughPlugin(t, app, 'api:responseTime', httpCheck(up.base).check)
   await waitFor('the server to see the close', () => up.accepted() === 1 && up.open() === 0, 5000, 10)
   await waitFor('the client socket to close', () => newSockets(sockets).length === 0, 5000, 10)
   await app.close()

@@ -123,7 +123,7 @@ describe('groups, drillDown and tags', () => {
     expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { include: 'db:*' } } })).type.toRaiseError("Type 'string' is not assignable to type 'string[]'")
     expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { includes: ['db:*'] } } })).type.toRaiseError("'includes' does not exist in type 'HealthGroupOptions'")
     expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { path: 1 } } })).type.toRaiseError("Type 'number' is not assignable to type 'string'")
-    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { exposeDetails: 'yes' } } })).type.toRaiseError("Type 'string' is not assignable to type 'boolean | ((request: FastifyRequest<")
+    expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { exposeDetails: 'yes' } } })).type.toRaiseError("Type 'string' is not assignable to type 'DetailOption | undefined'")
     expect(app.register(fastifyHealth, { serviceName: 'orders', groups: { db: { statusCodes: { ok: 200 } } } })).type.toRaiseError("'ok' does not exist in type 'Partial<Record<Status, number>>'")
     expect(app.register(fastifyHealth, { serviceName: 'orders', drillDown: 'no' })).type.toRaiseError("Type 'string' is not assignable to type 'boolean | undefined'")
   })
@@ -135,6 +135,21 @@ describe('groups, drillDown and tags', () => {
     expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: () => undefined, tags: 'critical' } } })).type.toRaiseError("Type 'string' is not assignable to type 'string[]'")
     expect(app.register(fastifyHealth, { serviceName: 'orders', checks: { db: { check: () => undefined, tags: [1] } } })).type.toRaiseError("Type 'number' is not assignable to type 'string'")
     expect(app.health.addCheck).type.not.toBeCallableWith('db:responseTime', () => undefined, { tags: 'critical' })
+  })
+
+  test('a check\'s status: the draft\'s three and the aliases its readers accept, nothing else', () => {
+    for (const status of ['pass', 'warn', 'fail', 'ok', 'up', 'error', 'down'] as const) {
+      expect(app.health.addCheck).type.toBeCallableWith('db', () => ({ status }))
+    }
+    expect(app.health.addCheck).type.toBeCallableWith('db', async () => ({ status: 'warn' }))
+    expect(app.health.addCheck).type.not.toBeCallableWith('db', () => ({ status: 'green' as const }))
+    expect(app.health.addCheck('db', async () => ({ status: 'green' }))).type.toRaiseError("Type '\"green\"' is not assignable to type 'CheckStatus | undefined'")
+  })
+
+  test('a check as a resource: { check, close }', () => {
+    expect(app.health.addCheck).type.toBeCallableWith('db', { check: () => undefined, close: async () => {} })
+    expect(app.health.addCheck).type.toBeCallableWith('db', { check: () => undefined, close: () => {}, timeout: 500 }, { critical: false })
+    expect(app.health.addCheck).type.not.toBeCallableWith('db', { check: () => undefined, close: 'no' })
   })
 })
 

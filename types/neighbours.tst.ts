@@ -2,8 +2,7 @@ import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { describe, expect, test } from 'tstyche'
 import fastifyHealth, { HEALTH_ROUTE_CONFIG, type HealthRouteOptions, isHealthRoute } from '../lib/index.js'
-import { underPressureCheck, type UnderPressureTarget } from '../lib/checks/index.js'
-import type { CheckFunction } from '../lib/index.js'
+import { type ReadyMadeCheck, underPressureCheck, type UnderPressureTarget } from '../lib/checks/index.js'
 
 const app = Fastify()
 
@@ -38,7 +37,7 @@ describe('underPressureCheck', () => {
   test('takes an instance with under-pressure\'s decorations and returns a check', async () => {
     const pressured = Fastify()
     await pressured.register(underPressure)
-    expect(underPressureCheck(pressured)).type.toBe<CheckFunction>()
+    expect(underPressureCheck(pressured)).type.toBe<ReadyMadeCheck>()
     expect<UnderPressureTarget>().type.toBeAssignableFrom(pressured)
   })
   test('anything else is refused', () => {

@@ -6,11 +6,12 @@ import { request as httpRequest, type IncomingMessage, validateHeaderName, valid
 import { request as httpsRequest } from 'node:https'
 import { performance } from 'node:perf_hooks'
 import { describeThrown, truncate } from '../engine/normalize.js'
-import type { CheckFunction, ComponentDetail } from '../engine/types.js'
+import type { ComponentDetail } from '../engine/types.js'
 import { FST_HEALTH_INVALID_CHECK_TARGET } from '../errors.js'
 import { Status, worstStatus } from '../states.js'
 import { redact } from '../redact.js'
 import { checkOptions, failedReading, invalidOption, invalidTarget, oneLine, type ResponseTimeOptions, timedReading } from './common.js'
+import { type ReadyMadeCheck, readyMade } from './ready-made.js'
 
 /** The status codes that count as healthy: one, a list, or an inclusive range. */
 export type ExpectedStatus = number | number[] | { min: number, max: number }
@@ -251,7 +252,7 @@ function redirectHop (previous: Hop, location: string): Hop | string {
 }
 
 /** A check that one request to `url` answers a healthy status. */
-export function httpCheck (url: string | URL, options?: HttpCheckOptions): CheckFunction {
+export function httpCheck (url: string | URL, options?: HttpCheckOptions): ReadyMadeCheck {
   const target = parseTarget(url)
   const settings = checkOptions<HttpCheckOptions>(FACTORY, options, OPTION_KEYS)
   validate(settings)
@@ -263,7 +264,8 @@ export function httpCheck (url: string | URL, options?: HttpCheckOptions): Check
   bare.password = ''
   const first: Hop = { url: bare, auth: credentials, headers: { ...settings.headers } }
 
-  return async (signal) => {
+  // Holds nothing between runs: close() has nothing to release.
+  return readyMade(async (signal) => {
     signal.throwIfAborted()
     const start = performance.now()
     let hop = first
@@ -305,5 +307,5 @@ export function httpCheck (url: string | URL, options?: HttpCheckOptions): Check
     if (status === Status.PASS) return { ...detail, status }
     const output = verdicts.filter((verdict) => verdict.status === status).map((verdict) => verdict.output).join('; ')
     return { ...detail, status, output: truncate(output) }
-  }
+  })
 }
