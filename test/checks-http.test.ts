@@ -24,7 +24,7 @@ async function serve (
   t: Test, options: Partial<FastifyHealthOptions> = {}, app: FastifyInstance = Fastify()
 ): Promise<(path?: string, headers?: Record<string, string>) => Promise<Fetched>> {
   t.teardown(() => app.close())
-  await app.register(fastifyHealth, { ...identity, initialState: State.WORK, ...options })
+  await app.register(fastifyHealth, { ...identity, initialState: State.WORK, exposeDetails: true, ...options })
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   t.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
   return async (path = '/health', headers = {}) => {
@@ -92,7 +92,7 @@ function assertBrief (t: Test, got: Fetched, label: string): void {
     status: 'fail',
     version: identity.version,
     releaseId: identity.releaseId,
-    notes: NOTES_WORKING,
+    notes: ['Service is running, but checks fail'],
     output: '1 check failing',
     serviceId: identity.serviceName,
     description: identity.description
@@ -140,7 +140,7 @@ test('exposeDetails', async (t) => {
     const body = await res.json() as HealthResponse
     t.same(schemaErrors(body), [])
     t.equal(res.status, 503)
-    t.same(body, { status: 'fail', notes: NOTES_WORKING, output: '1 check failing', serviceId: 'bare' })
+    t.same(body, { status: 'fail', notes: ['Service is running, but checks fail'], output: '1 check failing', serviceId: 'bare' })
   })
 
   t.test('a function decides per request', async (t) => {

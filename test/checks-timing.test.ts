@@ -367,7 +367,7 @@ test('interval', async (t) => {
     t.notOk(signals[0]?.aborted)
     await app.close()
     t.ok(signals[0]?.aborted, 'the signal is aborted on close')
-    t.match(signals[0]?.reason, { message: 'The health checks were stopped' })
+    t.match(signals[0]?.reason, { message: 'The instance stopped before the check answered' })
   })
 
   // Regression: CheckRunner.stop() aborts the signal but leaves the run's timeout timer (ref'd)

@@ -40,9 +40,10 @@ function invalid (name: string, problem: string): never {
 }
 
 /**
- * The settings of a check from its options. `background`: the check keeps fresh on its own, every
- * `cacheFor`, unless it has an `interval` of its own (metrics read the latest readings, and a
- * scrape must not be what runs a check).
+ * The settings of a check from its options. `background`: the check keeps fresh on its own,
+ * looking every `cacheFor` (the default cacheFor when it is 0) unless it has an `interval` of its
+ * own; requests still refresh it as usual. Metrics read the latest readings, and a scrape must not
+ * be what runs a check.
  */
 function settingsOf (name: string, options: Record<string, unknown>, background: boolean): RunnerSettings {
   const mistake = firstMistake(options, checkRules)
@@ -55,8 +56,9 @@ function settingsOf (name: string, options: Record<string, unknown>, background:
     timeout: given.timeout ?? CHECK_DEFAULTS.timeout,
     critical: given.critical ?? CHECK_DEFAULTS.critical,
     cacheFor,
+    interval: given.interval ?? 0,
     // cacheFor 0 asks for a run per request: in the background, the default cacheFor instead.
-    interval: given.interval ?? (background ? (cacheFor > 0 ? cacheFor : CHECK_DEFAULTS.cacheFor) : 0),
+    keepFresh: background && given.interval === undefined ? (cacheFor > 0 ? cacheFor : CHECK_DEFAULTS.cacheFor) : 0,
     probes: new Set<ProbeName>(given.probes ?? defaultProbes),
     tags: new Set(given.tags),
     failureThreshold: given.failureThreshold ?? CHECK_DEFAULTS.failureThreshold,

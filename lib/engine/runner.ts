@@ -10,6 +10,11 @@ export interface RunnerSettings {
   cacheFor: number
   /** 0: no background loop; runs start when a request finds the reading stale. */
   interval: number
+  /**
+   * Without an interval: every this many ms, a run starts if the reading is stale, so that the
+   * latest reading stays fresh without requests (metrics read it). 0: off.
+   */
+  keepFresh: number
   probes: ReadonlySet<ProbeName>
   /** What the `groups` option can select the check by (`tag:<tag>`). */
   tags: ReadonlySet<string>
@@ -150,9 +155,11 @@ export class CheckRunner {
     return this.#running ? Infinity : reading.at + cacheFor
   }
 
-  /** Runs in the background every `interval` ms from now on (no-op without an interval). */
+  /** Runs in the background every `interval` ms (or keeps fresh every `keepFresh` ms) from now on. */
   start (): void {
-    if (this.settings.interval > 0 && this.#timer === undefined && !this.#stopped) this.#loop()
+    if (this.#timer !== undefined || this.#stopped) return
+    if (this.settings.interval > 0) this.#loop()
+    else if (this.settings.keepFresh > 0) this.#keepFresh()
   }
 
   /**
@@ -195,6 +202,15 @@ export class CheckRunner {
     }
     // Both ways: a loop must go on, and never leave a rejection unhandled.
     Promise.resolve(run).then(next, next)
+  }
+
+  /** Starts a run when the reading is stale, as a request would, then looks again in `keepFresh` ms. */
+  #keepFresh = (): void => {
+    if (this.#stopped) return
+    // Nobody waits for it here; a failed run is a failed reading, never a rejection.
+    this.refresh(performance.now())
+    this.#timer = setTimeout(this.#keepFresh, this.settings.keepFresh)
+    this.#timer.unref()
   }
 
   #run (): Promise<void> {
