@@ -294,7 +294,7 @@ test('slowThreshold', async (t) => {
     let hold: Promise<void> | undefined
     let began = (): void => {}
     await app.register(fastifyHealth, {
-    exposeDetails: true,
+      exposeDetails: true,
       serviceName: 'orders',
       initialState: State.WORK,
       checks: { 'db:responseTime': { check: async () => { began(); await hold }, cacheFor: 0, timeout: 60_000, slowThreshold: 100 } }
@@ -338,7 +338,7 @@ test('slowThreshold', async (t) => {
     const { app, lines } = loggedApp(t)
     let hang = false
     await app.register(fastifyHealth, {
-    exposeDetails: true,
+      exposeDetails: true,
       serviceName: 'orders',
       initialState: State.WORK,
       // The threshold is past the timeout: only a timeout can make a run slow here.
@@ -356,8 +356,10 @@ test('slowThreshold', async (t) => {
   t.test('off by default: not even a timeout is logged as slow', async (t) => {
     const { app, lines } = loggedApp(t)
     await app.register(fastifyHealth, {
-    exposeDetails: true,
-      serviceName: 'orders', initialState: State.WORK, checks: { db: { check: () => new Promise<undefined>(() => {}), timeout: 20 } }
+      exposeDetails: true,
+      serviceName: 'orders',
+      initialState: State.WORK,
+      checks: { db: { check: () => new Promise<undefined>(() => {}), timeout: 20 } }
     })
     t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.output, 'Timed out after 20 ms')
     t.same(slowLines(lines), [])

@@ -4,7 +4,6 @@ import type { Test } from 'tap'
 import fastifyHealth, { type HealthStatus, State } from '../lib/index.js'
 import { controlledCheck, newApp } from './helpers.js'
 
-
 /** An app of the fleet: a critical check `db` and a non-critical `cache`, each one set by the test. */
 export interface FleetApp {
   /** `127.0.0.1:port`: its `instance` label. */

@@ -209,7 +209,9 @@ test('changes from background checks are announced without any request', async (
   t.teardown(() => app.close())
   await app.register(fastifyHealth, {
     exposeDetails: true,
-    serviceName: 'orders', initialState: State.WORK, checks: { db: { check: () => ({ status }), interval: 10 } }
+    serviceName: 'orders',
+    initialState: State.WORK,
+    checks: { db: { check: () => ({ status }), interval: 10 } }
   })
   const changes: Array<[Status, Status]> = []
   app.health.onChange((current, previous) => { changes.push([current, previous]) })

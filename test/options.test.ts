@@ -462,8 +462,11 @@ test('groups: what is accepted', async (t) => {
   for (const [groups, probes, codes] of fine) {
     const app = newApp(t)
     await app.register(fastifyHealth, {
-    exposeDetails: true,
-      serviceName: 'orders', checks: { db: () => undefined }, groups, ...(probes === undefined ? {} : { probes })
+      exposeDetails: true,
+      serviceName: 'orders',
+      checks: { db: () => undefined },
+      groups,
+      ...(probes === undefined ? {} : { probes })
     } as FastifyHealthOptions)
     await app.ready()
     const got: Record<string, number> = {}

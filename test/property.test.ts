@@ -323,7 +323,9 @@ async function single (t: Test): Promise<{ app: FastifyInstance, set: (b: Behavi
   t.teardown(() => app.close())
   await app.register(fastifyHealth, {
     exposeDetails: true,
-    serviceName: 'prop', initialState: State.WORK, checks: { c: { check: () => run(current, []) as never, cacheFor: 0, timeout: 1 } }
+    serviceName: 'prop',
+    initialState: State.WORK,
+    checks: { c: { check: () => run(current, []) as never, cacheFor: 0, timeout: 1 } }
   })
   return { app, set: (b) => { current = b } }
 }

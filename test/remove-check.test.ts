@@ -120,7 +120,9 @@ test('the change is announced like any other', async (t) => {
   const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, {
     exposeDetails: true,
-    serviceName: 'orders', initialState: State.WORK, checks: { db: failing, cache: { check: () => ({ status: 'warn' }), critical: false } }
+    serviceName: 'orders',
+    initialState: State.WORK,
+    checks: { db: failing, cache: { check: () => ({ status: 'warn' }), critical: false } }
   })
   const changes: Array<[Status, Status, HealthResponse]> = []
   app.health.onChange((current, previous, report) => { changes.push([current, previous, report.body]) })
