@@ -7,9 +7,13 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { test, type Test } from 'tap'
+import t, { test, type Test } from 'tap'
 import fastifyHealth, { State } from '../lib/index.js'
 import { childEnv } from './helpers.js'
+
+// Dozens of spawned probes (each a fresh Node.js process): on a loaded 2-core machine this file
+// needs more than the suite's 60 s.
+t.setTimeout(240_000)
 import { bundle, createPki, fromNow } from './servers/certificates.js'
 import { scratchDir } from './servers/common.js'
 import {
