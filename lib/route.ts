@@ -87,10 +87,10 @@ function sender (options: ResolvedOptions): (reply: FastifyReply, statusCode: nu
 }
 
 /**
- * What every health route shares: the user's route options (config and hooks), GET and HEAD,
- * the log options, the schema, no serializer.
+ * What every route of the plugin shares: the user's route options (config and hooks), GET and
+ * HEAD, the log options, the schema (to document it), no serializer.
  */
-function sharedRouteOptions (options: ResolvedOptions, url: string, codes: Iterable<number>, summary: string): Omit<RouteOptions, 'handler'> {
+export function pluginRouteOptions (options: ResolvedOptions, url: string, schema: FastifySchema): Omit<RouteOptions, 'handler'> {
   return {
     ...options.routeOptions,
     method: 'GET',
@@ -98,11 +98,16 @@ function sharedRouteOptions (options: ResolvedOptions, url: string, codes: Itera
     exposeHeadRoute: true,
     logLevel: options.logLevel,
     logSerializers: options.logSerializers,
-    schema: healthRouteSchema(codes, summary),
-    // The handler sends prebuilt strings, which Fastify does not serialize: the schema is there to
+    schema,
+    // The handlers send prebuilt strings, which Fastify does not serialize: the schema is there to
     // document the route, so skip compiling a serializer per status code (memory and start-up).
     serializerCompiler: () => JSON.stringify
   }
+}
+
+/** A health route's options: its health+json schema for every code it can answer. */
+function sharedRouteOptions (options: ResolvedOptions, url: string, codes: Iterable<number>, summary: string): Omit<RouteOptions, 'handler'> {
+  return pluginRouteOptions(options, url, healthRouteSchema(codes, summary))
 }
 
 /**

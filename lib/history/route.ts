@@ -3,7 +3,7 @@ import { missingCheckPayload } from '../answer.js'
 import type { HealthController, HealthLifecycle } from '../controller.js'
 import { FST_HEALTH_ROUTE_TAKEN } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
-import { detailPolicy, HEALTH_CONTENT_TYPE } from '../route.js'
+import { detailPolicy, HEALTH_CONTENT_TYPE, pluginRouteOptions } from '../route.js'
 import { HealthResponseSchema } from '../schema.js'
 import { CheckHistorySchema } from './schema.js'
 import type { History } from './store.js'
@@ -20,20 +20,10 @@ export interface HistoryContext {
   history: History
 }
 
-/** What every route of the history shares with the health routes: the user's route options, the log options. */
+/** A route of the history: the health routes' options, tagged for @fastify/swagger like them. */
 export function historyRouteOptions (options: ResolvedOptions, url: string, schema: Record<string, unknown>): Omit<RouteOptions, 'handler'> {
-  return {
-    ...options.routeOptions,
-    method: 'GET',
-    url,
-    exposeHeadRoute: true,
-    logLevel: options.logLevel,
-    logSerializers: options.logSerializers,
-    // summary and tags are for @fastify/swagger; Fastify's own type does not list them.
-    schema: { tags: ['health'], ...schema } as FastifySchema,
-    // The handlers send strings: the schema documents the route, no serializer is compiled.
-    serializerCompiler: () => JSON.stringify
-  }
+  // summary and tags are for @fastify/swagger; Fastify's own type does not list them.
+  return pluginRouteOptions(options, url, { tags: ['health'], ...schema } as FastifySchema)
 }
 
 /** A pattern of a route with parameters (`/health/checks/:name`) as a test of the paths it serves. */
