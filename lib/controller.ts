@@ -164,7 +164,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
   /** Resolved when the instance begins to close, whoever closes it (ends shutdown()'s delay). */
-  let closeBegun: () => void = () => {}
+  let closeBegun!: () => void
   const closeBegins = new Promise<void>((resolve) => { closeBegun = resolve })
 
   const checks = new CheckRegistry(options.views, {

@@ -115,3 +115,39 @@ test('onRun: how the check counts after the run and before it, so that a change 
   ], 'first reading, held back by the threshold, counted, recovered')
   t.throws(() => lifecycle.onRun('nope' as never), { code: 'FST_HEALTH_INVALID_LISTENER' }, 'a listener must be a function')
 })
+
+test('once stopped, for good: no run starts, a second stop or start changes nothing, a check added later never runs', async (t) => {
+  const { app } = loggedApp(t)
+  let runs = 0
+  const options = resolveOptions({ serviceName: 'orders', initialState: State.WORK, exposeDetails: true })
+  const { health, lifecycle } = createHealth(options, app.log, async () => {})
+  health.addCheck('db', () => { runs++ }, { cacheFor: 0 })
+  health.addCheck('loop', () => {}, { interval: 10 })
+  lifecycle.start()
+  lifecycle.start()
+  await lifecycle.answer('health', true)
+  const before = runs
+  await lifecycle.stop()
+  await lifecycle.stop()
+  lifecycle.start()
+  health.addCheck('late', () => { runs++ }, { cacheFor: 0 })
+  const after = await lifecycle.answer('health', true)
+  t.equal(runs, before, 'a due check is not run after stop, nor one added after it')
+  t.same(Object.keys(JSON.parse(after.payload).checks), ['db', 'loop'], 'the last readings are served; the late check has none')
+})
+
+test('a failed reading keeps each node of the previous one once', async (t) => {
+  const { app } = loggedApp(t)
+  let fail = false
+  const { health, lifecycle } = createHealth(resolveOptions({ serviceName: 'orders', initialState: State.WORK }), app.log, async () => {})
+  t.teardown(() => lifecycle.stop())
+  health.addCheck('db', () => {
+    if (fail) throw new Error('down')
+    return [{ componentType: 'datastore', observedValue: 1 }, { componentType: 'datastore', observedValue: 2 }, { componentId: 'a' }]
+  }, { cacheFor: 0 })
+  await lifecycle.answer('health', true)
+  fail = true
+  const { payload } = await lifecycle.answer('health', true)
+  t.same(JSON.parse(payload).checks.db.map(({ componentId, componentType, status }: Record<string, string>) => [componentId, componentType, status]),
+    [[undefined, 'datastore', 'fail'], ['a', undefined, 'fail']], 'the same kind twice is one failed node')
+})

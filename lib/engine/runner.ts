@@ -106,6 +106,7 @@ export class CheckRunner {
   /** The background loop's next run. */
   #timer: NodeJS.Timeout | undefined
   #stopped = false
+  #started = false
 
   constructor (name: string, check: CheckFunction, settings: RunnerSettings, events: RunnerEvents, log: FastifyBaseLogger) {
     this.name = name
@@ -157,7 +158,9 @@ export class CheckRunner {
 
   /** Runs in the background every `interval` ms (or keeps fresh every `keepFresh` ms) from now on. */
   start (): void {
-    if (this.#timer !== undefined || this.#stopped) return
+    // Once: a second loop would run the check twice as often. (The registry starts no stopped runner.)
+    if (this.#started) return
+    this.#started = true
     if (this.settings.interval > 0) this.#loop()
     else if (this.settings.keepFresh > 0) this.#keepFresh()
   }
@@ -168,7 +171,7 @@ export class CheckRunner {
    * and no timer of the run outlives the stop.
    */
   stop (): void {
-    if (this.#stopped) return
+    // Called once, by the registry's stop() or for a check added after it.
     this.#stopped = true
     clearTimeout(this.#timer)
     this.#end({ entries: failureEntries(STOPPED_OUTPUT, this.#reading, new Date().toISOString()), durationMs: 0 }, STOPPED_OUTPUT)
@@ -206,7 +209,7 @@ export class CheckRunner {
 
   /** Starts a run when the reading is stale, as a request would, then looks again in `keepFresh` ms. */
   #keepFresh = (): void => {
-    if (this.#stopped) return
+    // Never after stop(): it clears the timer, and start() does not start a stopped runner.
     // Nobody waits for it here; a failed run is a failed reading, never a rejection.
     this.refresh(performance.now())
     this.#timer = setTimeout(this.#keepFresh, this.settings.keepFresh)
