@@ -170,7 +170,7 @@ test('statusCodes: keys named like Object.prototype members are unknown statuses
   }
 })
 
-test('links: values must be URIs, keys non-empty', async (t) => {
+test('links: values must be URIs, keys relation names or URIs', async (t) => {
   const good: Array<Record<string, string>> = [
     { self: '/health' },
     { about: 'https://example.com/about' },
@@ -193,6 +193,10 @@ test('links: values must be URIs, keys non-empty', async (t) => {
     [{ about: null }, 'about'],
     [{ about: ['https://example.com'] }, 'about'],
     [{ '': '/health' }, ''],
+    // RFC 8288: a relation is a registered name (a lower-case token) or an absolute URI.
+    [{ 'Not A Relation': '/health' }, 'Not A Relation'],
+    [{ 'self<script>': '/health' }, 'self<script>'],
+    [{ '/relative': '/health' }, '/relative'],
     ['https://example.com', undefined],
     [['https://example.com'], undefined],
     [null, undefined],
@@ -204,6 +208,14 @@ test('links: values must be URIs, keys non-empty', async (t) => {
     t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', name)
     t.match(error.message, '"links"', `${name}: names the option`)
     if (rel !== undefined) t.match(error.message, `"${rel}"`, `${name}: names the link`)
+  }
+})
+
+test('path: a static route, so no parameter or wildcard that would answer for other paths', async (t) => {
+  for (const path of ['/health/:probe', '/*', '/health*', '/health/:name/x']) {
+    const error = await registrationError(t, { serviceName: 'orders', path })
+    t.equal(error.code, 'FST_HEALTH_INVALID_OPTION', path)
+    t.match(error.message, /"path" must be a path that starts with "\/", with no ":", "\*"/, `${path}: says why`)
   }
 })
 

@@ -148,7 +148,7 @@ interface Hop {
   headers: Record<string, string>
 }
 
-interface Answer {
+interface HttpReply {
   status: number
   headers: IncomingMessage['headers']
   body: Buffer
@@ -158,12 +158,12 @@ interface Answer {
 }
 
 /** Sends one request and reads at most `maxBody` bytes of the answer; the socket is gone once it settles. */
-function exchange (hop: Hop, method: string, maxBody: number, signal: AbortSignal): Promise<Answer> {
+function exchange (hop: Hop, method: string, maxBody: number, signal: AbortSignal): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const send = hop.url.protocol === 'https:' ? httpsRequest : httpRequest
     const request = send(hop.url, { method, headers: hop.headers, auth: hop.auth, agent: false })
     let settled = false
-    const settle = (error: unknown, answer?: Answer): void => {
+    const settle = (error: unknown, answer?: HttpReply): void => {
       if (settled) return
       settled = true
       signal.removeEventListener('abort', onAbort)
@@ -179,7 +179,7 @@ function exchange (hop: Hop, method: string, maxBody: number, signal: AbortSigna
       const answeredAt = performance.now()
       const chunks: Buffer[] = []
       let size = 0
-      const answer = (truncated: boolean): Answer =>
+      const answer = (truncated: boolean): HttpReply =>
         ({ status: response.statusCode as number, headers: response.headers, body: Buffer.concat(chunks), truncated, answeredAt })
       response.on('data', (chunk: Buffer) => {
         if (size + chunk.length <= maxBody) {
@@ -207,7 +207,7 @@ interface Verdict {
 }
 
 /** The upstream's own status when it answered a health+json document that says warn or fail. */
-function upstreamVerdict (answer: Answer): Verdict | undefined {
+function upstreamVerdict (answer: HttpReply): Verdict | undefined {
   const type = String(answer.headers['content-type']).split(';')[0].trim().toLowerCase()
   if (type !== 'application/health+json' || answer.truncated) return undefined
   let document: { status?: unknown, output?: unknown } | null
@@ -224,7 +224,7 @@ function upstreamVerdict (answer: Answer): Verdict | undefined {
   return { status, output: `upstream ${status}${output}` }
 }
 
-async function acceptVerdict (accept: NonNullable<HttpCheckOptions['accept']>, answer: Answer): Promise<Verdict | undefined> {
+async function acceptVerdict (accept: NonNullable<HttpCheckOptions['accept']>, answer: HttpReply): Promise<Verdict | undefined> {
   try {
     const shown = { status: answer.status, headers: { ...answer.headers }, body: answer.body.toString('utf8'), truncated: answer.truncated }
     return await accept(shown) ? undefined : { status: Status.FAIL, output: `HTTP ${answer.status}: rejected by the accept predicate` }
@@ -269,10 +269,10 @@ export function httpCheck (url: string | URL, options?: HttpCheckOptions): Ready
     signal.throwIfAborted()
     const start = performance.now()
     let hop = first
-    let answer: Answer | undefined
+    let answer: HttpReply | undefined
     // At most followRedirects + 1 requests.
     for (let hops = 0; answer === undefined; hops++) {
-      let got: Answer
+      let got: HttpReply
       try {
         got = await exchange(hop, method, maxBodyBytes, signal)
       } catch (error) {
