@@ -11,22 +11,30 @@ const MASK = '***'
 // Cheap first look: text with none of these cannot match any rule and is returned as it is.
 const CANDIDATE = /:\/\/|pass|pwd|secret|token|key|authoriz|cookie|bearer|basic/i
 
-// A quoted value: closed, and followed by what may end a value (else it is read unquoted).
-const QUOTED = String.raw`"(?:[^"\\\n]|\\.)*"(?=$|[\s,;&}\])])|'(?:[^'\\\n]|\\.)*'(?=$|[\s,;&}\])])`
+// A quoted value: closed, and followed by what may end a value (else it is read unquoted). A
+// closing bracket may end it only after a quoted key (`{"password":"x"}`): after a bare key,
+// `password='')` is one unquoted value, or a mask would tell where the secret's quotes were.
+const quoted = (ends: string): string => String.raw`"(?:[^"\\\n]|\\.)*"(?=$|[\s,;&${ends}])|'(?:[^'\\\n]|\\.)*'(?=$|[\s,;&${ends}])`
 // An unquoted value: up to whitespace or a separator of pairs (`a=1;b=2`, `?a=1&b=2`, `a: 1, b: 2`).
 const BARE = String.raw`[^\s,;&]+`
 
-// `password=…`, `"api_key": "…"`, `PGPASSWORD=…`, `client_secret: …`, `X-Api-Key: …`: a key that
-// ends with a secret's name (any prefix: `DB_PASSWORD`, `accessToken`), optionally quoted.
+// The names a secret's key ends with (any prefix: `DB_PASSWORD`, `accessToken`).
+const SECRET_NAME = String.raw`[\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)`
+// `"api_key": "…"`, `'password' = '…'`: a quoted key, whose value may end at a closing bracket.
+const QUOTED_KEY_PAIR = new RegExp(
+  String.raw`(?<![\w.-])(["'])(${SECRET_NAME})\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|${BARE})`,
+  'gi'
+)
+// `password=…`, `PGPASSWORD=…`, `client_secret: …`, `X-Api-Key: …`: a bare key.
 const SECRET_PAIR = new RegExp(
-  String.raw`(?<![\w.-])(["']?)([\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key))\1([ \t]*[=:][ \t]*)(?:${QUOTED}|${BARE})`,
+  String.raw`(?<![\w.-])()(${SECRET_NAME})([ \t]*[=:][ \t]*)(?:${quoted('')}|${BARE})`,
   'gi'
 )
 
 // `Authorization: <scheme> <credentials>`, `Cookie: …`: the value is masked to the end of the
 // line (or of its quotes), since a header value may hold spaces and commas.
 const HEADER = new RegExp(
-  String.raw`(?<![\w-])(["']?)((?:[\w-]*authorization|(?:set-)?cookie))\1([ \t]*[=:][ \t]*)(?:${QUOTED}|[^\r\n]+)`,
+  String.raw`(?<![\w-])(["']?)((?:[\w-]*authorization|(?:set-)?cookie))\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|[^\r\n]+)`,
   'gi'
 )
 
@@ -38,8 +46,13 @@ const BASIC = /\b(basic)([ \t]+)([A-Za-z0-9+/_-]+={0,2})(?![\w+/=-])/gi
 // The value goes with its quotes: a mask in quotes would tell that the secret was quoted.
 const MASKED_PAIR = `$1$2$1$3${MASK}`
 
+/** Whether base64 `text` is what an encoder makes of `user:password`: padded, with a colon. */
+export function isBasicCredentials (text: string): boolean {
+  return text.length % 4 === 0 && Buffer.from(text, 'base64').toString('latin1').includes(':')
+}
+
 const maskBasic = (match: string, scheme: string, space: string, credentials: string): string =>
-  Buffer.from(credentials, 'base64').toString('latin1').includes(':') ? `${scheme}${space}${MASK}` : match
+  isBasicCredentials(credentials) ? `${scheme}${space}${MASK}` : match
 
 /**
  * The user info of every `scheme://user:password@host`: it runs from `://` to the last `@` before
@@ -71,6 +84,7 @@ export function redact (text: string): string {
   if (!CANDIDATE.test(text)) return text
   return maskUserInfo(text)
     .replace(HEADER, MASKED_PAIR)
+    .replace(QUOTED_KEY_PAIR, MASKED_PAIR)
     .replace(SECRET_PAIR, MASKED_PAIR)
     .replace(BEARER, `$1$2${MASK}`)
     .replace(BASIC, maskBasic)

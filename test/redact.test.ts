@@ -2,7 +2,7 @@
 // its mask is the same whatever the secret was, and text with no secret comes back unchanged.
 import fc from 'fast-check'
 import { test } from 'tap'
-import { redact } from '../lib/redact.js'
+import { isBasicCredentials, redact } from '../lib/redact.js'
 
 const runs = { numRuns: 300 }
 
@@ -112,7 +112,10 @@ test('what is not a secret is left alone', async (t) => {
 
   const tricky = fc.constantFrom('https://api.test/health', 'token', 'expired', 'password', 'reset', 'Basic', 'checks', 'key',
     'ops@example.com', 'a=b', 'x:y', 'secretary:', 'keys=3', 'monkey: 1', 'C:/path', '"quoted"', "'single'", 'Basic!')
-  const text = fc.array(fc.oneof(word, tricky), { maxLength: 12 }).chain((list) =>
+  // A word that happens to be the base64 of `user:password` would be read as Basic credentials
+  // after "Basic": a mask there is the rule working, not prose harmed.
+  const prose = word.filter((text) => !isBasicCredentials(text))
+  const text = fc.array(fc.oneof(prose, tricky), { maxLength: 12 }).chain((list) =>
     fc.array(fc.constantFrom(' ', ', ', '  '), { minLength: list.length, maxLength: list.length })
       .map((gaps) => list.map((item, i) => item + gaps[i]).join('')))
   fc.assert(fc.property(text, (value) => redact(value) === value), runs)
