@@ -178,17 +178,20 @@ test('default thresholds: a blocked event loop makes the delay warn', async (t) 
   // sets a baseline. The block then ends well before the next reading (due 400 ms after ready).
   await sleep(30)
   // Block the loop for 200 ms: the next window holds a delay of about that, at or above the default
-  // warn threshold of 100 ms and under the default fail threshold of 1000 ms.
-  const end = perfHooks.performance.now() + 200
-  while (perfHooks.performance.now() < end) Math.sqrt(end)
-  // The delay lands in the window of the next reading or of the one after: look at a few.
-  const seen = new Set<unknown>()
+  // warn threshold of 100 ms and under the default fail threshold of 1000 ms. The delay lands in
+  // the window of the next reading or of the one after: look at a few. A block that fell before a
+  // window's reset is seen by none of them: block again (at most three times), never a sleep guess.
   let delay: HealthCheckEntry | undefined
-  for (let i = 0; i < 500 && seen.size < 5; i++) {
-    delay = (await getAnswer(t, app)).body.checks?.['eventloop:delay']?.[0]
-    seen.add(delay?.time)
-    if (delay?.status !== 'pass') break
-    await sleep(10)
+  for (let attempt = 0; attempt < 3 && delay?.status !== 'warn' && delay?.status !== 'fail'; attempt++) {
+    const end = perfHooks.performance.now() + 200
+    while (perfHooks.performance.now() < end) Math.sqrt(end)
+    const seen = new Set<unknown>()
+    for (let i = 0; i < 500 && seen.size < 5; i++) {
+      delay = (await getAnswer(t, app)).body.checks?.['eventloop:delay']?.[0]
+      seen.add(delay?.time)
+      if (delay?.status !== 'pass') break
+      await sleep(10)
+    }
   }
   const value = delay?.observedValue as number
   t.ok(value >= 100, `a window saw the block (${String(value)} ms)`)
