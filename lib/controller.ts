@@ -179,7 +179,9 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
         const run: CheckRun = { name: runner.name, status, durationMs, counted, previous: previous?.counted, entries, at }
         notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
       }
-      changed({ check: runner.name })
+      // The same standing leaves every tally, and so every status, as it was: only the entries moved.
+      if (reading.counted === previous?.counted) revision++
+      else changed({ check: runner.name })
     },
     removed: (runner) => changed({ check: runner.name })
   }, log, options.prometheus !== undefined || options.openTelemetry !== undefined)

@@ -388,3 +388,52 @@ test('interval', async (t) => {
     t.equal(refTimers(), before, 'the timer is gone once the check settles')
   })
 })
+
+// A new AbortController costs more than a whole reading of a cheap check, so a run's controller
+// is passed to the next run when the run ended untouched: not aborted, no listener left on it.
+test('the signal of a run', async (t) => {
+  t.test('a run that left a listener on its signal gives the next run a new one: listeners never pile up', async (t) => {
+    const signals: AbortSignal[] = []
+    const warnings: Error[] = []
+    const onWarning = (warning: Error): void => { warnings.push(warning) }
+    process.on('warning', onWarning)
+    t.teardown(() => { process.off('warning', onWarning) })
+    // A careless check: it listens for the abort and never stops listening.
+    const check: CheckFunction = (signal) => {
+      signals.push(signal)
+      signal.addEventListener('abort', () => {})
+    }
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0 } } })
+    for (let i = 0; i < 30; i++) t.equal((await app.inject('/health')).statusCode, 200)
+    t.equal(signals.length, 30)
+    t.equal(new Set(signals).size, 30, 'each run had a signal of its own')
+    await tick()
+    t.same(warnings.map((warning) => warning.name), [], 'no MaxListenersExceededWarning')
+  })
+
+  t.test('a run that left its signal untouched passes it on, and a check that listens later still gets told', async (t) => {
+    const signals: AbortSignal[] = []
+    let hang = false
+    const check: CheckFunction = (signal) => {
+      signals.push(signal)
+      if (!hang) return { observedValue: signals.length }
+      return new Promise((resolve, reject) => { signal.addEventListener('abort', () => reject(signal.reason), { once: true }) })
+    }
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0, timeout: 50 } } })
+    for (let i = 0; i < 3; i++) t.equal((await app.inject('/health')).statusCode, 200)
+    t.equal(new Set(signals).size, 1, 'one signal served the three untouched runs')
+    hang = true
+    const timedOut = await getAnswer(t, app)
+    t.equal(timedOut.statusCode, 503, 'the hung run timed out')
+    t.equal(signals[3], signals[0], 'the hung run had the passed-on signal')
+    t.ok(signals[3]?.aborted, 'and it was aborted at the timeout')
+    hang = false
+    // The timed-out run still hangs (it ignores nothing: it rejects on abort), then a new run passes.
+    let code = 0
+    for (let i = 0; i < 100 && code !== 200; i++) code = (await app.inject('/health')).statusCode
+    t.equal(code, 200, 'it passes again')
+    const after = signals.at(-1)
+    t.not(after, signals[0], 'an aborted signal is never handed out again')
+    t.notOk(after?.aborted, 'the new run has a live signal')
+  })
+})

@@ -323,6 +323,13 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
   const throwingGetter = { status: 'pass', get observedValue (): never { throw new Error('getter broke') } }
   const { proxy: revoked, revoke } = Proxy.revocable({}, {})
   revoke()
+  const brokenArray = new Proxy([{ status: 'pass' }], {
+    get: (target, key) => { if (key === 'length') throw new Error('length broke'); return Reflect.get(target, key) }
+  })
+  const noPrototype = new Proxy({ status: 'pass' }, {
+    getPrototypeOf: () => { throw new Error('no prototype') },
+    get: (target, key) => { if (key === 'toJSON') throw new Error('no prototype'); return Reflect.get(target, key) }
+  })
   const cases: Array<[string, unknown, RegExp]> = [
     ['a number', 42, /^Invalid check result: got number, expected a component detail object$/],
     ['a string', 'all good', /got string, expected a component detail object/],
@@ -361,7 +368,9 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
     ['a link that is no URI', { links: { self: 'not a uri' } }, /links has "self" set to "not a uri", not a URI/],
     ['a null links', { links: null }, /links is null, not an object of URIs/],
     ['one bad node among good ones', [{ status: 'pass' }, { status: 'bogus' }], /unknown status "bogus"/],
-    ['a revoked proxy (normalising throws)', revoked, /^TypeError: .*revoked/]
+    ['a revoked proxy', revoked, /^TypeError: .*revoked/],
+    ['an array whose length throws (normalising throws)', brokenArray, /^Error: length broke$/],
+    ['an object whose prototype cannot be read', noPrototype, /^Invalid check result: not serializable as JSON \(Error: no prototype\)$/]
   ]
   for (const [label, result, output] of cases) {
     t.test(label, async (t) => {

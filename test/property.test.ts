@@ -419,3 +419,24 @@ test('arbitrary option values are accepted exactly when valid', async (t) => {
   t.same(Object.keys(body.checks ?? {}), accepted, 'exactly the accepted checks were registered')
   t.equal(body.status, 'pass')
 })
+
+// The flat copy (lib/engine/normalize.ts) skips the JSON round trip for flat plain objects, the
+// common result: whatever such an object holds, what it gives is what the round trip gives.
+test('a flat result normalises as its JSON round trip does', async (t) => {
+  const { normalizeResult } = await import('../lib/engine/normalize.js')
+  const value = fc.oneof(
+    fc.string(), fc.string({ unit: 'binary', maxLength: 40 }), fc.double(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21),
+    fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constantFrom('pass', 'warn', 'fail', 'ok', 'down'),
+    fc.date({ noInvalidDate: true }).map((date) => date.toISOString()), fc.string({ minLength: 3000, maxLength: 3000 })
+  )
+  const key = fc.oneof(
+    fc.constantFrom('status', 'output', 'observedValue', 'observedUnit', 'componentId', 'componentType', 'time', '__proto__', 'toJSON', '0'),
+    fc.string({ maxLength: 12 })
+  )
+  const flat = fc.dictionary(key, value, { maxKeys: 8 })
+  const time = '2026-01-01T00:00:00.000Z'
+  t.doesNotThrow(() => fc.assert(fc.property(fc.oneof(flat, fc.array(flat, { minLength: 1, maxLength: 6 })), (result) => {
+    const viaJson = JSON.parse(JSON.stringify(result)) as unknown
+    assert.deepEqual(normalizeResult(result, time), normalizeResult(viaJson, time))
+  }), { numRuns: 2000 }), '2000 flat results normalise as their JSON round trips do')
+})

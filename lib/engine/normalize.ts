@@ -99,6 +99,68 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   return undefined
 }
 
+/** The most characters JSON writes for `text`: every character escaped as `\\uXXXX`, and the quotes. */
+const jsonBound = (text: string): number => 6 * text.length + 2
+
+/**
+ * Adds to `copies` a copy of `node` as a JSON round trip would make it, when that is plain to see:
+ * a plain object whose values are strings, finite numbers, booleans, null or undefined (left out,
+ * as JSON does). Returns the most characters its JSON may take, or -1, adding nothing, for
+ * anything else (a nested value, a class, a Date, NaN, `__proto__`, a getter that throws): that
+ * takes the round trip. Most checks return such an object, and the round trip costs more than
+ * the rest of the reading.
+ */
+function flatCopy (node: unknown, copies: unknown[]): number {
+  if (typeof node !== 'object' || node === null) return -1
+  const copy: Record<string, unknown> = {}
+  // The braces and a comma after it, then per key its quoted name, a colon and a comma.
+  let bound = 3
+  try {
+    const prototype = Object.getPrototypeOf(node)
+    if (prototype !== Object.prototype && prototype !== null) return -1
+    for (const key of Object.keys(node)) {
+      // Assigning `__proto__` would set the copy's prototype, where JSON.parse makes an own key.
+      if (key === '__proto__') return -1
+      const value = (node as Record<string, unknown>)[key]
+      if (value === undefined) continue
+      if (typeof value === 'string') bound += jsonBound(value)
+      // A finite number is at most 24 characters as JSON; -0 is written 0.
+      else if (typeof value === 'number' && Number.isFinite(value)) bound += 24
+      else if (typeof value === 'boolean' || value === null) bound += 5
+      else return -1
+      bound += jsonBound(key) + 2
+      copy[key] = value === 0 ? 0 : value
+    }
+  } catch {
+    return -1
+  }
+  copies.push(copy)
+  return bound
+}
+
+/** Plain data from the nodes, each as a JSON round trip would give it; a reason when there is none. */
+function plainCopies (nodes: unknown[]): unknown[] | string {
+  const copies: unknown[] = []
+  // The brackets of the array.
+  let bound = 2
+  for (const node of nodes) {
+    const size = flatCopy(node, copies)
+    if (size === -1) break
+    bound += size
+  }
+  if (copies.length === nodes.length && bound <= MAX_RESULT_BYTES) return copies
+  let json: string | undefined
+  try {
+    // A JSON round trip gives plain data: no cycles, no functions, no getters that run later.
+    json = JSON.stringify(nodes)
+  } catch (error) {
+    return `Invalid check result: not serializable as JSON (${describeThrown(error)})`
+  }
+  if (json.length > MAX_RESULT_BYTES) return `Invalid check result: larger than ${MAX_RESULT_BYTES} bytes as JSON`
+  // Dates are ISO strings by now, as `time` wants them.
+  return JSON.parse(json)
+}
+
 /**
  * Turns whatever a check returned into valid component details: nothing means pass, one object
  * means one node, an array means one node each. Anything that cannot be made valid becomes a
@@ -109,28 +171,16 @@ export function normalizeResult (result: unknown, time: string): ReadingEntry[] 
   const nodes = Array.isArray(result) ? result : [result]
   if (nodes.length === 0) return [failedEntry('Invalid check result: an empty array (no nodes)', time)]
   if (nodes.length > MAX_NODES) return [failedEntry(`Invalid check result: more than ${MAX_NODES} nodes`, time)]
-
-  let json: string | undefined
-  try {
-    // A JSON round trip gives plain data: no cycles, no functions, no getters that run later.
-    json = JSON.stringify(nodes)
-  } catch (error) {
-    return [failedEntry(`Invalid check result: not serializable as JSON (${describeThrown(error)})`, time)]
-  }
-  if (json.length > MAX_RESULT_BYTES) {
-    return [failedEntry(`Invalid check result: larger than ${MAX_RESULT_BYTES} bytes as JSON`, time)]
-  }
-  // Dates are ISO strings by now, as `time` wants them.
-  const copies: unknown[] = JSON.parse(json)
-  const entries: ReadingEntry[] = []
-  for (let i = 0; i < nodes.length; i++) {
+  const copies = plainCopies(nodes)
+  if (typeof copies === 'string') return [failedEntry(copies, time)]
+  // Repaired in place: the copies are the entries.
+  for (let i = 0; i < copies.length; i++) {
     const copy = copies[i]
     if (!isPlainObject(copy)) {
       return [failedEntry(`Invalid check result: got ${kindOf(nodes[i])}, expected a component detail object`, time)]
     }
     const problem = repairEntry(copy, time)
     if (problem !== undefined) return [failedEntry(`Invalid check result: ${problem}`, time)]
-    entries.push(copy as ReadingEntry)
   }
-  return entries
+  return copies as ReadingEntry[]
 }

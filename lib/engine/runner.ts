@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import { Status, worstStatus } from '../states.js'
@@ -75,6 +76,29 @@ interface Outcome {
   durationMs: number
 }
 
+/** A run whose reading is not recorded yet. It ends once: with its result, a timeout, a stop or a removal. */
+interface Run {
+  readonly abort: AbortController
+  readonly started: number
+  /** Its timeout; armed after the turn of the event loop that started it (see #armSoon). */
+  deadline: NodeJS.Timeout | undefined
+  /** What a caller waits for, made only when one does: a background run needs no promise. */
+  done: Promise<void> | undefined
+  ended: (() => void) | undefined
+}
+
+/** The time now as the draft writes it; one Date per millisecond, however many readings share it. */
+let isoAt = NaN
+let iso = ''
+function isoNow (): string {
+  const now = Date.now()
+  if (now !== isoAt) {
+    isoAt = now
+    iso = new Date(now).toISOString()
+  }
+  return iso
+}
+
 /**
  * Runs one check: never more than one run in flight, a reading reused for `cacheFor`, a run
  * that outlives `timeout` reported as failed, and optionally a background loop every `interval`.
@@ -82,6 +106,18 @@ interface Outcome {
  * against the failure and success thresholds when it arrives. Logs runs turning slow.
  */
 export class CheckRunner {
+  /**
+   * Runners whose run started in this turn of the event loop, their timeouts not yet armed. Most
+   * checks answer within the turn (a cached value, a pool's idle connection): they never need a
+   * timer. One setImmediate arms the rest, each for what is left of its timeout.
+   */
+  static readonly #unarmed: CheckRunner[] = []
+
+  static #armAll (): void {
+    const runners = CheckRunner.#unarmed.splice(0)
+    for (const runner of runners) runner.#arm()
+  }
+
   readonly name: string
   readonly settings: RunnerSettings
   readonly #check: CheckFunction
@@ -95,14 +131,16 @@ export class CheckRunner {
   /** The latest run was slow: the next slow one is not logged again. */
   #slow = false
   /** The run whose reading is not recorded yet: every caller in the meantime shares it. */
-  #pending: Promise<void> | undefined
-  /** The check function has not settled yet; it may outlive its timeout. */
+  #run: Run | undefined
+  /** The check function has not settled yet; it may outlive its run (a timeout). */
   #running = false
-  #abort: AbortController | undefined
-  /** The timeout of the run in flight. */
-  #deadline: NodeJS.Timeout | undefined
-  /** Ends the run in flight at once: with a failed reading (stop), or with none (removal). */
-  #cut: ((outcome: Outcome | undefined) => void) | undefined
+  /**
+   * The signal of a run that ended untouched (not aborted, no listener left on it), given to the
+   * next run: a new AbortController costs more than a whole reading of a cheap check.
+   */
+  #spare: AbortController | undefined
+  /** The background loop waits for the run in flight to end before it sets its next timer. */
+  #loopWaits = false
   /** The background loop's next run. */
   #timer: NodeJS.Timeout | undefined
   #stopped = false
@@ -129,15 +167,15 @@ export class CheckRunner {
   refresh (now: number): Promise<void> | undefined {
     if (this.#stopped) return undefined
     const reading = this.#reading
-    if (reading === undefined) return this.#pending ?? this.#run()
+    if (reading === undefined) return this.#waitFor(this.#run ?? this.#start())
     const { interval, cacheFor, timeout } = this.settings
     const age = now - reading.at
     if (interval > 0 || age < cacheFor) return undefined
     // Stale: start one run (not while a timed-out one is still going), and wait for it only when
     // the reading is too old to serve meanwhile; within cacheFor + timeout a caller would have
     // waited that long anyway. cacheFor 0 asks for a fresh reading every time: always wait.
-    const run = this.#pending ?? (this.#running ? undefined : this.#run())
-    return cacheFor > 0 && age < cacheFor + timeout ? undefined : run
+    const run = this.#run ?? (this.#running ? undefined : this.#start())
+    return run === undefined || (cacheFor > 0 && age < cacheFor + timeout) ? undefined : this.#waitFor(run)
   }
 
   /**
@@ -152,7 +190,7 @@ export class CheckRunner {
     if (reading === undefined) return -Infinity
     const { interval, cacheFor, timeout } = this.settings
     if (interval > 0) return Infinity
-    if (this.#pending !== undefined) return cacheFor > 0 ? reading.at + cacheFor + timeout : -Infinity
+    if (this.#run !== undefined) return cacheFor > 0 ? reading.at + cacheFor + timeout : -Infinity
     return this.#running ? Infinity : reading.at + cacheFor
   }
 
@@ -174,7 +212,7 @@ export class CheckRunner {
     // Called once, by the registry's stop() or for a check added after it.
     this.#stopped = true
     clearTimeout(this.#timer)
-    this.#end({ entries: failureEntries(STOPPED_OUTPUT, this.#reading, new Date().toISOString()), durationMs: 0 }, STOPPED_OUTPUT)
+    this.#cut({ entries: failureEntries(STOPPED_OUTPUT, this.#reading, isoNow()), durationMs: 0 }, STOPPED_OUTPUT)
   }
 
   /**
@@ -185,26 +223,34 @@ export class CheckRunner {
     this.#events = detached
     this.#stopped = true
     clearTimeout(this.#timer)
-    this.#end(undefined, 'The check was removed')
+    this.#cut(undefined, 'The check was removed')
   }
 
   /** Ends the run in flight, if any, with `outcome`, and aborts its signal with `reason`. */
-  #end (outcome: Outcome | undefined, reason: string): void {
-    clearTimeout(this.#deadline)
-    if (this.#running) this.#abort?.abort(new Error(reason))
-    this.#cut?.(outcome)
+  #cut (outcome: Outcome | undefined, reason: string): void {
+    const run = this.#run
+    if (run === undefined) return
+    run.abort.abort(new Error(reason))
+    this.#end(run, outcome)
   }
 
   #loop = (): void => {
-    const run = this.#pending ?? (this.#running ? undefined : this.#run())
-    const next = (): void => {
-      if (this.#stopped) return
-      this.#timer = setTimeout(this.#loop, this.settings.interval)
-      // A background check must never keep a process alive on its own.
-      this.#timer.unref()
+    if (this.#run !== undefined || !this.#running) {
+      // After the run in flight (a request's, or a new one) ends: see #end.
+      this.#loopWaits = true
+      if (this.#run === undefined) this.#start()
+    } else {
+      // A run that outlived its timeout still goes on: no new one beside it; look again later.
+      this.#next()
     }
-    // Both ways: a loop must go on, and never leave a rejection unhandled.
-    Promise.resolve(run).then(next, next)
+  }
+
+  /** The background loop's next run, `interval` ms from now. */
+  #next (): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(this.#loop, this.settings.interval)
+    // A background check must never keep a process alive on its own.
+    this.#timer.unref()
   }
 
   /** Starts a run when the reading is stale, as a request would, then looks again in `keepFresh` ms. */
@@ -216,43 +262,80 @@ export class CheckRunner {
     this.#timer.unref()
   }
 
-  #run (): Promise<void> {
-    const abort = new AbortController()
-    this.#abort = abort
-    this.#running = true
-    const started = performance.now()
-    const result = new Promise((resolve) => resolve(this.#check(abort.signal, this.#context)))
-    const settled = (): void => {
-      this.#running = false
-      // Outlived its timeout: its reading is recorded already, and a new run may start now.
-      if (this.#pending === undefined) this.#events.due(this)
-    }
-    result.then(settled, settled)
+  #waitFor (run: Run): Promise<void> {
+    return (run.done ??= new Promise((resolve) => { run.ended = resolve }))
+  }
 
+  #start (): Run {
+    const abort = this.#spare ?? new AbortController()
+    this.#spare = undefined
+    const run: Run = { abort, started: performance.now(), deadline: undefined, done: undefined, ended: undefined }
+    this.#run = run
+    this.#running = true
+    let result: unknown
+    try {
+      result = this.#check(abort.signal, this.#context)
+    } catch (error) {
+      result = Promise.reject(error)
+    }
+    Promise.resolve(result).then(this.#answered, this.#threw)
+    if (CheckRunner.#unarmed.push(this) === 1) setImmediate(CheckRunner.#armAll)
+    return run
+  }
+
+  // The check function settled. Only one runs at a time (no run starts while one is running),
+  // so the run it belongs to is the one in flight, or none if that ended first (a timeout, a stop).
+  #answered = (value: unknown): void => {
+    let entries: ReadingEntry[]
+    // A result that breaks normalisation is a failed reading too.
+    try {
+      entries = normalizeResult(value, isoNow())
+    } catch (error) {
+      entries = failureEntries(describeThrown(error), this.#reading, isoNow())
+    }
+    this.#settled(entries)
+  }
+
+  #threw = (error: unknown): void => {
+    this.#settled(failureEntries(describeThrown(error), this.#reading, isoNow()))
+  }
+
+  #settled (entries: ReadingEntry[]): void {
+    this.#running = false
+    const run = this.#run
+    // It outlived its timeout: its reading is recorded already, and a new run may start now.
+    if (run === undefined) {
+      this.#events.due(this)
+      return
+    }
+    // Not aborted (the run would have ended), and with no listener left on it that would fire
+    // later: its controller serves the next run.
+    if (getEventListeners(run.abort.signal, 'abort').length === 0) this.#spare = run.abort
+    this.#end(run, { entries, durationMs: performance.now() - run.started })
+  }
+
+  /** Arms the timeout of the run in flight for what is left of it, unless it has ended or is armed. */
+  #arm (): void {
+    const run = this.#run
+    if (run === undefined || run.deadline !== undefined) return
     const { timeout } = this.settings
-    // What ends a run before its result: the timeout or a stop, with a failed reading; removal, with none.
-    const cut = new Promise<Outcome | undefined>((resolve) => {
-      this.#cut = resolve
-      this.#deadline = setTimeout(() => {
-        const output = `Timed out after ${timeout} ms`
-        abort.abort(new Error(output))
-        resolve({ entries: failureEntries(output, this.#reading, new Date().toISOString()), durationMs: timeout })
-      }, timeout)
-    })
-    const outcome = Promise.race([
-      // catch() after then(): a result that breaks normalisation is a failed reading too.
-      result.then((value) => normalizeResult(value, new Date().toISOString()))
-        .catch((error: unknown) => failureEntries(describeThrown(error), this.#reading, new Date().toISOString()))
-        .then((entries) => ({ entries, durationMs: performance.now() - started })),
-      cut
-    ])
-    this.#pending = outcome.then((latest) => {
-      clearTimeout(this.#deadline)
-      this.#pending = undefined
-      this.#cut = undefined
-      if (latest !== undefined) this.#record(latest)
-    })
-    return this.#pending
+    run.deadline = setTimeout(() => {
+      const output = `Timed out after ${timeout} ms`
+      run.abort.abort(new Error(output))
+      this.#end(run, { entries: failureEntries(output, this.#reading, isoNow()), durationMs: timeout })
+    }, Math.max(0, timeout - (performance.now() - run.started)))
+  }
+
+  /** Ends `run`: its reading recorded (none on removal), its waiters answered, the loop told. */
+  #end (run: Run, outcome: Outcome | undefined): void {
+    clearTimeout(run.deadline)
+    this.#run = undefined
+    if (outcome !== undefined) this.#record(outcome)
+    run.ended?.()
+    if (this.#loopWaits) {
+      this.#loopWaits = false
+      this.#next()
+    }
   }
 
   /** Judges an outcome against the thresholds, keeps it as the latest reading, and tells. */
