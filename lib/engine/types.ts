@@ -33,7 +33,10 @@ export interface CheckContext {
   log: FastifyBaseLogger
 }
 
-/** A dependency check. `signal` aborts when the check times out or the server closes. */
+/**
+ * A dependency check. `signal` aborts when the check times out or the server closes. It belongs
+ * to the run: a run that leaves it untouched (not aborted, no listener) hands it to the next run.
+ */
 export type CheckFunction = (signal: AbortSignal, context: CheckContext) => CheckResult | Promise<CheckResult>
 
 export interface CheckOptions {
