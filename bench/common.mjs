@@ -1,5 +1,6 @@
 // What the wall-clock benchmark (run.mjs) and the instruction count (instructions.mjs) share:
 // the targets, settings read from the environment, the children they start, small numerics.
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -120,6 +121,31 @@ export function trackChildren (what) {
     })
   }
   return { children, killAll }
+}
+
+/**
+ * Runs `command args` in a fresh process, tracked in `children` (see trackChildren), with `env`
+ * over this process's environment; resolves with the JSON of the last line it printed. `label`
+ * names it in errors.
+ */
+export function jsonChild (children, label, command, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: rootDir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+    children.add(child)
+    let stdout = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      children.delete(child)
+      if (code !== 0) return reject(new Error(`${label}: the child exited (${signal ?? code})`))
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').at(-1)))
+      } catch {
+        reject(new Error(`${label}: no result line in ${JSON.stringify(stdout.slice(-500))}`))
+      }
+    })
+  })
 }
 
 export function fmt (value, digits) {

@@ -11,10 +11,10 @@
 // a fresh run of every check, so each request is exactly one reading per check, which the check
 // functions count. The package is the built one (`import 'fastify-health'` resolves to dist/),
 // with exactly one copy of Fastify loaded.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { fmt, numberFromEnv, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
+import { fmt, jsonChild, numberFromEnv, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
 
 /** Which code ran: the last commit of lib/, and whether lib/ had changes not committed yet. */
 function codeVersion () {
@@ -121,29 +121,8 @@ async function pollOneRoute (route) {
 const { children, killAll } = trackChildren('memory bench process')
 
 /** Runs one route's child process and resolves with its JSON line. */
-function runRoute (route) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], {
-      cwd: rootDir,
-      env: { ...process.env, BENCH_MEMORY_ROUTE: route },
-      stdio: ['ignore', 'pipe', 'inherit']
-    })
-    children.add(child)
-    let stdout = ''
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk) => { stdout += chunk })
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      children.delete(child)
-      if (code !== 0) return reject(new Error(`${route}: the child exited (${signal ?? code})`))
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').at(-1)))
-      } catch {
-        reject(new Error(`${route}: no result line in ${JSON.stringify(stdout.slice(-500))}`))
-      }
-    })
-  })
-}
+const runRoute = (route) =>
+  jsonChild(children, route, process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { BENCH_MEMORY_ROUTE: route })
 
 const mib = (bytes) => fmt(bytes / MiB, 2)
 

@@ -13,10 +13,10 @@
 // the readings made in it, which the check functions count. Rounds alternate the order of the
 // targets; the ratio is paired by round (plugin / bare loop of the same count in the same round),
 // then the median over rounds.
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { fmt, listFromEnv, median, numberFromEnv, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
+import { fmt, jsonChild, listFromEnv, median, numberFromEnv, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
 
 /** Which code ran: the last commit of lib/, and whether lib/ had changes not committed yet. */
 function codeVersion () {
@@ -120,27 +120,7 @@ if (pinned) {
 function runTarget (kind, count) {
   const nodeArgs = [fileURLToPath(import.meta.url)]
   const [command, args] = pinned ? ['taskset', ['-c', config.cpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: rootDir,
-      env: { ...process.env, BENCH_READINGS_TARGET: `${kind}:${count}` },
-      stdio: ['ignore', 'pipe', 'inherit']
-    })
-    children.add(child)
-    let stdout = ''
-    child.stdout.setEncoding('utf8')
-    child.stdout.on('data', (chunk) => { stdout += chunk })
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      children.delete(child)
-      if (code !== 0) return reject(new Error(`${kind}-${count}: the child exited (${signal ?? code})`))
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').at(-1)))
-      } catch {
-        reject(new Error(`${kind}-${count}: no result line in ${JSON.stringify(stdout.slice(-500))}`))
-      }
-    })
-  })
+  return jsonChild(children, `${kind}-${count}`, command, args, { BENCH_READINGS_TARGET: `${kind}:${count}` })
 }
 
 async function main () {
