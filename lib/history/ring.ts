@@ -1,9 +1,13 @@
-// A ring of fixed-width records kept as columns (a struct of typed arrays): the columns start
-// small and double up to `size`, then the oldest record is written over. Pushing a record is O(1)
-// and allocates only when the columns grow (log2(size) times in a ring's life).
+// A ring of fixed-width records kept as columns (a struct of typed arrays over one buffer): the
+// columns start small and grow fourfold up to `size`, then the oldest record is written over.
+// Pushing a record is O(1) and allocates only when the columns grow (at most log4(size) times in
+// a ring's life, one buffer each time: a buffer costs more than the typed arrays over it).
 
 type Column = Float64Array | Float32Array | Uint8Array
-type ColumnType = new (length: number) => Column
+interface ColumnType {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): Column
+  readonly BYTES_PER_ELEMENT: number
+}
 
 /** The column types of a ring, by name: `{ at: Float64Array, status: Uint8Array }`. */
 type ColumnTypes = Record<string, ColumnType>
@@ -11,7 +15,9 @@ type Columns<T extends ColumnTypes> = { [K in keyof T]: InstanceType<T[K]> }
 
 const defaults = {
   /** Records the columns hold at first: most checks of a short-lived instance never need more. */
-  initial: 16
+  initial: 16,
+  /** How many times larger the columns grow when full. */
+  growth: 4
 }
 
 export class Ring<T extends ColumnTypes> {
@@ -43,7 +49,7 @@ export class Ring<T extends ColumnTypes> {
     const capacity = this.#capacity
     if (this.length < capacity) return this.length++
     if (capacity < this.size) {
-      this.#grow(Math.min(this.size, capacity * 2))
+      this.#grow(Math.min(this.size, capacity * defaults.growth))
       return this.length++
     }
     const slot = this.#oldest
@@ -66,8 +72,18 @@ export class Ring<T extends ColumnTypes> {
   }
 }
 
+/** Columns of `length` records over one buffer: the widest first, so that each starts aligned. */
 function allocate<T extends ColumnTypes> (types: T, length: number): Columns<T> {
+  const names = Object.keys(types).sort((a, b) => (types[b] as ColumnType).BYTES_PER_ELEMENT - (types[a] as ColumnType).BYTES_PER_ELEMENT)
+  let bytes = 0
+  for (const name of names) bytes += (types[name] as ColumnType).BYTES_PER_ELEMENT * length
+  const buffer = new ArrayBuffer(bytes)
   const columns: Partial<Columns<T>> = {}
-  for (const name in types) columns[name] = new types[name](length) as InstanceType<T[typeof name]>
+  let offset = 0
+  for (const name of names) {
+    const Type = types[name] as ColumnType
+    columns[name as keyof T] = new Type(buffer, offset, length) as InstanceType<T[keyof T]>
+    offset += Type.BYTES_PER_ELEMENT * length
+  }
   return columns as Columns<T>
 }
