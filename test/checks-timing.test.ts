@@ -245,6 +245,15 @@ test('cacheFor', async (t) => {
     t.equal(got.body.checks?.['cache:responseTime']?.[0]?.observedValue, 1, 'and its reading is in the answer')
   })
 
+  t.test('cacheFor 0: while a timed-out run still hangs, requests get its timeout at once and start no second run', async (t) => {
+    let calls = 0
+    const app = await validatedApp(t, { checks: { db: { check: () => { calls++; return new Promise(() => {}) }, cacheFor: 0, timeout: 20 } } })
+    const first = await getAnswer(t, app)
+    t.equal(first.body.checks?.db?.[0]?.output, 'Timed out after 20 ms')
+    for (let i = 0; i < 5; i++) t.equal((await getAnswer(t, app)).body.checks?.db?.[0]?.output, 'Timed out after 20 ms')
+    t.equal(calls, 1, 'the hung run is the only one')
+  })
+
   t.test('cacheFor 0: every request gets a fresh reading, concurrent ones still share one run', async (t) => {
     let calls = 0
     const app = await validatedApp(t, {
