@@ -3,6 +3,7 @@
 import { execFileSync, fork } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import { readyLine, rootDir, ServerFailed, serversDir, trackChildren, writeResults } from './common.mjs'
@@ -11,6 +12,30 @@ import { readyLine, rootDir, ServerFailed, serversDir, trackChildren, writeResul
 // Server processes: every one started is tracked, and killed at the end whatever happens.
 
 export const { children, killAll } = trackChildren('bench server')
+
+/**
+ * Each server on one CPU and the load generator (this process, autocannon) on the other, every
+ * thread of each: on a 2-CPU machine they would otherwise take turns on both, and the server's
+ * CPU per request would measure the load generator too. BENCH_CPU_SERVER (the last CPU) and
+ * BENCH_CPU_LOAD (CPU 0) choose them; `none` for either, or a machine without taskset or with
+ * one CPU, leaves both unpinned.
+ */
+export const pinning = (() => {
+  const server = process.env.BENCH_CPU_SERVER ?? String(os.availableParallelism() - 1)
+  const load = process.env.BENCH_CPU_LOAD ?? '0'
+  if (server === 'none' || load === 'none' || server === load) return { pinned: false }
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', load, String(process.pid)], { stdio: 'ignore' })
+  } catch {
+    return { pinned: false }
+  }
+  return { pinned: true, server, load }
+})()
+
+/** Pins every thread of process `pid` to the server's CPU (see pinning). */
+function pinServer (pid) {
+  if (pinning.pinned) execFileSync('taskset', ['-a', '-p', '-c', pinning.server, String(pid)], { stdio: 'ignore' })
+}
 
 /**
  * Forks a bench server and waits for its ready line: resolves with { child, info } where
@@ -31,6 +56,7 @@ export async function startServer (file, { env = {}, execArgv = [], timeoutMs = 
   child.stderrTail = () => stderr.trim()
 
   const info = await readyLine(child, file, timeoutMs, child.stderrTail)
+  pinServer(child.pid)
   return { child, info }
 }
 
@@ -245,6 +271,6 @@ export async function answerOf (file, env = {}) {
 
 /** Writes a bench's rows and runs with their settings, and fails the bench if a row had errors. */
 export function writeRunResults (config, rows, runs, md) {
-  writeResults(config.out, { meta: { node: process.version, config, finished: new Date().toISOString() }, rows, runs }, md)
+  writeResults(config.out, { meta: { node: process.version, config, pinning, finished: new Date().toISOString() }, rows, runs }, md)
   if (rows.some((row) => row.failed)) process.exitCode = 1
 }

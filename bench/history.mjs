@@ -1,6 +1,8 @@
 // What the history (issue 21) costs with 1,000 checks: the RSS and heap its full rings add (each
 // check fed `readings` readings, the default 3,600), and the per-request cost of /health with
-// details hidden, history on against history: false, in alternating fresh processes.
+// details hidden, history on against history: false and against no check at all (the scaling
+// target: at least 0.95x of none), in alternating fresh processes, the server pinned to one CPU
+// and the load to the other (bench/harness.mjs).
 // `node bench/history.mjs` after `npm run build`; about two minutes. Results in
 // bench/results/history.{json,md}. The file is also the bench's server (BENCH_HISTORY_SERVER=1).
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -8,7 +10,7 @@ import { fmt, median, numberFromEnv, runMain, writeResults } from './common.mjs'
 
 if (process.env.BENCH_HISTORY_SERVER === '1') await serve()
 else {
-  const { alternatingRounds, killAll, serverStats, startServer, stopServer } = await import('./harness.mjs')
+  const { alternatingRounds, killAll, pinning, serverStats, startServer, stopServer } = await import('./harness.mjs')
   const quick = process.env.BENCH_QUICK === '1'
   const config = {
     checks: numberFromEnv('BENCH_CHECKS', 1000, { min: 1, integer: true }),
@@ -41,18 +43,25 @@ else {
     const MiB = 1024 * 1024
     console.log(`  memory added: RSS ${fmt(added.rss / MiB, 1)} MiB, heap ${fmt(added.heapUsed / MiB, 1)} MiB, array buffers ${fmt(added.arrayBuffers / MiB, 1)} MiB`)
 
-    const targets = ['off', 'on'].map((history) => ({
-      name: `history-${history}`,
-      file: SELF,
-      env: { BENCH_HISTORY_SERVER: '1', BENCH_MODE: 'load', BENCH_HISTORY: history, BENCH_CHECKS: String(config.checks) }
-    }))
+    const targets = [
+      { name: 'none', file: SELF, env: { BENCH_HISTORY_SERVER: '1', BENCH_MODE: 'load', BENCH_HISTORY: 'on', BENCH_CHECKS: '0' } },
+      ...['off', 'on'].map((history) => ({
+        name: `history-${history}`,
+        file: SELF,
+        env: { BENCH_HISTORY_SERVER: '1', BENCH_MODE: 'load', BENCH_HISTORY: history, BENCH_CHECKS: String(config.checks) }
+      }))
+    ]
     const runs = await alternatingRounds(targets, config.rounds, config)
     const of = (name, round) => runs.find((run) => run.target === name && run.round === round)
+    /** The median over rounds of a target's figure over another target's of the same round. */
+    const paired = (name, other, figure) => median(runs.filter((run) => run.target === name).map((run) => run[figure] / of(other, run.round)[figure]))
     const rows = targets.map(({ name }) => ({
       target: name,
       rps: median(runs.filter((run) => run.target === name).map((run) => run.rps)),
       cpuUsPerRequest: median(runs.filter((run) => run.target === name).map((run) => run.cpuUsPerRequest)),
-      rpsVsOff: median(runs.filter((run) => run.target === name).map((run) => run.rps / of('history-off', run.round).rps)),
+      rpsVsNone: paired(name, 'none', 'rps'),
+      cpuVsNone: paired(name, 'none', 'cpuUsPerRequest'),
+      rpsVsOff: paired(name, 'history-off', 'rps'),
       failed: runs.some((run) => run.target === name && (run.non2xx > 0 || run.errors > 0))
     }))
     const perReading = (added.heapUsed + added.arrayBuffers) / (config.checks * config.readings)
@@ -67,16 +76,18 @@ else {
       ...['off', 'on'].map((key) => `| history ${key === 'off' ? 'false' : 'on'} | ${fmt(memory[key].rss / MiB, 1)} MiB | ${fmt(memory[key].heapUsed / MiB, 1)} MiB | ${fmt(memory[key].arrayBuffers / MiB, 1)} MiB |`),
       `| added | ${fmt(added.rss / MiB, 1)} MiB | ${fmt(added.heapUsed / MiB, 1)} MiB | ${fmt(added.arrayBuffers / MiB, 1)} MiB |`,
       '',
-      `/health, details hidden, async checks of 5 ms cached 1 s; ${config.rounds} alternating rounds of ${config.duration} s after ${config.warmup} s, ` +
-        `${config.connections} connections, pipelining ${config.pipelining} (medians):`,
+      `/health, details hidden, async checks of 5 ms cached 1 s (none: no check); ${config.rounds} alternating rounds of fresh processes, ` +
+        `${config.duration} s after ${config.warmup} s, ${config.connections} connections, pipelining ${config.pipelining}` +
+        `${pinning.pinned ? `, the server on CPU ${pinning.server} and the load on CPU ${pinning.load}` : ', not pinned'}; medians, ratios paired by round. ` +
+        'Target (the scaling bench\'s): 1,000 checks serve at least 0.95x the requests of none, at most 1/0.95 of its CPU per request.',
       '',
-      '| target | req/s | µs CPU/req | req/s vs history: false |',
-      '| --- | ---: | ---: | ---: |',
-      ...rows.map((row) => `| ${row.target} | ${fmt(row.rps, 0)} | ${fmt(row.cpuUsPerRequest, 2)} | ${fmt(row.rpsVsOff, 3)}x |`),
+      '| target | req/s | server µs CPU/req | req/s vs none | CPU/req vs none | req/s vs history: false |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...rows.map((row) => `| ${row.target} | ${fmt(row.rps, 0)} | ${fmt(row.cpuUsPerRequest, 2)} | ${fmt(row.rpsVsNone, 3)}x | ${fmt(row.cpuVsNone, 3)}x | ${fmt(row.rpsVsOff, 3)}x |`),
       ''
     ].join('\n')
     console.log(md)
-    writeResults(config.out, { meta: { node: process.version, config, finished: new Date().toISOString() }, memory, added, perReading, rows, runs }, md)
+    writeResults(config.out, { meta: { node: process.version, config, pinning, finished: new Date().toISOString() }, memory, added, perReading, rows, runs }, md)
     if (rows.some((row) => row.failed)) process.exitCode = 1
   }, killAll)
 }
