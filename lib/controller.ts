@@ -132,7 +132,9 @@ function subscribe<L> (listeners: Set<L>, listener: L, what: string): () => void
 
 /** The answers of one view built since the last change, each built whole when first asked for. */
 interface Built {
+  /** The `revision` the detailed answer was built at, the `standing` the brief one was. */
   revision: number
+  standing: number
   brief: Answer | undefined
   detailed: Answer | undefined
 }
@@ -152,7 +154,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   const runListeners = new Set<(run: CheckRun) => void>()
   const statusListeners = new Set<(change: StatusChange) => void>()
   const views = new Map<string, HealthView>(options.views.map((view) => [view.name, view]))
-  const built = new Map<string, Built>(options.views.map((view) => [view.name, { revision: -1, brief: undefined, detailed: undefined }]))
+  const built = new Map<string, Built>(options.views.map((view) => [view.name, { revision: -1, standing: -1, brief: undefined, detailed: undefined }]))
   /** The answer of each check on its own, for the drill-down; forgotten with the check. */
   const checkAnswers = new WeakMap<CheckRunner, { revision: number, answer: Answer }>()
   const checkAnswerView: AnswerView = { baseStatus: checkView.baseStatus, notes: checkView.notes, codes: options.statusCodes }
@@ -160,6 +162,11 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   let started = state === State.WORK
   /** Bumped on every change an answer depends on: readings, removals, the state. */
   let revision = 0
+  /**
+   * Bumped on every change a brief answer depends on: the state, and how the checks count (a
+   * tally). Most readings leave it as it was, and the brief answer with it.
+   */
+  let standing = 0
   let shutdownPromise: Promise<void> | undefined
   /** Set once shutdown() or close() has begun: from then on the state stays Shutting down. */
   let closing = false
@@ -191,8 +198,11 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     const cache = built.get(view) as Built
     if (cache.revision !== revision) {
       cache.revision = revision
-      cache.brief = undefined
       cache.detailed = undefined
+    }
+    if (cache.standing !== standing) {
+      cache.standing = standing
+      cache.brief = undefined
     }
     const definition = views.get(view) as HealthView
     return detailed
@@ -220,6 +230,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
   /** Something an answer depends on changed: note it, and announce a new overall status. */
   function changed (cause: StatusCause): void {
     revision++
+    standing++
     const current = overallStatus()
     if (current === status) return
     const previous = status
