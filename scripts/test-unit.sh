@@ -5,8 +5,24 @@
 # (.taprc). Coverage is gathered over both and checked once, at the end: the second run keeps the
 # first's data because it is given its files as a --save list (a plain run clears .tap/coverage).
 # Arguments go to both runs (e.g. --disable-coverage); TAP_DISABLE_COVERAGE=1 works too.
+#
+# TEST_UNIT_FILES picks the files: `all` (the default, what `npm test` runs), `per-line` (all but
+# the `once` files below: what CI runs on each Node.js line) or `once` (only those, in one run
+# without coverage: what CI runs once, on the first line). The `once` files test what the Node.js
+# line running them cannot change: the package as npm packs it (its files, exports map and
+# declarations, publint and arethetypeswrong, TypeScript consumers), TypeScript 7 consumers, and
+# the shipped monitoring/ rules (promtool) and dashboard (JSON). package.test.ts also loads the
+# installed tarball with import and require(), on the first line only; the same dist/ build is
+# loaded on every line by demo, week-in-production, haproxy and command-probe. Coverage of lib/
+# comes from the other files: `per-line` keeps it at 100% without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+once=(
+  test/monitoring-dashboard.test.ts
+  test/monitoring-rules.test.ts
+  test/package.test.ts
+  test/typescript-7.test.ts
+)
 loads=(
   test/draining-tls-h2.test.ts
   test/haproxy.test.ts
@@ -15,8 +31,19 @@ loads=(
   test/ready-made-postgres.test.ts
   test/ready-made-redis.test.ts
 )
+case "${TEST_UNIT_FILES:-all}" in
+  all) skipped=() ;;
+  per-line) skipped=("${once[@]}") ;;
+  once)
+    started=$SECONDS
+    status=0
+    npx tap --disable-coverage "$@" "${once[@]}" || status=$?
+    echo "test-unit: the files run once: $((SECONDS - started)) s"
+    exit "$status" ;;
+  *) echo "test-unit: TEST_UNIT_FILES is all, per-line or once, not ${TEST_UNIT_FILES}" >&2; exit 2 ;;
+esac
 excluded=()
-for file in "${loads[@]}"; do excluded+=("--exclude=$file"); done
+for file in "${loads[@]}" "${skipped[@]}"; do excluded+=("--exclude=$file"); done
 started=$SECONDS
 status=0
 npx tap --allow-incomplete-coverage --coverage-report=none "${excluded[@]}" "$@" || status=$?

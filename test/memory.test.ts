@@ -79,7 +79,7 @@ async function pollRoute (route: string): Promise<void> {
 /** Runs this file as the child for `route`; resolves with its measure. */
 function measureInChild (route: string): Promise<Measure> {
   // The TypeScript loader only: no coverage or mocking machinery in the heap being measured.
-  const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+  const loader = process.execArgv.filter((arg) => arg.includes('scripts/typescript-loader.mjs'))
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...loader, '--expose-gc', fileURLToPath(import.meta.url)], {
       env: { ...process.env, NODE_OPTIONS: '', [CHILD_ROUTE]: route },
