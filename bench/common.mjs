@@ -36,7 +36,17 @@ export const TARGETS = [
   // (bench/probe-routes.mjs measures these in fresh processes).
   { name: 'health-no-probes', file: 'health-options.mjs', env: { BENCH_HEALTH_OPTIONS: '{"probes":false}' }, label: 'fastify-health /health, probes: false', onlyNamed: true },
   { name: 'bare-under', file: 'bare-routes.mjs', env: { BENCH_SIBLINGS: 'under' }, label: 'bare /health with three routes under /health/', onlyNamed: true },
-  { name: 'bare-none', file: 'bare-routes.mjs', env: { BENCH_SIBLINGS: 'none' }, label: 'bare /health alone', onlyNamed: true }
+  { name: 'bare-none', file: 'bare-routes.mjs', env: { BENCH_SIBLINGS: 'none' }, label: 'bare /health alone', onlyNamed: true },
+  // A request's own cost against the number of checks, details hidden: no check is due during
+  // the measurement (cacheFor of an hour), so only what a request does is counted, whatever the
+  // tool's slowdown does to how many readings fall in it (bench:readings measures those).
+  ...[0, 1000].map((count) => ({
+    name: `checks-${count}-hidden`,
+    file: 'health-scale.mjs',
+    env: { BENCH_CHECKS: String(count), BENCH_CACHE_FOR: '3600000' },
+    label: `fastify-health /health, ${count} checks cached, details hidden`,
+    onlyNamed: true
+  }))
 ]
 
 /**

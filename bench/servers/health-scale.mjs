@@ -1,5 +1,5 @@
 // fastify-health /health with BENCH_CHECKS checks (0 by default), each an async function of 5 ms
-// cached for 1 s, details hidden unless BENCH_DETAILS=shown. The targets of bench/scaling.mjs:
+// cached for 1 s (BENCH_CACHE_FOR ms), details hidden unless BENCH_DETAILS=shown. The targets of bench/scaling.mjs:
 // how the cost of a request grows with the number of checks. Check calls go out through the
 // stats channel.
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -11,7 +11,7 @@ const checks = Number(process.env.BENCH_CHECKS ?? 0)
 const shown = process.env.BENCH_DETAILS === 'shown'
 const target = `checks-${checks}-${shown ? 'shown' : 'hidden'}`
 const CHECK_MS = 5
-const CACHE_FOR_MS = 1000
+const CACHE_FOR_MS = Number(process.env.BENCH_CACHE_FOR ?? 1000)
 
 const app = Fastify()
 await app.register(fastifyHealth, { serviceName: 'bench', exposeDetails: shown })
