@@ -367,6 +367,7 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
     ['a number link', { links: { self: 1 } }, /links has "self" set to 1, not a URI/],
     ['a link that is no URI', { links: { self: 'not a uri' } }, /links has "self" set to "not a uri", not a URI/],
     ['a null links', { links: null }, /links is null, not an object of URIs/],
+    ['a link key that is no relation', { links: { 'Not A Relation': 'https://x.example' } }, /^Invalid check result: links has the key "Not A Relation", which is neither a registered relation name nor a URI$/],
     ['one bad node among good ones', [{ status: 'pass' }, { status: 'bogus' }], /unknown status "bogus"/],
     ['a revoked proxy', revoked, /^TypeError: .*revoked/],
     ['an array whose length throws (normalising throws)', brokenArray, /^Error: length broke$/],
