@@ -80,7 +80,7 @@ interface Outcome {
 interface Run {
   readonly abort: AbortController
   readonly started: number
-  /** Its timeout; armed after the turn of the event loop that started it (see #armSoon). */
+  /** Its timeout; armed after the turn of the event loop that started it (see #arm). */
   deadline: NodeJS.Timeout | undefined
   /** What a caller waits for, made only when one does: a background run needs no promise. */
   done: Promise<void> | undefined
@@ -212,7 +212,7 @@ export class CheckRunner {
     // Called once, by the registry's stop() or for a check added after it.
     this.#stopped = true
     clearTimeout(this.#timer)
-    this.#cut({ entries: failureEntries(STOPPED_OUTPUT, this.#reading, isoNow()), durationMs: 0 }, STOPPED_OUTPUT)
+    this.#cut({ entries: this.#failure(STOPPED_OUTPUT), durationMs: 0 }, STOPPED_OUTPUT)
   }
 
   /**
@@ -291,13 +291,18 @@ export class CheckRunner {
     try {
       entries = normalizeResult(value, isoNow())
     } catch (error) {
-      entries = failureEntries(describeThrown(error), this.#reading, isoNow())
+      entries = this.#failure(describeThrown(error))
     }
     this.#settled(entries)
   }
 
   #threw = (error: unknown): void => {
-    this.#settled(failureEntries(describeThrown(error), this.#reading, isoNow()))
+    this.#settled(this.#failure(describeThrown(error)))
+  }
+
+  /** The entries of a run that failed now, saying `output` (see failureEntries). */
+  #failure (output: string): ReadingEntry[] {
+    return failureEntries(output, this.#reading, isoNow())
   }
 
   #settled (entries: ReadingEntry[]): void {
@@ -319,10 +324,10 @@ export class CheckRunner {
     const run = this.#run
     if (run === undefined || run.deadline !== undefined) return
     const { timeout } = this.settings
+    // Cleared when the run ends: when it fires, `run` is still the run in flight.
     run.deadline = setTimeout(() => {
       const output = `Timed out after ${timeout} ms`
-      run.abort.abort(new Error(output))
-      this.#end(run, { entries: failureEntries(output, this.#reading, isoNow()), durationMs: timeout })
+      this.#cut({ entries: this.#failure(output), durationMs: timeout }, output)
     }, Math.max(0, timeout - (performance.now() - run.started)))
   }
 
