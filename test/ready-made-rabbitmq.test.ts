@@ -2,6 +2,7 @@
 // ChannelModel, the callback API's model and a recovering model (amqplib 2's `recovery`) while
 // the broker is up, frozen, out of memory (blocked), killed and back; no secret in any answer or
 // log line; and the process surviving a connection that crashes it without the check.
+import { EventEmitter } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import amqplib from 'amqplib'
@@ -302,4 +303,38 @@ t.test('a recovering model that connects after the check is made', async (t) => 
   const { check } = rabbitmqCheck(recovering)
   await recovering.waitForConnect()
   t.match(await readingOf(check), { status: 'pass', componentId: id }, 'the broker named from its first connection')
+})
+
+t.test('a model of the callback API\'s shape, whose failures come in a chosen order', async (t) => {
+  // Against the real broker, which of a round trip's rejection and the connection's close event
+  // comes first is a race; this model takes each order on purpose, every time.
+  const stream = { remoteAddress: '127.0.0.1', remotePort: 5672 }
+  let answer: (callback: (error: unknown) => void) => void = (callback) => { callback(null) }
+  class Channel extends EventEmitter {
+    connection = { stream }
+    prefetch (count: number, global: boolean, callback: (error: unknown) => void): void { answer(callback) }
+    close (callback: (error: unknown) => void): void { callback(null) }
+  }
+  let opens = 0
+  const model = Object.assign(new EventEmitter(), {
+    connection: { stream },
+    createChannel (options: undefined, callback: (error: unknown, channel?: Channel) => void): void {
+      opens++
+      if (opens === 1) callback(new Error('No channels left to allocate'))
+      else callback(null, new Channel())
+    }
+  })
+  // The callback API's model, as check-release.test.ts passes it: its types are amqplib's own.
+  const { check, close } = rabbitmqCheck(model as never)
+  t.match(await readingOf(check), { status: 'fail', componentId: '127.0.0.1:5672', output: 'Error: No channels left to allocate' }, 'a channel that could not open: its error, called back')
+  t.match(await readingOf(check), { status: 'pass', componentId: '127.0.0.1:5672' })
+  answer = (callback) => { callback(new Error('Channel ended, no reply will be forthcoming')) }
+  t.match(await readingOf(check), { status: 'fail', output: 'Error: Channel ended, no reply will be forthcoming' }, 'a round trip the connection still stands behind: its own error')
+  answer = (callback) => {
+    model.emit('close', new Error('Connection closed: 320 (CONNECTION-FORCED)'))
+    callback(new Error('Channel ended, no reply will be forthcoming'))
+  }
+  t.match(await readingOf(check), { status: 'fail', output: 'The connection was closed (Error: Connection closed: 320 (CONNECTION-FORCED))' }, 'the connection closed before the round trip failed: why it closed')
+  await close()
+  t.equal(model.listenerCount('close'), 0, 'close() takes its listeners off the model')
 })
