@@ -445,4 +445,19 @@ test('the signal of a run', async (t) => {
     t.not(after, signals[0], 'an aborted signal is never handed out again')
     t.notOk(after?.aborted, 'the new run has a live signal')
   })
+
+  t.test('one signal serves at most 16 runs: what AbortSignal.any() ties to it stays bounded', async (t) => {
+    // A composite made from the run's signal leaves no listener on it, yet Node.js 20 keeps an
+    // entry for it on the signal for good: a signal that served every run would hold one per run.
+    const runsOf = new Map<AbortSignal, number>()
+    const check: CheckFunction = (signal) => {
+      runsOf.set(signal, (runsOf.get(signal) ?? 0) + 1)
+      AbortSignal.any([signal, new AbortController().signal])
+    }
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0 } } })
+    for (let i = 0; i < 100; i++) t.equal((await app.inject('/health')).statusCode, 200)
+    t.equal([...runsOf.values()].reduce((sum, runs) => sum + runs, 0), 100, 'every run had a signal')
+    t.equal(Math.max(...runsOf.values()), 16, 'none served more than 16 runs, and untouched ones were passed on')
+    t.equal(runsOf.size, 7, 'seven signals for 100 runs')
+  })
 })

@@ -37,6 +37,15 @@ const ignore = (): void => {}
 /** What a removed runner tells: nothing, so that a run that settles late changes nothing. */
 const detached: RunnerEvents = { reading: ignore, due: ignore }
 
+const defaults = {
+  /**
+   * The most runs one signal serves (see #spare). What a check ties to its signal without a
+   * listener, AbortSignal.any([signal, ...]) above all, stays on the signal until it is dropped
+   * (Node.js 20 never lets go of a composite's entry): this bounds it per check.
+   */
+  signalRuns: 16
+} as const
+
 /** What the `output` of a reading says when the instance stopped while its run was in flight. */
 const STOPPED_OUTPUT = 'The instance stopped before the check answered'
 
@@ -136,9 +145,12 @@ export class CheckRunner {
   #running = false
   /**
    * The signal of a run that ended untouched (not aborted, no listener left on it), given to the
-   * next run: a new AbortController costs more than a whole reading of a cheap check.
+   * next run: a new AbortController costs more than a whole reading of a cheap check (5 µs on
+   * Node.js 20). At most defaults.signalRuns runs share one.
    */
   #spare: AbortController | undefined
+  /** How many runs the latest signal has served. */
+  #served = 0
   /** The background loop waits for the run in flight to end before it sets its next timer. */
   #loopWaits = false
   /** The background loop's next run. */
@@ -267,8 +279,13 @@ export class CheckRunner {
   }
 
   #start (): Run {
-    const abort = this.#spare ?? new AbortController()
+    let abort = this.#spare
     this.#spare = undefined
+    if (abort === undefined) {
+      abort = new AbortController()
+      this.#served = 0
+    }
+    this.#served++
     const run: Run = { abort, started: performance.now(), deadline: undefined, done: undefined, ended: undefined }
     this.#run = run
     this.#running = true
@@ -314,8 +331,8 @@ export class CheckRunner {
       return
     }
     // Not aborted (the run would have ended), and with no listener left on it that would fire
-    // later: its controller serves the next run.
-    if (getEventListeners(run.abort.signal, 'abort').length === 0) this.#spare = run.abort
+    // later: its controller serves the next run, up to defaults.signalRuns runs.
+    if (this.#served < defaults.signalRuns && getEventListeners(run.abort.signal, 'abort').length === 0) this.#spare = run.abort
     this.#end(run, { entries, durationMs: performance.now() - run.started })
   }
 

@@ -35,7 +35,7 @@ export interface CheckContext {
 
 /**
  * A dependency check. `signal` aborts when the check times out or the server closes. It belongs
- * to the run: a run that leaves it untouched (not aborted, no listener) hands it to the next run.
+ * to the run: a run that leaves it untouched (not aborted, no listener) may hand it to the next run.
  */
 export type CheckFunction = (signal: AbortSignal, context: CheckContext) => CheckResult | Promise<CheckResult>
 
