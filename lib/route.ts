@@ -119,9 +119,11 @@ function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecyc
   const sendPayload = sender(options)
   const { name } = view
   const send = (reply: FastifyReply, answer: Answer): void => sendPayload(reply, answer.statusCode, answer.payload)
-  const respond = (reply: FastifyReply, detailed: boolean): Promise<void> | undefined => {
+  // A promise that waited resolves to the reply: resolving to undefined would make Fastify send a
+  // second time while an async onSend hook still holds the first.
+  const respond = (reply: FastifyReply, detailed: boolean): Promise<FastifyReply> | undefined => {
     const answer = lifecycle.answer(name, detailed)
-    if (answer instanceof Promise) return answer.then((ready) => send(reply, ready))
+    if (answer instanceof Promise) return answer.then((ready) => { send(reply, ready); return reply })
     send(reply, answer)
   }
 
@@ -131,7 +133,7 @@ function registerHealthRoute (fastify: FastifyInstance, lifecycle: HealthLifecyc
     // on it (listeners on the response stream and a promise per request) for nothing.
     handler (request, reply) {
       const detailed = showDetails(request)
-      if (detailed instanceof Promise) return detailed.then((shown) => respond(reply, shown))
+      if (detailed instanceof Promise) return detailed.then((shown) => respond(reply, shown) ?? reply)
       return respond(reply, detailed)
     }
   })
@@ -150,9 +152,9 @@ function registerCheckRoute (fastify: FastifyInstance, lifecycle: HealthLifecycl
     if (answer === undefined) sendPayload(reply, code, missingCheckPayload(name, options))
     else sendPayload(reply, answer.statusCode, answer.payload)
   }
-  const respond = (reply: FastifyReply, name: string, shown: boolean): Promise<void> | undefined => {
+  const respond = (reply: FastifyReply, name: string, shown: boolean): Promise<FastifyReply> | undefined => {
     const answer = shown ? lifecycle.checkAnswer(name) : undefined
-    if (answer instanceof Promise) return answer.then((ready) => send(reply, name, ready))
+    if (answer instanceof Promise) return answer.then((ready) => { send(reply, name, ready); return reply })
     send(reply, name, answer)
   }
 
@@ -161,7 +163,7 @@ function registerCheckRoute (fastify: FastifyInstance, lifecycle: HealthLifecycl
     handler (request, reply) {
       const { name } = request.params as { name: string }
       const shown = showDetails(request)
-      if (shown instanceof Promise) return shown.then((allowed) => respond(reply, name, allowed))
+      if (shown instanceof Promise) return shown.then((allowed) => respond(reply, name, allowed) ?? reply)
       return respond(reply, name, shown)
     }
   })

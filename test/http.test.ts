@@ -1,8 +1,10 @@
 // The plugin over a real listening server (127.0.0.1, port 0) with a real client: the global fetch.
+import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
 import { type Test, test } from 'tap'
 import fastifyHealth, { State } from '../lib/index.js'
-import { assertAnswer, CONTENT_TYPE, type HttpAnswer, listeningApp, request } from './helpers.js'
+import { assertAnswer, CONTENT_TYPE, type HttpAnswer, listeningApp, loggedApp, request } from './helpers.js'
 
 function assertHeaders (t: Test, answer: HttpAnswer, cacheControl: string | null): void {
   t.equal(answer.headers.get('content-type'), CONTENT_TYPE, 'content-type')
@@ -110,4 +112,34 @@ test('a probe during app.close() (return503OnClosing: false) sees Shutting down 
     assertHeaders(t, during, 'max-age=5')
   }
   await t.rejects(request(`${base}/health`), 'the server no longer answers once closed')
+})
+
+test('an async onSend hook: a request that waits is still sent once', async (t) => {
+  // Waiting paths: a first reading, cacheFor 0, a drill-down that runs, an async detail policy.
+  // Each must resolve to the reply: resolving to undefined while the hook holds the first send
+  // made Fastify send again (ERR_HTTP_HEADERS_SENT, an error line and onError per request).
+  const { app, lines } = loggedApp(t)
+  let sends = 0
+  let errors = 0
+  app.addHook('onSend', async (request, reply, payload) => {
+    sends++
+    await sleep(5)
+    return payload
+  })
+  app.addHook('onError', async () => { errors++ })
+  await app.register(fastifyHealth, {
+    serviceName: 'orders',
+    initialState: State.WORK,
+    exposeDetails: async () => true,
+    checks: { db: { check: async () => { await sleep(5) }, cacheFor: 0 } }
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  const urls = ['/health', '/health/ready', '/health/checks/db', '/health/checks/nothing']
+  for (const url of urls) t.equal((await request(`${base}${url}`)).statusCode, url.endsWith('nothing') ? 404 : 200, url)
+  const injected = await app.inject('/health/live')
+  t.equal(injected.statusCode, 200, 'inject too')
+  t.equal(sends, urls.length + 1, 'the onSend hook ran once per request')
+  t.equal(errors, 0, 'no onError')
+  t.strictSame(lines.filter((line) => (line.level as number) >= 50), [], 'no error line')
 })
