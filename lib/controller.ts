@@ -21,7 +21,8 @@ export interface HealthReport {
 
 export type { CheckRun, HealthSnapshot, StatusCause, StatusChange }
 
-export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void
+/** Told of each change of the overall status; a promise it returns is not awaited (a rejection is logged). */
+export type ChangeListener = (current: Status, previous: Status, report: HealthReport) => void | Promise<void>
 
 /**
  * The state of one service, its checks, and what its endpoints answer: `fastify.health`.
@@ -111,14 +112,19 @@ function describeValue (value: unknown): string {
   }
 }
 
-/** Calls every listener; one that throws is logged and must not keep the others from hearing. */
-function notify<L> (listeners: Set<L>, call: (listener: L) => void, log: FastifyBaseLogger, what: string): void {
+/**
+ * Calls every listener; one that throws, or returns a promise that rejects (an async listener),
+ * is logged and must not keep the others from hearing, nor crash the process.
+ */
+function notify<L> (listeners: Set<L>, call: (listener: L) => unknown, log: FastifyBaseLogger, what: string): void {
+  // The message only, without its stack or a secret it quotes.
+  const logged = (error: unknown): void => { log.error({ error: redact(describeThrown(error)) }, `fastify-health: ${what} threw`) }
   for (const listener of listeners) {
     try {
-      call(listener)
+      const returned = call(listener)
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, logged)
     } catch (error) {
-      // The message only, without its stack or a secret it quotes.
-      log.error({ error: redact(describeThrown(error)) }, `fastify-health: ${what} threw`)
+      logged(error)
     }
   }
 }
@@ -241,12 +247,29 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     // A check that turned worse is news for whoever is on call; a state change was asked for.
     const worse = worstStatus(previous, current) === current
     log['check' in cause && worse ? 'warn' : 'info']({ from: previous, to: current, cause, output }, 'fastify-health: status changed')
-    if (statusListeners.size > 0) {
-      const change: StatusChange = { at: Date.now(), from: previous, to: current, cause }
-      notify(statusListeners, (listener) => listener(change), log, 'an onStatus listener')
-    }
-    // A listener's mistake must not break the health endpoint or the other listeners.
-    notify(listeners, (listener) => listener(current, previous, { statusCode, body: JSON.parse(payload) }), log, 'an onChange listener')
+    announce(() => {
+      if (statusListeners.size > 0) {
+        const change: StatusChange = { at: Date.now(), from: previous, to: current, cause }
+        notify(statusListeners, (listener) => listener(change), log, 'an onStatus listener')
+      }
+      // A listener's mistake must not break the health endpoint or the other listeners.
+      notify(listeners, (listener) => listener(current, previous, { statusCode, body: JSON.parse(payload) }), log, 'an onChange listener')
+    })
+  }
+
+  /** Changes whose listeners are still to be told, oldest first. */
+  const announcements: Array<() => void> = []
+  let announcing = false
+  /**
+   * Tells the listeners of a change after those of every earlier one: a listener that changes
+   * the state makes a change within a change, and every listener must hear both in order.
+   */
+  function announce (tell: () => void): void {
+    announcements.push(tell)
+    if (announcing) return
+    announcing = true
+    for (let next = announcements.shift(); next !== undefined; next = announcements.shift()) next()
+    announcing = false
   }
 
   const answer = (view: string, detailed: boolean): Answer | Promise<Answer> => {
@@ -262,6 +285,15 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
     return wait === undefined ? checkAnswerOf(runner) : wait.then(() => checks.get(name) === runner ? checkAnswerOf(runner) : undefined)
   }
 
+  const moveTo = (next: State): void => {
+    if (next === state) return
+    const from = state
+    state = next
+    if (next === State.WORK) started = true
+    log.info({ from, to: next }, 'fastify-health: state changed')
+    changed({ state: next })
+  }
+
   const setState = (next: State): void => {
     if (!isState(next)) throw new FST_HEALTH_INVALID_STATE(describeValue(next))
     if (next === state) return
@@ -271,16 +303,13 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
       log.warn({ state: next }, 'fastify-health: the service is shutting down; state change ignored')
       return
     }
-    const from = state
-    state = next
-    if (next === State.WORK) started = true
-    log.info({ from, to: next }, 'fastify-health: state changed')
-    changed({ state: next })
+    moveTo(next)
   }
 
+  // Closing first, then the move: a listener told of the move may not move the state back.
   const beginClosing = (): void => {
-    setState(State.SHUTDOWN)
     closing = true
+    moveTo(State.SHUTDOWN)
   }
 
   const health: HealthController = {

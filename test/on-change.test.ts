@@ -196,6 +196,42 @@ test('a throwing listener is logged and does not break the others', async (t) =>
   t.equal(changeLines(lines).length, 2, 'each change logged once')
 })
 
+test('an async listener that rejects is logged, and the process lives on', async (t) => {
+  const { app, lines, set, read } = await rig(t)
+  const seen: string[] = []
+  app.health.onChange(async () => { throw new Error('webhook down: https://hooks:s3cret@alerts.example/x') })
+  app.health.onChange(() => { seen.push('after') })
+  set('fail')
+  t.equal((await read()).statusCode, 503)
+  t.same(seen, ['after'], 'the next listener heard the change')
+  await sleep(0)
+  const errors = lines.filter((line) => line.msg === 'fastify-health: an onChange listener threw')
+  t.equal(errors.length, 1, 'the rejection is logged once')
+  t.equal(errors[0]?.error, 'Error: webhook down: https://***@alerts.example/x', 'its message only, redacted')
+})
+
+test('a listener that changes the state: every listener hears both changes, in order', async (t) => {
+  const { app, read } = await rig(t)
+  // A: out of rotation as soon as anything is wrong. B: believes the latest change it heard.
+  app.health.onChange((current) => { if (current === 'warn') app.health.setStateNoInfo() })
+  const heard: string[] = []
+  app.health.onChange((current, previous) => { heard.push(`${previous}->${current}`) })
+  app.health.setStateWarmUp()
+  t.same(heard, ['pass->warn', 'warn->fail'], 'the change A made comes after the one A was told of')
+  t.equal((await read()).body.status, 'fail', 'and the last change heard is what /health answers')
+})
+
+test('a listener cannot move a closing instance back into rotation', async (t) => {
+  const { app, read } = await rig(t, { shutdownDelay: 100 })
+  // A self-healing listener: whenever the status is not pass, back to Working.
+  app.health.onChange((current) => { if (current !== 'pass') app.health.setStateWorking() })
+  const drained = app.health.shutdown()
+  t.equal(app.health.state, State.SHUTDOWN, 'still shutting down after the listeners were told')
+  t.equal((await app.inject('/health/ready')).statusCode, 503, 'readiness fails while draining')
+  t.equal((await read()).body.status, 'warn')
+  await drained
+})
+
 test('onChange refuses what is not a function', async (t) => {
   const { app } = await rig(t)
   for (const bad of [undefined, null, 'fn', {}]) {
