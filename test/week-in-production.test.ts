@@ -224,6 +224,18 @@ test('close() of a check: called when the instance closes; one that throws or ha
   t.throws(() => app.health.addCheck('late', () => {}, { close: 5 } as never), { code: 'FST_HEALTH_INVALID_CHECK' })
 })
 
+test('close() of a check around the instance\'s close: once each, whichever comes first', async (t) => {
+  // A reconnect handler during shutdown adds a check after close(), or removes one close() released.
+  const closes = { early: 0, late: 0 }
+  const app = await workingApp(t, { checks: { early: { check: () => {}, close: () => { closes.early++ } } } })
+  await app.close()
+  app.health.addCheck('late', { check: () => {}, close: () => { closes.late++ } })
+  t.equal(app.health.removeCheck('early'), true)
+  t.equal(app.health.removeCheck('late'), true)
+  await sleep(10)
+  t.same(closes, { early: 1, late: 1 }, 'the one added after close() is released at once; none twice')
+})
+
 test('with metrics on, checks keep fresh in the background: no request needed', async (t) => {
   let runs = 0
   const registry = { registerMetric () {}, getSingleMetric () {}, removeSingleMetric () {} }

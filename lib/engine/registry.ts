@@ -101,7 +101,8 @@ interface RegistryEvents {
 /** A registered check: its runner, and what releases what it holds. */
 interface Registered {
   readonly runner: CheckRunner
-  readonly close: (() => void | Promise<void>) | undefined
+  /** Taken (set to undefined) when it is called: once, whether removeCheck() or the stop comes first. */
+  close: (() => void | Promise<void>) | undefined
   /** The views that count it. */
   readonly countedIn: readonly Members[]
 }
@@ -198,9 +199,16 @@ export class CheckRegistry {
       members.due.schedule(runner, -Infinity)
       countedIn.push(members)
     }
-    this.#checks.set(name, { runner, close: definition.close as Registered['close'], countedIn })
-    if (this.#stopped) runner.stop()
-    else if (this.#started) runner.start()
+    const registered: Registered = { runner, close: definition.close as Registered['close'], countedIn }
+    this.#checks.set(name, registered)
+    if (this.#stopped) {
+      // Added after the stop (a reconnect handler during shutdown): it never runs, and what it
+      // holds is released now, as the stop released every other check's.
+      runner.stop()
+      this.#release(registered).catch(() => {}) // #release never rejects: it logs
+    } else if (this.#started) {
+      runner.start()
+    }
   }
 
   /**
@@ -292,8 +300,10 @@ export class CheckRegistry {
    * Calls a check's close(), waiting for it at most the check's timeout: one that throws, rejects
    * or hangs is logged, without a secret, and holds nothing up.
    */
-  async #release ({ runner, close }: Registered): Promise<void> {
+  async #release (registered: Registered): Promise<void> {
+    const { runner, close } = registered
     if (close === undefined) return
+    registered.close = undefined
     const { name, settings: { timeout } } = runner
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<string>((resolve) => { timer = setTimeout(resolve, timeout, `did not finish within ${timeout} ms`) })
