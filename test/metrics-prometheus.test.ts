@@ -144,6 +144,25 @@ test('a removed check leaves the gauges; close() takes the metrics off the regis
   t.match(await registry.metrics(), /health_status\{status="fail"\} 1/)
 })
 
+test('checks added and removed by the hundred: the histogram keeps series of the live ones only', async (t) => {
+  const registry = new Registry()
+  const { app, scrape } = await scraped(t, registry, { initialState: State.WORK, checks: { db: () => ({}) } })
+  const histogramChecks = async (): Promise<Set<string>> => {
+    const { values } = await (registry.getSingleMetric('health_check_duration_seconds') as unknown as { get: () => Promise<{ values: Array<{ labels: Record<string, string> }> }> }).get()
+    return new Set(values.map(({ labels }) => labels.check))
+  }
+  // Names that come and go between scrapes (one per tenant, say): no scrape in between.
+  for (let i = 0; i < 300; i++) {
+    app.health.addCheck(`tenant-${i}`, () => ({ status: i % 3 === 0 ? 'fail' : 'pass' }), { cacheFor: 0 })
+    await app.inject('/health')
+    app.health.removeCheck(`tenant-${i}`)
+  }
+  t.ok((await histogramChecks()).size <= 64, 'swept as names came and went, with no scrape')
+  const checks = (samples: Sample[]): string[] => [...new Set(samples.filter((sample) => sample.name === 'health_check_duration_seconds_count').map((sample) => sample.labels.check))]
+  t.same(checks(await scrape()), ['db'], 'a scrape shows the live check alone')
+  t.same([...await histogramChecks()], ['db'], 'and the histogram holds nothing else')
+})
+
 test('a registry that has the names already fails ready() with FST_HEALTH_METRIC_TAKEN, registering nothing', async (t) => {
   const registry = new Registry()
   const first = newApp(t)

@@ -6,7 +6,7 @@
 // The types are structural, so that the package's declarations never need prom-client; method
 // syntax on purpose, so that prom-client's Registry is assignable (types/index.tst.ts checks it).
 import { FST_HEALTH_METRIC_TAKEN } from '../errors.js'
-import { DURATION_BUCKETS, eachStatePoint, type FiguresSource, loadPeer } from './figures.js'
+import { DURATION_BUCKETS, eachStatePoint, type FiguresSource, loadPeer, STATUSES } from './figures.js'
 
 /** A metric as a registry holds it (opaque here). */
 export interface PrometheusMetric {}
@@ -35,6 +35,11 @@ const PROMETHEUS_NAMES = {
 
 type Labels = Record<string, string>
 
+const defaults = {
+  /** The histogram's checks are swept for removed ones once there are this many (then twice as many as were left). */
+  sweepAt: 64
+} as const
+
 interface Gauge {
   reset (): void
   set (labels: Labels, value: number): void
@@ -42,12 +47,13 @@ interface Gauge {
 
 interface Histogram {
   observe (labels: Labels, value: number): void
+  remove (labels: Labels): void
 }
 
 /** What this module takes from prom-client. */
 interface PromClient {
   Gauge: new (configuration: { name: string, help: string, labelNames: string[], registers: PrometheusRegistry[], collect: () => void }) => Gauge
-  Histogram: new (configuration: { name: string, help: string, labelNames: string[], buckets: number[], registers: PrometheusRegistry[] }) => Histogram
+  Histogram: new (configuration: { name: string, help: string, labelNames: string[], buckets: number[], registers: PrometheusRegistry[], collect: () => void }) => Histogram
 }
 
 /**
@@ -85,15 +91,31 @@ export async function startPrometheus (source: FiguresSource, { registry }: Prom
       eachStatePoint(source, none, (name, value, point) => { checkStatus.set({ [names.checkLabel]: name, [names.statusLabel]: value }, point) })
     }
   })
-  const duration = new Histogram({
+  // A removed check's series go: at the next scrape, and as names come and go between scrapes,
+  // so that checks added and removed by the thousand leave series (and memory) for the live ones.
+  /** The checks the histogram has series of. */
+  const counted = new Set<string>()
+  let sweepAt: number = defaults.sweepAt
+  const sweep = (): void => {
+    const live = new Set(source.snapshot().checks.map(({ name }) => name))
+    for (const name of counted) {
+      if (live.has(name)) continue
+      counted.delete(name)
+      for (const value of STATUSES) duration.remove({ [names.checkLabel]: name, [names.statusLabel]: value })
+    }
+    sweepAt = Math.max(defaults.sweepAt, counted.size * 2)
+  }
+  const duration: Histogram = new Histogram({
     name: names.checkDuration,
     help: 'How long each check run took, to its reading (a run that timed out: its timeout)',
     labelNames: [names.checkLabel, names.statusLabel],
     buckets: [...DURATION_BUCKETS],
-    registers: [registry]
+    registers: [registry],
+    collect: sweep
   })
   const unsubscribe = source.onRun(({ name, status: value, durationMs }) => {
     duration.observe({ [names.checkLabel]: name, [names.statusLabel]: value }, durationMs / 1000)
+    if (!counted.has(name) && counted.add(name).size >= sweepAt) sweep()
   })
   return () => {
     unsubscribe()
