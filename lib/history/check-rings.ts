@@ -2,23 +2,18 @@ import type { CheckRun } from '../engine/types.js'
 import type { CheckRunner } from '../engine/runner.js'
 import { redact } from '../redact.js'
 import type { HealthCheckEntry } from '../schema.js'
+import type { Status } from '../states.js'
 import { Ring } from './ring.js'
 import type { CheckChange, CheckHistory, CheckReading } from './schema.js'
 import { NO_STATUS, statusCode, statusOf } from './status-codes.js'
 
 // What one check did: a ring of its readings and a ring of the changes of how it counts. One
-// reading is a few numbers written into typed arrays: no object is kept per reading.
+// reading is a few numbers written into one row of bytes: no object is kept per reading.
 
-const readingColumns = {
-  at: Float64Array,
-  value: Float64Array,
-  duration: Float32Array,
-  status: Uint8Array,
-  counted: Uint8Array,
-  /** The code of its unit in the check's table of units (0: none). */
-  unit: Uint8Array
-}
-const changeColumns = { at: Float64Array, from: Uint8Array, to: Uint8Array }
+/** A reading's row (ring.ts): byte offsets of its fields; the unit is a code in the check's table of units (0: none). */
+const READING = { bytes: 23, at: 0, value: 8, duration: 16, status: 20, counted: 21, unit: 22 } as const
+/** A change's row. */
+const CHANGE = { bytes: 10, at: 0, from: 8, to: 9 } as const
 
 const defaults = {
   /** Distinct units one check keeps (a check has one or two); readings past them keep no unit. */
@@ -48,9 +43,9 @@ export class CheckRings {
   readonly name: string
   /** The check it records: another check under the same name means this one was removed. */
   readonly owner: CheckRunner
-  readonly readings: Ring<typeof readingColumns>
-  readonly changes: Ring<typeof changeColumns>
-  /** The output of each change, by the change's slot. */
+  readonly readings: Ring
+  readonly changes: Ring
+  /** The output of each change, by the change's slot (its row / the stride). */
   readonly #outputs: Array<string | undefined> = []
   /** The units seen, by code; '' (code 0) is none. */
   readonly #units: string[] = ['']
@@ -58,78 +53,97 @@ export class CheckRings {
   constructor (name: string, owner: CheckRunner, sizes: { readings: number, changes: number }) {
     this.name = name
     this.owner = owner
-    this.readings = new Ring(sizes.readings, readingColumns)
-    this.changes = new Ring(sizes.changes, changeColumns)
+    this.readings = new Ring(sizes.readings, READING.bytes)
+    this.changes = new Ring(sizes.changes, CHANGE.bytes)
   }
 
   record (run: CheckRun): void {
-    const slot = this.readings.push()
-    const { at, value, duration, status, counted, unit } = this.readings.columns
-    at[slot] = run.at
-    duration[slot] = run.durationMs
-    status[slot] = statusCode(run.status)
-    counted[slot] = statusCode(run.counted)
+    const readings = this.readings
+    const row = readings.push()
     const entry = observed(run.entries)
-    value[slot] = entry === undefined ? NaN : entry.observedValue as number
-    unit[slot] = entry?.observedUnit === undefined ? 0 : this.#unitCode(entry.observedUnit)
+    readings.f64[(row + READING.at) >> 3] = run.at
+    readings.f64[(row + READING.value) >> 3] = entry === undefined ? NaN : entry.observedValue as number
+    readings.f32[(row + READING.duration) >> 2] = run.durationMs
+    const u8 = readings.u8
+    u8[row + READING.status] = statusCode(run.status)
+    u8[row + READING.counted] = statusCode(run.counted)
+    u8[row + READING.unit] = entry?.observedUnit === undefined ? 0 : this.#unitCode(entry.observedUnit)
     if (run.previous === run.counted) return
-    const change = this.changes.push()
-    const columns = this.changes.columns
-    columns.at[change] = run.at
-    columns.from[change] = run.previous === undefined ? NO_STATUS : statusCode(run.previous)
-    columns.to[change] = statusCode(run.counted)
-    this.#outputs[change] = outputOf(run.entries)
+    const changes = this.changes
+    const change = changes.push()
+    changes.f64[(change + CHANGE.at) >> 3] = run.at
+    changes.u8[change + CHANGE.from] = run.previous === undefined ? NO_STATUS : statusCode(run.previous)
+    changes.u8[change + CHANGE.to] = statusCode(run.counted)
+    this.#outputs[change / changes.stride] = outputOf(run.entries)
   }
 
-  /** The latest reading's slot; undefined before the first. */
+  /** The latest reading's row; undefined before the first. */
   get latest (): number | undefined {
     const { length } = this.readings
-    return length === 0 ? undefined : this.readings.slot(length - 1)
+    return length === 0 ? undefined : this.readings.row(length - 1)
   }
 
   /** When it started counting as it does now: its latest change. */
   get since (): number | undefined {
     const { length } = this.changes
-    return length === 0 ? undefined : this.changes.columns.at[this.changes.slot(length - 1)]
+    return length === 0 ? undefined : this.changes.f64[(this.changes.row(length - 1) + CHANGE.at) >> 3]
+  }
+
+  /** When the `index`-th reading kept (the oldest first) was taken. */
+  readingAt (index: number): number {
+    return this.readings.f64[(this.readings.row(index) + READING.at) >> 3] as number
+  }
+
+  /** The `index`-th reading kept (the oldest first): its observed value (NaN: none) and how it counted. */
+  reading (index: number): { value: number, counted: Status } {
+    const row = this.readings.row(index)
+    return { value: this.readings.f64[(row + READING.value) >> 3] as number, counted: statusOf(this.readings.u8[row + READING.counted]) }
   }
 
   /** The changes (not the first reading) since the oldest reading kept: how often it flapped in the window. */
   changesInWindow (): number {
     if (this.readings.length === 0) return 0
-    const start = this.readings.columns.at[this.readings.slot(0)] as number
-    const { at, from } = this.changes.columns
+    const start = this.readingAt(0)
+    const { f64, u8 } = this.changes
     let count = 0
     for (let index = this.changes.length - 1; index >= 0; index--) {
-      const slot = this.changes.slot(index)
-      if ((at[slot] as number) < start) break
-      if (from[slot] !== NO_STATUS) count++
+      const row = this.changes.row(index)
+      if ((f64[(row + CHANGE.at) >> 3] as number) < start) break
+      if (u8[row + CHANGE.from] !== NO_STATUS) count++
     }
     return count
   }
 
-  unitAt (slot: number): string | undefined {
-    const code = this.readings.columns.unit[slot] as number
+  /** The unit of the reading in `row`, if it had one. */
+  unitAt (row: number): string | undefined {
+    const code = this.readings.u8[row + READING.unit] as number
     return code === 0 ? undefined : this.#units[code]
   }
 
   document (): CheckHistory {
     const readings: CheckReading[] = []
-    const { at, value, duration, status, counted } = this.readings.columns
+    const { f64, f32, u8 } = this.readings
     for (let index = 0; index < this.readings.length; index++) {
-      const slot = this.readings.slot(index)
-      const reading: CheckReading = { time: iso(at[slot] as number), status: statusOf(status[slot]), counted: statusOf(counted[slot]), durationMs: duration[slot] as number }
-      if (!Number.isNaN(value[slot])) reading.observedValue = value[slot]
-      const unit = this.unitAt(slot)
+      const row = this.readings.row(index)
+      const reading: CheckReading = {
+        time: iso(f64[(row + READING.at) >> 3] as number),
+        status: statusOf(u8[row + READING.status]),
+        counted: statusOf(u8[row + READING.counted]),
+        durationMs: f32[(row + READING.duration) >> 2] as number
+      }
+      const value = f64[(row + READING.value) >> 3] as number
+      if (!Number.isNaN(value)) reading.observedValue = value
+      const unit = this.unitAt(row)
       if (unit !== undefined) reading.observedUnit = unit
       readings.push(reading)
     }
     const changes: CheckChange[] = []
-    const columns = this.changes.columns
-    for (let index = 0; index < this.changes.length; index++) {
-      const slot = this.changes.slot(index)
-      const from = columns.from[slot]
-      const change: CheckChange = { time: iso(columns.at[slot] as number), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(columns.to[slot]) }
-      const output = this.#outputs[slot]
+    const ring = this.changes
+    for (let index = 0; index < ring.length; index++) {
+      const row = ring.row(index)
+      const from = ring.u8[row + CHANGE.from]
+      const change: CheckChange = { time: iso(ring.f64[(row + CHANGE.at) >> 3] as number), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(ring.u8[row + CHANGE.to]) }
+      const output = this.#outputs[row / ring.stride]
       if (output !== undefined) change.output = output
       changes.push(change)
     }
@@ -137,7 +151,7 @@ export class CheckRings {
     const since = this.since
     return {
       name: this.name,
-      status: latest === undefined ? null : statusOf(counted[latest]),
+      status: latest === undefined ? null : statusOf(u8[latest + READING.counted]),
       since: since === undefined ? null : iso(since),
       size: { readings: this.readings.size, changes: this.changes.size },
       readings,

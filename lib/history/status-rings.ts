@@ -6,31 +6,32 @@ import { statusCode, statusOf } from './status-codes.js'
 
 // The changes of the overall status: when, from, to, and the check or state that caused each.
 
-const columns = { at: Float64Array, from: Uint8Array, to: Uint8Array, byState: Uint8Array }
+/** A change's row (ring.ts): byte offsets of its fields; byState is 1 when the state caused it, 0 a check. */
+const CHANGE = { bytes: 11, at: 0, from: 8, to: 9, byState: 10 } as const
 
 export class StatusRings {
-  readonly changes: Ring<typeof columns>
-  /** The check's name or the state each change came from, by the change's slot. */
+  readonly changes: Ring
+  /** The check's name or the state each change came from, by the change's slot (its row / the stride). */
   readonly #causes: string[] = []
   status: Status
   /** When it became what it is: its latest change, or when the history began. */
   since: number
 
   constructor (size: number, status: Status, now: number) {
-    this.changes = new Ring(size, columns)
+    this.changes = new Ring(size, CHANGE.bytes)
     this.status = status
     this.since = now
   }
 
   record ({ at, from, to, cause }: StatusChange): void {
-    const slot = this.changes.push()
-    const { columns } = this.changes
-    columns.at[slot] = at
-    columns.from[slot] = statusCode(from)
-    columns.to[slot] = statusCode(to)
+    const ring = this.changes
+    const row = ring.push()
+    ring.f64[(row + CHANGE.at) >> 3] = at
+    ring.u8[row + CHANGE.from] = statusCode(from)
+    ring.u8[row + CHANGE.to] = statusCode(to)
     const byState = 'state' in cause
-    columns.byState[slot] = byState ? 1 : 0
-    this.#causes[slot] = byState ? cause.state : cause.check
+    ring.u8[row + CHANGE.byState] = byState ? 1 : 0
+    this.#causes[row / ring.stride] = byState ? cause.state : cause.check
     this.status = to
     this.since = at
   }
@@ -38,15 +39,15 @@ export class StatusRings {
   /** The changes, the newest `limit` of them (all by default), oldest first. */
   records (limit = this.changes.length): StatusChangeRecord[] {
     const records: StatusChangeRecord[] = []
-    const { at, from, to, byState } = this.changes.columns
-    for (let index = Math.max(0, this.changes.length - limit); index < this.changes.length; index++) {
-      const slot = this.changes.slot(index)
-      const cause = this.#causes[slot] as string
+    const ring = this.changes
+    for (let index = Math.max(0, ring.length - limit); index < ring.length; index++) {
+      const row = ring.row(index)
+      const cause = this.#causes[row / ring.stride] as string
       records.push({
-        time: new Date(at[slot] as number).toISOString(),
-        from: statusOf(from[slot]),
-        to: statusOf(to[slot]),
-        cause: byState[slot] === 1 ? { state: cause } : { check: cause }
+        time: new Date(ring.f64[(row + CHANGE.at) >> 3] as number).toISOString(),
+        from: statusOf(ring.u8[row + CHANGE.from]),
+        to: statusOf(ring.u8[row + CHANGE.to]),
+        cause: ring.u8[row + CHANGE.byState] === 1 ? { state: cause } : { check: cause }
       })
     }
     return records

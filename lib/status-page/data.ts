@@ -2,7 +2,6 @@ import type { Answer } from '../answer.js'
 import { outputOf } from '../history/check-rings.js'
 import type { HistoryContext } from '../history/route.js'
 import type { StatusChangeRecord } from '../history/schema.js'
-import { statusOf } from '../history/status-codes.js'
 import type { ResolvedOptions } from '../options.js'
 import type { Status } from '../states.js'
 
@@ -80,22 +79,19 @@ function checkData (name: string, entries: Parameters<typeof outputOf>[0] | unde
   const data: CheckData = { name, status: null, value: null, values: [], strip: '', since: null, changes: 0, windowStart: null }
   if (entries !== undefined) data.output = outputOf(entries)
   if (rings === undefined) return data
-  const { readings } = rings
-  const { value, counted, at } = readings.columns
+  const { length } = rings.readings
   let strip = ''
-  for (let index = Math.max(0, readings.length - defaults.recent); index < readings.length; index++) {
-    const slot = readings.slot(index)
-    const reading = value[slot] as number
-    data.values.push(Number.isNaN(reading) ? null : reading)
-    strip += statusOf(counted[slot])[0]
+  for (let index = Math.max(0, length - defaults.recent); index < length; index++) {
+    const { value, counted } = rings.reading(index)
+    data.values.push(Number.isNaN(value) ? null : value)
+    strip += counted[0]
   }
-  const latest = rings.latest as number
-  data.status = statusOf(counted[latest])
+  data.status = rings.reading(length - 1).counted
   data.strip = strip
   data.value = data.values.at(-1) ?? null
-  data.unit = rings.unitAt(latest)
+  data.unit = rings.unitAt(rings.latest as number)
   data.since = rings.since as number
   data.changes = rings.changesInWindow()
-  data.windowStart = at[readings.slot(0)] as number
+  data.windowStart = rings.readingAt(0)
   return data
 }
