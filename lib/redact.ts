@@ -14,15 +14,24 @@ const CANDIDATE = /:\/\/|pass|pwd|secret|token|key|authoriz|cookie|bearer|basic/
 // A quoted value: closed, and followed by what may end a value (else it is read unquoted). A
 // closing bracket may end it only after a quoted key (`{"password":"x"}`): after a bare key,
 // `password='')` is one unquoted value, or a mask would tell where the secret's quotes were.
-const quoted = (ends: string): string => String.raw`"(?:[^"\\\n]|\\.)*"(?=$|[\s,;&${ends}])|'(?:[^'\\\n]|\\.)*'(?=$|[\s,;&${ends}])`
+const plainQuoted = (q: string, ends: string): string => String.raw`${q}(?:[^${q}\\\n]|\\.)*${q}(?=$|[\s,;&${ends}])`
+// The same value inside a JSON string (JSON.stringify of a thrown object, an upstream's output
+// quoting JSON): `\"x\"`, escaped twice where the secret has a quote or a backslash (`\\\"`,
+// `\\\\`), so read as an escaped character (`\n`), or an escaped backslash and what follows
+// it. It may also end at the closing quote of the string it is in, or at an escaped `\n`.
+const escapedQuoted = (q: string, ends: string): string =>
+  String.raw`\\${q}(?:[^${q}\\\n]|\\[^${q}\\\n]|\\\\(?:\\.|[^${q}\\\n]))*\\${q}(?=$|[\s,;&"'${ends}]|\\[nrt])`
+const quoted = (ends: string): string =>
+  [plainQuoted('"', ends), plainQuoted("'", ends), escapedQuoted('"', ends), escapedQuoted("'", ends)].join('|')
 // An unquoted value: up to whitespace or a separator of pairs (`a=1;b=2`, `?a=1&b=2`, `a: 1, b: 2`).
 const BARE = String.raw`[^\s,;&]+`
 
 // The names a secret's key ends with (any prefix: `DB_PASSWORD`, `accessToken`).
 const SECRET_NAME = String.raw`[\w.-]*?(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)`
-// `"api_key": "…"`, `'password' = '…'`: a quoted key, whose value may end at a closing bracket.
+// `"api_key": "…"`, `'password' = '…'`, `{\"token\":\"…\"}`: a quoted key (its quotes may be
+// escaped, in a JSON string), whose value may end at a closing bracket.
 const QUOTED_KEY_PAIR = new RegExp(
-  String.raw`(?<![\w.-])(["'])(${SECRET_NAME})\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|${BARE})`,
+  String.raw`(?<![\w.-])(\\?["'])(${SECRET_NAME})\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|${BARE})`,
   'gi'
 )
 // `password=…`, `PGPASSWORD=…`, `client_secret: …`, `X-Api-Key: …`: a bare key.
@@ -34,7 +43,7 @@ const SECRET_PAIR = new RegExp(
 // `Authorization: <scheme> <credentials>`, `Cookie: …`: the value is masked to the end of the
 // line (or of its quotes), since a header value may hold spaces and commas.
 const HEADER = new RegExp(
-  String.raw`(?<![\w-])(["']?)((?:[\w-]*authorization|(?:set-)?cookie))\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|[^\r\n]+)`,
+  String.raw`(?<![\w-])((?:\\?["'])?)((?:[\w-]*authorization|(?:set-)?cookie))\1([ \t]*[=:][ \t]*)(?:${quoted(String.raw`}\])`)}|[^\r\n]+)`,
   'gi'
 )
 

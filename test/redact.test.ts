@@ -60,6 +60,31 @@ const shapes: Shape[] = [
   { name: 'Authorization header', secret: anySecret.filter((s) => !/[\r\n]/.test(s)), wrap: (s) => `Authorization: Bearer ${s}`, masked: () => 'Authorization: ***' },
   { name: 'Proxy-Authorization header', secret: anySecret.filter((s) => !/[\r\n]/.test(s)), wrap: (s) => `proxy-authorization: Negotiate ${s}`, masked: () => 'proxy-authorization: ***' },
   { name: 'authorization in JSON', secret: anySecret, wrap: (s) => `{"authorization":${JSON.stringify(`Basic ${s}`)}}`, masked: () => '{"authorization":***}' },
+  // Inside a JSON string: what JSON.stringify makes of a thrown object, or an upstream quotes.
+  {
+    name: 'escaped JSON',
+    secret: anySecret,
+    wrap: (s, k) => `threw {"status":401,"body":${JSON.stringify(JSON.stringify({ [k]: s, user: 'bob' }))}}`,
+    masked: (k) => `threw {"status":401,"body":"{\\"${k}\\":***,\\"user\\":\\"bob\\"}"}`
+  },
+  {
+    name: 'escaped JSON, spaced',
+    secret: anySecret,
+    wrap: (s, k) => JSON.stringify({ body: JSON.stringify({ [k]: s }, null, 1) }),
+    masked: (k) => `{"body":"{\\n \\"${k}\\": ***\\n}"}`
+  },
+  {
+    name: 'cookie in escaped JSON',
+    secret: anySecret,
+    wrap: (s) => JSON.stringify({ body: JSON.stringify({ cookie: `sid=${s}`, user: 'bob' }) }),
+    masked: () => '{"body":"{\\"cookie\\":***,\\"user\\":\\"bob\\"}"}'
+  },
+  {
+    name: 'authorization in escaped JSON',
+    secret: anySecret,
+    wrap: (s) => JSON.stringify({ body: JSON.stringify({ authorization: `Token ${s}` }) }),
+    masked: () => '{"body":"{\\"authorization\\":***}"}'
+  },
   { name: 'Bearer token', secret: tokenSecret, wrap: (s) => `sent Bearer ${s}`, masked: () => 'sent Bearer ***' },
   { name: 'Basic credentials', secret: anySecret, wrap: (s) => `sent Basic ${Buffer.from(`orders:${s}`).toString('base64')}`, masked: () => 'sent Basic ***' }
 ]
@@ -100,6 +125,22 @@ test('the examples of issue 19', async (t) => {
   t.equal(redact('Server=db;Password=pw;User Id=sa'), 'Server=db;Password=***;User Id=sa')
   t.equal(redact('cookie: sid=1; theme=dark'), 'cookie: ***')
   t.equal(redact('"x-api-key": "k1", "accept": "*/*"'), '"x-api-key": ***, "accept": "*/*"')
+})
+
+// Regression: the key/value rules wanted a quote right after the key, where JSON inside a JSON
+// string has a backslash, so every secret in an escaped body survived.
+test('secrets in escaped JSON are masked whole', async (t) => {
+  t.equal(
+    redact('threw {"status":401,"body":"{\\"password\\":\\"hunter2\\",\\"token\\":\\"s3cr3t\\"}"}'),
+    'threw {"status":401,"body":"{\\"password\\":***,\\"token\\":***}"}'
+  )
+  t.equal(redact('{\\"cookie\\":\\"sid=abc\\"}'), '{\\"cookie\\":***}')
+  t.equal(redact('{\\"authorization\\":\\"Token abc\\"}'), '{\\"authorization\\":***}')
+  // A quote or a backslash in the secret is escaped twice: it does not end the value.
+  t.equal(redact(JSON.stringify(JSON.stringify({ password: 'a"b\\c, d' }))), '"{\\"password\\":***}"')
+  t.equal(redact(JSON.stringify(JSON.stringify({ password: 'ends with \\' }))), '"{\\"password\\":***}"')
+  t.equal(redact('{\\"password\\": 12345}'), '{\\"password\\": ***', 'an unquoted value: to its separator')
+  t.equal(redact("{\\'password\\': \\'a b\\'}"), "{\\'password\\': ***}", 'escaped single quotes')
 })
 
 test('what is not a secret is left alone', async (t) => {
