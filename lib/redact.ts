@@ -78,10 +78,12 @@ function maskUserInfo (text: string): string {
     const start = from + 3
     WHITESPACE.lastIndex = start
     const end = WHITESPACE.test(text) ? WHITESPACE.lastIndex - 1 : text.length
-    const at = text.lastIndexOf('@', end - 1)
-    if (at > start) {
+    // Within this run only: searching back from `end` through the whole text, for every `://`
+    // with no `@` after it, was quadratic.
+    const at = text.slice(start, end).lastIndexOf('@')
+    if (at > 0) {
       result += text.slice(kept, start) + MASK
-      kept = at
+      kept = start + at
     }
     from = text.indexOf('://', end)
   }

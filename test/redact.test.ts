@@ -162,6 +162,37 @@ test('what is not a secret is left alone', async (t) => {
   fc.assert(fc.property(text, (value) => redact(value) === value), runs)
 })
 
+// Regression: the search for the `@` that ends a URL's user info went back to the start of the
+// text for every `://` with no `@` after it, quadratic: 200 KB of `a:// ` took over a second. The
+// guard counts the characters that searches for `@` may look at, not the time taken, which on a
+// shared 2-core machine says little: linear, they are at most the text's length.
+test('the user info rule looks at each character a bounded number of times', async (t) => {
+  const { lastIndexOf } = String.prototype
+  /** redact(text), and how many characters lastIndexOf() may have looked at meanwhile. */
+  const counted = (text: string): [string, number] => {
+    let looked = 0
+    String.prototype.lastIndexOf = function (this: string, search: string, from?: number) { // eslint-disable-line no-extend-native
+      looked += from === undefined ? this.length : Math.min(from + 1, this.length)
+      return lastIndexOf.call(this, search, from)
+    }
+    try {
+      return [redact(text), looked]
+    } finally {
+      String.prototype.lastIndexOf = lastIndexOf // eslint-disable-line no-extend-native
+    }
+  }
+  const empty = 'a:// '.repeat(80_000)
+  const [out, looked] = counted(empty)
+  t.equal(out, empty, '400 KB with no user info: unchanged')
+  t.ok(looked <= empty.length, `${looked} characters looked at for ${empty.length}`)
+  // Runs with characters in them, so that the count sees the searches it bounds.
+  const runs = 'a://bc '.repeat(60_000)
+  const [same, seen] = counted(runs)
+  t.equal(same, runs)
+  t.ok(seen > 0 && seen <= runs.length, `${seen} characters looked at for ${runs.length}`)
+  t.equal(redact(`${empty}redis://:pw@cache`), `${empty}redis://***@cache`, 'user info after them is masked')
+})
+
 test('linear time on inputs that would make a naive pattern backtrack', { timeout: 30_000 }, async (t) => {
   const size = 200_000
   const inputs = ['a://'.repeat(size / 4), 'x'.repeat(size) + 'token', `${'_token'.repeat(size / 6)}=x`,
