@@ -368,6 +368,16 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
     ['a link that is no URI', { links: { self: 'not a uri' } }, /links has "self" set to "not a uri", not a URI/],
     ['a null links', { links: null }, /links is null, not an object of URIs/],
     ['a link key that is no relation', { links: { 'Not A Relation': 'https://x.example' } }, /^Invalid check result: links has the key "Not A Relation", which is neither a registered relation name nor a URI$/],
+    // Regression: a bad value was cut to 64 characters before it was redacted, so a cut before the
+    // `@` of a URL's user info left most of the password in the output.
+    ['a long password in a link that is no URI', { links: { self: `redis://default:${'averyvery'.repeat(5)}longpassword0123456789@redis:6379 ` } },
+      /^Invalid check result: links has "self" set to "redis:\/\/\*\*\*@redis:6379 ", not a URI$/],
+    ['a password in a relation URI', { links: { [`https://user:${'averyvery'.repeat(5)}longpassword@rel.example/x`]: 1 } },
+      /^Invalid check result: links has "https:\/\/\*\*\*@rel.example\/x" set to 1, not a URI$/],
+    ['a long password in a time', { time: `postgres://u:${'averyvery'.repeat(5)}longpassword0123456789@db:5432/x` },
+      /^Invalid check result: time "postgres:\/\/\*\*\*@db:5432\/x" is not an ISO 8601 date-time$/],
+    ['a long password in an endpoint', { affectedEndpoints: [`{https://u:${'averyvery'.repeat(5)}longpassword@db/x`] },
+      /^Invalid check result: affectedEndpoints has "\{https:\/\/\*\*\*@db\/x", not a URI template$/],
     ['one bad node among good ones', [{ status: 'pass' }, { status: 'bogus' }], /unknown status "bogus"/],
     ['a revoked proxy', revoked, /^TypeError: .*revoked/],
     ['an array whose length throws (normalising throws)', brokenArray, /^Error: length broke$/],

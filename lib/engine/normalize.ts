@@ -49,8 +49,14 @@ export function describeThrown (thrown: unknown): string {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** A short quote of a bad value for an output: at most 64 characters of its JSON (it came from JSON). */
-const describeValue = (value: unknown): string => truncate(JSON.stringify(value), 64)
+/**
+ * A short quote of something a check returned, for an output: redacted, then cut to 64
+ * characters (a cut first could take away what a rule needs to see, as the `@` after a URL's
+ * password, and leave the password).
+ */
+const quoteOf = (text: string): string => truncate(redact(text), 64)
+/** A bad value as quoteOf() its JSON (it came from JSON). */
+const describeValue = (value: unknown): string => quoteOf(JSON.stringify(value))
 
 const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 
@@ -91,9 +97,9 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   if (links !== undefined) {
     if (!isPlainObject(links)) return `links is ${kindOf(links)}, not an object of URIs`
     const badKey = Object.keys(links).find((rel) => !isLinkRelation(rel))
-    if (badKey !== undefined) return `links has the key "${truncate(redact(badKey), 64)}", which is neither a registered relation name nor a URI`
+    if (badKey !== undefined) return `links has the key "${quoteOf(badKey)}", which is neither a registered relation name nor a URI`
     const bad = Object.keys(links).find((rel) => !isUri(links[rel]))
-    if (bad !== undefined) return `links has "${truncate(bad, 64)}" set to ${describeValue(links[bad])}, not a URI`
+    if (bad !== undefined) return `links has "${quoteOf(bad)}" set to ${describeValue(links[bad])}, not a URI`
     for (const rel of Object.keys(links)) links[rel] = redact(links[rel] as string)
   }
   return undefined
