@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import vm from 'node:vm'
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import fastifyHealth, {
@@ -440,7 +441,13 @@ test('throwing and rejecting checks fail with the message, never a stack', async
     ['null rejected', () => Promise.reject(null), 'threw null'], // eslint-disable-line prefer-promise-reject-errors
     ['undefined thrown', () => { throw undefined }, 'threw undefined'], // eslint-disable-line no-throw-literal
     ['a BigInt thrown', () => { throw bigintThrown }, 'threw a value that cannot be shown'],
-    ['a circular object thrown', () => { throw circular }, 'threw a value that cannot be shown']
+    ['a circular object thrown', () => { throw circular }, 'threw a value that cannot be shown'],
+    // Regression: an Error made in another realm (a vm context, a worker's message) is no
+    // `instanceof Error` here: it showed as `threw {}`, and a plain object's `stack` was shown.
+    ['an Error from another realm', () => { throw vm.runInNewContext('new TypeError("boom")') }, 'TypeError: boom'],
+    ['an Error from another realm without a message', () => { throw vm.runInNewContext('new RangeError()') }, 'RangeError'],
+    ['an object with a stack thrown', () => { throw { code: 'E1', stack: 'Error: x\n    at connect (/app/db.js:1:1)' } }, 'threw {"code":"E1"}'], // eslint-disable-line no-throw-literal
+    ['an object holding a stack thrown', () => { throw { error: { message: 'x', stack: 'at /app/db.js:1:1' } } }, 'threw {"error":{"message":"x"}}'] // eslint-disable-line no-throw-literal
   ]
   for (const [label, check, output] of cases) {
     t.test(label, async (t) => {

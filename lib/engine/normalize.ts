@@ -1,3 +1,4 @@
+import { types } from 'node:util'
 import type { HealthCheckEntry } from '../schema.js'
 import { isLinkRelation, isUri, isUriTemplate, normalizeDateTime } from '../formats.js'
 import { redact } from '../redact.js'
@@ -35,11 +36,16 @@ export function failedEntry (output: string, time: string): ReadingEntry {
   return { status: Status.FAIL, time, output: truncate(redact(output)) }
 }
 
+// A thrown object's `stack` keys, at any depth, are left out of its JSON: a stack has no place
+// in an output, whoever copied it there.
+const withoutStacks = (key: string, value: unknown): unknown => key === 'stack' ? undefined : value
+
 /** The message of anything thrown, without its stack; never throws itself. */
 export function describeThrown (thrown: unknown): string {
   try {
-    if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
-    return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown)}`
+    // isNativeError: an Error made in another realm (a vm context) is no `instanceof Error` here.
+    if (thrown instanceof Error || types.isNativeError(thrown)) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
+    return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown, withoutStacks)}`
   } catch {
     // A getter that throws, a BigInt, a cycle, a symbol name: say so rather than fail the reading.
     return 'threw a value that cannot be shown'
