@@ -447,6 +447,9 @@ test('throwing and rejecting checks fail with the message, never a stack', async
     ['an Error from another realm', () => { throw vm.runInNewContext('new TypeError("boom")') }, 'TypeError: boom'],
     ['an Error from another realm without a message', () => { throw vm.runInNewContext('new RangeError()') }, 'RangeError'],
     ['an object with a stack thrown', () => { throw { code: 'E1', stack: 'Error: x\n    at connect (/app/db.js:1:1)' } }, 'threw {"code":"E1"}'], // eslint-disable-line no-throw-literal
+    // JSON.stringify escapes the quotes of JSON in a string: the secrets in it are masked all the same.
+    ['an object holding JSON with a password thrown', () => { throw { status: 401, body: JSON.stringify({ password: 'hunter 2', token: 's3"cr3t' }) } }, // eslint-disable-line no-throw-literal
+      'threw {"status":401,"body":"{\\"password\\":***,\\"token\\":***}"}'],
     ['an object holding a stack thrown', () => { throw { error: { message: 'x', stack: 'at /app/db.js:1:1' } } }, 'threw {"error":{"message":"x"}}'] // eslint-disable-line no-throw-literal
   ]
   for (const [label, check, output] of cases) {
