@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import vm from 'node:vm'
 import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import fastifyHealth, {
@@ -368,6 +369,16 @@ test('garbage results become one fail entry saying what was wrong', async (t) =>
     ['a link that is no URI', { links: { self: 'not a uri' } }, /links has "self" set to "not a uri", not a URI/],
     ['a null links', { links: null }, /links is null, not an object of URIs/],
     ['a link key that is no relation', { links: { 'Not A Relation': 'https://x.example' } }, /^Invalid check result: links has the key "Not A Relation", which is neither a registered relation name nor a URI$/],
+    // Regression: a bad value was cut to 64 characters before it was redacted, so a cut before the
+    // `@` of a URL's user info left most of the password in the output.
+    ['a long password in a link that is no URI', { links: { self: `redis://default:${'averyvery'.repeat(5)}longpassword0123456789@redis:6379 ` } },
+      /^Invalid check result: links has "self" set to "redis:\/\/\*\*\*@redis:6379 ", not a URI$/],
+    ['a password in a relation URI', { links: { [`https://user:${'averyvery'.repeat(5)}longpassword@rel.example/x`]: 1 } },
+      /^Invalid check result: links has "https:\/\/\*\*\*@rel.example\/x" set to 1, not a URI$/],
+    ['a long password in a time', { time: `postgres://u:${'averyvery'.repeat(5)}longpassword0123456789@db:5432/x` },
+      /^Invalid check result: time "postgres:\/\/\*\*\*@db:5432\/x" is not an ISO 8601 date-time$/],
+    ['a long password in an endpoint', { affectedEndpoints: [`{https://u:${'averyvery'.repeat(5)}longpassword@db/x`] },
+      /^Invalid check result: affectedEndpoints has "\{https:\/\/\*\*\*@db\/x", not a URI template$/],
     ['one bad node among good ones', [{ status: 'pass' }, { status: 'bogus' }], /unknown status "bogus"/],
     ['a revoked proxy', revoked, /^TypeError: .*revoked/],
     ['an array whose length throws (normalising throws)', brokenArray, /^Error: length broke$/],
@@ -430,7 +441,16 @@ test('throwing and rejecting checks fail with the message, never a stack', async
     ['null rejected', () => Promise.reject(null), 'threw null'], // eslint-disable-line prefer-promise-reject-errors
     ['undefined thrown', () => { throw undefined }, 'threw undefined'], // eslint-disable-line no-throw-literal
     ['a BigInt thrown', () => { throw bigintThrown }, 'threw a value that cannot be shown'],
-    ['a circular object thrown', () => { throw circular }, 'threw a value that cannot be shown']
+    ['a circular object thrown', () => { throw circular }, 'threw a value that cannot be shown'],
+    // Regression: an Error made in another realm (a vm context, a worker's message) is no
+    // `instanceof Error` here: it showed as `threw {}`, and a plain object's `stack` was shown.
+    ['an Error from another realm', () => { throw vm.runInNewContext('new TypeError("boom")') }, 'TypeError: boom'],
+    ['an Error from another realm without a message', () => { throw vm.runInNewContext('new RangeError()') }, 'RangeError'],
+    ['an object with a stack thrown', () => { throw { code: 'E1', stack: 'Error: x\n    at connect (/app/db.js:1:1)' } }, 'threw {"code":"E1"}'], // eslint-disable-line no-throw-literal
+    // JSON.stringify escapes the quotes of JSON in a string: the secrets in it are masked all the same.
+    ['an object holding JSON with a password thrown', () => { throw { status: 401, body: JSON.stringify({ password: 'hunter 2', token: 's3"cr3t' }) } }, // eslint-disable-line no-throw-literal
+      'threw {"status":401,"body":"{\\"password\\":***,\\"token\\":***}"}'],
+    ['an object holding a stack thrown', () => { throw { error: { message: 'x', stack: 'at /app/db.js:1:1' } } }, 'threw {"error":{"message":"x"}}'] // eslint-disable-line no-throw-literal
   ]
   for (const [label, check, output] of cases) {
     t.test(label, async (t) => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { types } from 'node:util'
+import vm from 'node:vm'
 import { test, type Test } from 'tap'
 import fc from 'fast-check'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -160,11 +162,19 @@ const result = fc.oneof(
 const circular: Record<string, unknown> = { name: 'loop' }
 circular.self = circular
 
+// Errors made in another realm (a vm context): no `instanceof Error` here, Errors all the same.
+const foreignError = vm.runInNewContext('(message) => new SyntaxError(message)') as (message: string) => unknown
+// A stack that a plain object carries, at the top or deeper: never shown either.
+const fakeStack = 'Error: copied\n    at connect (/app/lib/db.js:10:5)\n    at async main (file:///app/index.js:3:1)'
+
 const thrown = fc.oneof(
   fc.anything(),
   fc.string().map((message) => new Error(message)),
   fc.string().map((message) => new TypeError(message)),
   fc.string({ minLength: 600, maxLength: 700 }).map((message) => new RangeError(message)),
+  fc.string().map(foreignError),
+  fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue(), { maxKeys: 3 }).chain((rest) =>
+    fc.constantFrom({ ...rest, stack: fakeStack }, { ...rest, cause: { message: 'deeper', stack: fakeStack } })),
   fc.bigInt(),
   fc.constant(circular)
 )
@@ -193,9 +203,14 @@ function run (b: Behaviour, hangs: Array<() => void>): unknown {
 
 const expectedCheckStatus = (b: Behaviour): Status => b.kind === 'return' ? resultStatus(b.value) : 'fail'
 
-/** The stack lines of what a behaviour throws, none of which may be in an answer. */
+/** Whether `value` is an Error, from this realm or another. */
+const isError = (value: unknown): value is Error => value instanceof Error || types.isNativeError(value)
+
+const linesOf = (stack: string | undefined): string[] => (stack ?? '').split('\n').slice(1).map((l) => l.trim()).filter(Boolean)
+
+/** The stack lines of what a behaviour throws (an Error's, or one a plain object carries), none of which may be in an answer. */
 const stackLinesOf = (b: Behaviour): string[] =>
-  b.kind === 'throw' && b.value instanceof Error ? (b.value.stack ?? '').split('\n').slice(1).map((l) => l.trim()).filter(Boolean) : []
+  b.kind !== 'throw' ? [] : isError(b.value) ? linesOf(b.value.stack) : linesOf(fakeStack)
 
 /** Asserts what every answer must be; returns the parsed body. */
 function assertAnswer (view: string, res: { statusCode: number, body: string }, stackLines: string[]): HealthResponse {
@@ -300,7 +315,7 @@ test('every answer is a valid health document whose code follows its status, wit
             assert.equal(entries.length, 1, `${slot.name}: one fail entry`)
             const output = entries[0]?.output ?? ''
             if (b.kind === 'hang') assert.equal(output, `Timed out after ${slot.timeout} ms`)
-            else if (b.value instanceof Error) assert.ok(output.startsWith(b.value.name), `${slot.name}: output names the error`)
+            else if (isError(b.value)) assert.ok(output.startsWith(b.value.name), `${slot.name}: output names the error`)
             else assert.ok(output.startsWith('threw '), `${slot.name}: output says what was thrown`)
           }
         }

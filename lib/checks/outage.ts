@@ -19,14 +19,16 @@ export type Scrub = (error: unknown) => string
 
 const escape = (value: string): string => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
+/** `value` where it is a whole token: no word character right before or after it. */
+const token = (value: string): RegExp => new RegExp(`(?<![\\w$])${escape(value)}(?![\\w$])`, 'g')
+
 /**
  * oneLine() with the configured secrets and the user name cut out too: database errors quote
- * the user ("password authentication failed for user …").
+ * the user ("password authentication failed for user …"). Each only where it is a whole token:
+ * masked inside words, a short password (`e`) would show in every gap it left in the message.
  */
 export function scrubber (secrets: Array<string | undefined>, user?: string): Scrub {
-  const patterns = secrets.filter((secret): secret is string => secret !== undefined && secret !== '')
-    .map((secret) => new RegExp(escape(secret), 'g'))
-  if (user !== undefined && user !== '') patterns.push(new RegExp(`(?<![\\w$])${escape(user)}(?![\\w$])`, 'g'))
+  const patterns = [...secrets, user].filter((value): value is string => value !== undefined && value !== '').map(token)
   return (error) => patterns.reduce((line, pattern) => line.replace(pattern, '***'), oneLine(error))
 }
 

@@ -1,3 +1,4 @@
+import { types } from 'node:util'
 import type { HealthCheckEntry } from '../schema.js'
 import { isLinkRelation, isUri, isUriTemplate, normalizeDateTime } from '../formats.js'
 import { redact } from '../redact.js'
@@ -35,11 +36,16 @@ export function failedEntry (output: string, time: string): ReadingEntry {
   return { status: Status.FAIL, time, output: truncate(redact(output)) }
 }
 
+// A thrown object's `stack` keys, at any depth, are left out of its JSON: a stack has no place
+// in an output, whoever copied it there.
+const withoutStacks = (key: string, value: unknown): unknown => key === 'stack' ? undefined : value
+
 /** The message of anything thrown, without its stack; never throws itself. */
 export function describeThrown (thrown: unknown): string {
   try {
-    if (thrown instanceof Error) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
-    return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown)}`
+    // isNativeError: an Error made in another realm (a vm context) is no `instanceof Error` here.
+    if (thrown instanceof Error || types.isNativeError(thrown)) return thrown.message === '' ? thrown.name : `${thrown.name}: ${thrown.message}`
+    return `threw ${typeof thrown === 'string' ? thrown : JSON.stringify(thrown, withoutStacks)}`
   } catch {
     // A getter that throws, a BigInt, a cycle, a symbol name: say so rather than fail the reading.
     return 'threw a value that cannot be shown'
@@ -49,8 +55,14 @@ export function describeThrown (thrown: unknown): string {
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
-/** A short quote of a bad value for an output: at most 64 characters of its JSON (it came from JSON). */
-const describeValue = (value: unknown): string => truncate(JSON.stringify(value), 64)
+/**
+ * A short quote of something a check returned, for an output: redacted, then cut to 64
+ * characters (a cut first could take away what a rule needs to see, as the `@` after a URL's
+ * password, and leave the password).
+ */
+const quoteOf = (text: string): string => truncate(redact(text), 64)
+/** A bad value as quoteOf() its JSON (it came from JSON). */
+const describeValue = (value: unknown): string => quoteOf(JSON.stringify(value))
 
 const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 
@@ -91,9 +103,9 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
   if (links !== undefined) {
     if (!isPlainObject(links)) return `links is ${kindOf(links)}, not an object of URIs`
     const badKey = Object.keys(links).find((rel) => !isLinkRelation(rel))
-    if (badKey !== undefined) return `links has the key "${truncate(redact(badKey), 64)}", which is neither a registered relation name nor a URI`
+    if (badKey !== undefined) return `links has the key "${quoteOf(badKey)}", which is neither a registered relation name nor a URI`
     const bad = Object.keys(links).find((rel) => !isUri(links[rel]))
-    if (bad !== undefined) return `links has "${truncate(bad, 64)}" set to ${describeValue(links[bad])}, not a URI`
+    if (bad !== undefined) return `links has "${quoteOf(bad)}" set to ${describeValue(links[bad])}, not a URI`
     for (const rel of Object.keys(links)) links[rel] = redact(links[rel] as string)
   }
   return undefined
