@@ -55,8 +55,10 @@ const caseless = (words: string): string => words.replace(/[a-z]/g, (c) => `[${c
 const PASS = String.raw`(?:[\w.-]*?[_.\d-])?${caseless('pass')}|[\w.-]*?[a-z]P${caseless('ass')}`
 const PASSWORD_WORD = caseless('password|passwd|passphrase|pwd')
 const SECRET_WORD = `${PASSWORD_WORD}|${caseless('secret|token|credentials?|(?:api|access|account|private|secret)[_-]?key')}`
-// After the word: nothing, or a part of its own, never more lower-case letters of the same word.
-const SUFFIX = String.raw`(?:[_.\d-][\w.-]*|(?<=[a-z])[A-Z][\w.-]*)?`
+// After the word: nothing, or a part of its own after `_`, a digit or a capital, never more
+// lower-case letters of the same word. Not after `-` or `.`: `secret-host:5432` and
+// `token.js:12` are a host and a file, whose port and line an operator needs.
+const SUFFIX = String.raw`(?:[_\d][\w.-]*|(?<=[a-z])[A-Z][\w.-]*)?`
 const SECRET_NAME = String.raw`(?:[\w.-]*?(?:${SECRET_WORD})|${PASS})${SUFFIX}`
 // `=`, `:`, `=>`, `%3D`, after an optional `]`. After a bare key, `=>` needs a space before it:
 // `password=>x` is `=` and a secret that starts with `>`.
