@@ -2,13 +2,13 @@
 // each alert fires after its `for:`, not on a blip, and resolves) passing, every alert with
 // what the on-call person needs, and the PrometheusRule manifest holding the same groups.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { MONITORING, shipped, testRules } from './monitoring.js'
 import { requireBinary } from './servers/datastore.js'
 import { shortenFor } from './servers/alertmanager.js'
+import { scratchDir } from './servers/common.js'
 
 const RULE_FILES = ['recording-rules.yml', 'alerting-rules.yml']
 
@@ -85,8 +85,8 @@ t.test('the PrometheusRule manifest holds the rule files\' groups, and promtool 
   t.same(groups, RULE_FILES.flatMap((file) => trimEnd(groupLines(shipped(file), ''))),
     'the groups of recording-rules.yml then alerting-rules.yml, as they are')
   // The groups as a rule file of their own, for promtool.
-  const dir = mkdtempSync(join(tmpdir(), 'fastify-health-rules-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { path: dir, remove } = await scratchDir('rules')
+  t.teardown(remove)
   const file = join(dir, 'from-manifest.yml')
   writeFileSync(file, ['groups:', ...groups, ''].join('\n'))
   const output = promtool(t, ['check', 'rules', file], 'promtool check rules on the manifest\'s groups')
@@ -96,8 +96,8 @@ t.test('the PrometheusRule manifest holds the rule files\' groups, and promtool 
 t.test('the README\'s inhibit rules: a valid Alertmanager configuration (amtool check-config)', async (t) => {
   const snippet = /```yaml\n(inhibit_rules:\n[^`]+)```/.exec(shipped('README.md'))?.[1]
   t.ok(snippet, 'the README has an inhibit_rules block')
-  const dir = mkdtempSync(join(tmpdir(), 'fastify-health-inhibit-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { path: dir, remove } = await scratchDir('inhibit')
+  t.teardown(remove)
   const file = join(dir, 'alertmanager.yml')
   writeFileSync(file, `route:\n  receiver: pager\nreceivers:\n  - name: pager\n${String(snippet)}`)
   const run = spawnSync(requireBinary('/usr/bin/amtool', 'prometheus-alertmanager'), ['check-config', file], { encoding: 'utf8', timeout: 60_000 })

@@ -2,15 +2,15 @@
 // from the tarball into a fresh project, used with import and with require(), type-checked as an
 // ES and a CommonJS consumer, and checked with publint and arethetypeswrong.
 import { execFile } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { State } from '../lib/index.js'
 import { assertAnswer, CONTENT_TYPE, schemaErrors } from './helpers.js'
+import { scratchDir } from './servers/common.js'
 
 // Building, packing and installing take a while: well beyond the default per-file timeout.
 t.setTimeout(5 * 60 * 1000)
@@ -48,8 +48,8 @@ const rootPackage = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'
 const fastifyVersion = (JSON.parse(await readFile(join(root, 'node_modules/fastify/package.json'), 'utf8')) as
   { version: string }).version
 
-const work = await mkdtemp(join(tmpdir(), 'fastify-health-package-'))
-t.teardown(() => rm(work, { recursive: true, force: true }))
+const { path: work, remove } = await scratchDir('package')
+t.teardown(remove)
 const stage = join(work, 'stage')
 const packs = join(work, 'packs')
 const consumer = join(work, 'consumer')
@@ -201,7 +201,6 @@ main().catch((error) => { console.error(error); process.exit(1) })
 t.test('fastify-health/checks: the ready-made checks, for import and require(), loaded only when asked for', async (t) => {
   await writeFile(join(consumer, 'checks.mjs'), `
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
 import Fastify from 'fastify'
 import fastifyHealth from 'fastify-health'
 import { diskCheck, httpCheck, tcpCheck, postgresCheck } from 'fastify-health/checks'

@@ -2,9 +2,9 @@
 // with a backend) and RabbitMQ with its epmd in a file that then hangs, and the file's process is
 // killed (SIGKILL, where no teardown runs). Every process it started goes with it (the
 // parent-death signal, the process-group watcher), and the next test process's start-up clears its
-// folders, leaving the folders of running test processes alone.
+// folders, leaving the folders of running test processes, and folders that name no owner, alone.
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { test } from 'tap'
@@ -83,8 +83,17 @@ test('a test file killed mid-run leaves no server process, and its folders are c
     .catch((error: Error) => t.fail(error.message))
   t.same(tree.filter(running).map((each) => `${each.pid} ${each.command}`), [], 'no process of it is left: no server, no backend, no epmd, no watcher')
 
+  // A folder that only starts like ours, untouched for a day: CI keeps its Node.js lines in one
+  // such, and a run once cleared it under the tests that ran from it.
+  const notOurs = join(tmpdir(), `fastify-health-cache-${process.pid}`)
+  mkdirSync(join(notOurs, 'kept'), { recursive: true })
+  t.teardown(() => { rmSync(notOurs, { recursive: true, force: true }) })
+  const dayAgo = new Date(Date.now() - 24 * 60 * 60 * 1000)
+  utimesSync(notOurs, dayAgo, dayAgo)
+
   // What the next test process does first: its own folder stays, the dead one's go.
   await clearLeftovers()
+  t.ok(existsSync(join(notOurs, 'kept')), 'a folder whose name names no owner stays, however old')
   t.same(foldersOf(started.owner), [], 'its folders are cleared at the next start-up')
   t.ok(existsSync(mine.path), 'the folder of a test process still running stays')
   t.same(foldersOf(OWNER), [mine.path.slice(tmpdir().length + 1)], 'and so does every folder of this one')

@@ -3,7 +3,7 @@
 // what a test process killed earlier left behind (its folders, its servers' orphans).
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -91,10 +91,12 @@ export function ownerAlive (owner: string): boolean {
 }
 
 const SCRATCH_PREFIX = 'fastify-health-'
-/** `fastify-health-<what>-o<pid>.<starttime>-XXXXXX`: the owner is in the name from the start. */
-const OWNED_NAME = /-o(\d+\.\d+)-[^-]+$/
-/** Folders of an older naming (no owner): only cleared once nothing touched them for this long. */
-const UNOWNED_STALE_MS = 2 * 60 * 60 * 1000
+/**
+ * `fastify-health-<what>-o<pid>.<starttime>-XXXXXX`: the owner is in the name from the start.
+ * Only folders of this shape are ever cleared: another folder that merely starts with the prefix
+ * (a cache, CI's Node.js lines, a bench run) is not ours to judge by its age.
+ */
+const OWNED_NAME = /^fastify-health-[\w.-]+-o(\d+\.\d+)-[^-]+$/
 
 interface ProcessInfo { ppid: number, cmdline: string, environ: string, cwd: string }
 
@@ -115,17 +117,22 @@ function processInfo (pid: string): ProcessInfo | undefined {
   }
 }
 
+/** A scratch folder's owner, wherever its path appears in `text` (a command line, a working folder). */
+const OWNED_PATH = /\/fastify-health-[\w.-]+-o(\d+\.\d+)-/g
+
 /**
  * Whether an orphan (its parent gone, so its test process gone) is a test server's: marked with
- * a dead owner, run in or on a scratch folder, a PostgreSQL backend whose postmaster is gone, or
- * an epmd in the foreground on the loopback address (as rabbitmq.ts runs it).
+ * a dead owner, run in or on a scratch folder of a dead owner, a PostgreSQL backend whose
+ * postmaster is gone, or an epmd in the foreground on the loopback address (as rabbitmq.ts runs
+ * it). A folder's name alone is not enough: CI itself may run from a folder named like ours.
  */
 function leftOverServer (info: ProcessInfo): boolean {
   if (info.ppid !== 1) return false
   const owner = new RegExp(`(?:^|\0)${OWNER_VARIABLE}=([\\d.]+)`).exec(info.environ)?.[1]
   if (owner !== undefined) return !ownerAlive(owner)
-  return info.cmdline.includes(`/${SCRATCH_PREFIX}`) || info.cwd.includes(`/${SCRATCH_PREFIX}`) ||
-    info.cmdline.startsWith('postgres: ') || /\/epmd -port \d+ -address 127\.0\.0\.1 $/.test(info.cmdline)
+  const owners = [...`${info.cmdline}\n${info.cwd}`.matchAll(OWNED_PATH)].map((match) => match[1] as string)
+  if (owners.length > 0) return owners.every((each) => !ownerAlive(each))
+  return info.cmdline.startsWith('postgres: ') || /\/epmd -port \d+ -address 127\.0\.0\.1 $/.test(info.cmdline)
 }
 
 /**
@@ -150,13 +157,9 @@ export async function clearLeftovers (): Promise<{ processes: number, folders: s
   }
   const folders: string[] = []
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
-    if (!name.startsWith(SCRATCH_PREFIX)) continue
-    const path = join(tmpdir(), name)
     const owner = OWNED_NAME.exec(name)?.[1]
-    const stale = owner !== undefined
-      ? !ownerAlive(owner)
-      : Date.now() - (await stat(path).then((s) => s.mtimeMs, () => Date.now())) > UNOWNED_STALE_MS
-    if (!stale) continue
+    if (owner === undefined || ownerAlive(owner)) continue
+    const path = join(tmpdir(), name)
     await rm(path, { recursive: true, force: true }).catch(() => {})
     folders.push(path)
   }
