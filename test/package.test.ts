@@ -201,6 +201,7 @@ main().catch((error) => { console.error(error); process.exit(1) })
 t.test('fastify-health/checks: the ready-made checks, for import and require(), loaded only when asked for', async (t) => {
   await writeFile(join(consumer, 'checks.mjs'), `
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import Fastify from 'fastify'
 import fastifyHealth from 'fastify-health'
 import { diskCheck, httpCheck, tcpCheck, postgresCheck } from 'fastify-health/checks'
