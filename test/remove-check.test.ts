@@ -227,3 +227,18 @@ test('removal before the instance is ready, and bound like every method', async 
   t.notOk(got.body.checks)
   t.equal(got.statusCode, 200)
 })
+
+test('the answers list the checks in the order they were added, after every addition and removal', async (t) => {
+  const app = await workingApp(t, { checks: { a: () => undefined, b: () => undefined, c: () => undefined } })
+  const names = async (path = '/health'): Promise<string[]> => Object.keys((await getAnswer(t, app, path)).body.checks ?? {})
+  t.same(await names(), ['a', 'b', 'c'])
+  app.health.removeCheck('b')
+  app.health.addCheck('d', () => undefined)
+  t.same(await names(), ['a', 'c', 'd'], 'a removal and an addition between two answers')
+  app.health.addCheck('b', () => undefined)
+  t.same(await names(), ['a', 'c', 'd', 'b'], 'added again: last')
+  t.same(await names('/health/ready'), ['a', 'c', 'd', 'b'], 'and so in every view')
+  app.health.removeCheck('a')
+  t.same(await names(), ['c', 'd', 'b'], 'the first one removed')
+  t.same(await names(), ['c', 'd', 'b'], 'and the next answer the same')
+})

@@ -76,10 +76,33 @@ export interface Tally {
 
 /** The checks one view counts, in registration order, when each next needs a look, and their tally. */
 class Members implements Tally {
-  runners: readonly CheckRunner[] = []
+  /** In registration order, changed in place: adding a check costs no copy. */
+  readonly #list: CheckRunner[] = []
+  /** What `runners` hands out: a copy made at the first look after a change, never changed itself. */
+  #copy: readonly CheckRunner[] | undefined
   readonly due = new DueQueue<CheckRunner>()
   warn = 0
   fail = 0
+
+  /**
+   * The checks, in registration order: an array that never changes, a new one after each change.
+   * Copied lazily: a copy per addition made adding n checks cost n² element copies, and on
+   * Node.js 20 and 22 that much surviving garbage left process.nextTick ~5x slower for good, for
+   * every route of the app (bench/README.md).
+   */
+  get runners (): readonly CheckRunner[] {
+    return (this.#copy ??= this.#list.slice())
+  }
+
+  add (runner: CheckRunner): void {
+    this.#list.push(runner)
+    this.#copy = undefined
+  }
+
+  delete (runner: CheckRunner): void {
+    this.#list.splice(this.#list.indexOf(runner), 1)
+    this.#copy = undefined
+  }
 
   /** A check's standing moved from `previous` to `current` (undefined: no reading, or gone). */
   recount (previous: Status | undefined, current: Status | undefined): void {
@@ -194,7 +217,7 @@ export class CheckRegistry {
     for (const view of this.#views) {
       if (!countsCheck(view, runner)) continue
       const members = this.#members.get(view.name) as Members
-      members.runners = [...members.runners, runner]
+      members.add(runner)
       // No reading yet: the next request runs it.
       members.due.schedule(runner, -Infinity)
       countedIn.push(members)
@@ -222,7 +245,7 @@ export class CheckRegistry {
     const { runner, countedIn } = registered
     this.#checks.delete(name)
     for (const members of countedIn) {
-      members.runners = members.runners.filter((member) => member !== runner)
+      members.delete(runner)
       members.due.forget(runner)
       members.recount(runner.reading?.counted, undefined)
     }
