@@ -187,12 +187,16 @@ export async function load (url, { duration, pipelining, connections }) {
 }
 
 /**
- * One measurement in a fresh server process: started, `warmup` s of load not counted, then
+ * One measurement in a fresh server process: started (with `settle`, collected twice while idle
+ * first), `warmup` s of load not counted, then
  * `duration` s measured with the server's own CPU read around it; the process stopped after.
  * Resolves with requests per second, server CPU µs per request, errors and non-2xx answers.
  */
-export async function freshRun (file, { env = {}, warmup, duration, pipelining, connections }) {
-  const { child, info } = await startServer(file, { env })
+export async function freshRun (file, { env = {}, warmup, duration, pipelining, connections, settle = false }) {
+  // settle: the server runs two full GCs before it says it is ready (bench/servers/_serve.mjs).
+  const { child, info } = settle
+    ? await startServer(file, { env: { ...env, BENCH_SETTLE: '1' }, execArgv: ['--expose-gc'] })
+    : await startServer(file, { env })
   try {
     if (!info.ready) throw new ServerFailed(`${file}: ${info.skipped}`)
     const url = `http://${info.host}:${info.port}${info.path}`

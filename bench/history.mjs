@@ -20,6 +20,8 @@ else {
     warmup: numberFromEnv('BENCH_WARMUP', quick ? 0.5 : 2, { min: 0.25 }),
     connections: numberFromEnv('BENCH_CONNECTIONS', 50, { min: 1, integer: true }),
     pipelining: numberFromEnv('BENCH_PIPELINING', 10, { min: 1, integer: true }),
+    // Each server collected twice while idle before its load (bench/harness.mjs); BENCH_SETTLE=0: not.
+    settle: process.env.BENCH_SETTLE !== '0',
     out: process.env.BENCH_OUT ?? (quick ? 'history-quick' : 'history')
   }
   const SELF = '../history.mjs'
@@ -77,7 +79,8 @@ else {
       `| added | ${fmt(added.rss / MiB, 1)} MiB | ${fmt(added.heapUsed / MiB, 1)} MiB | ${fmt(added.arrayBuffers / MiB, 1)} MiB |`,
       '',
       `/health, details hidden, async checks of 5 ms cached 1 s (none: no check); ${config.rounds} alternating rounds of fresh processes, ` +
-        `${config.duration} s after ${config.warmup} s, ${config.connections} connections, pipelining ${config.pipelining}` +
+        `${config.settle ? 'each server collected twice while idle (two full GCs, as a server that has run a while has had: see bench/next-tick-gc.mjs), then ' : ''}` +
+      `${config.duration} s after ${config.warmup} s, ${config.connections} connections, pipelining ${config.pipelining}` +
         `${pinning.pinned ? `, the server on CPU ${pinning.server} and the load on CPU ${pinning.load}` : ', not pinned'}; medians, ratios paired by round. ` +
         'Target (the scaling bench\'s): 1,000 checks serve at least 0.95x the requests of none, at most 1/0.95 of its CPU per request.',
       '',

@@ -48,6 +48,10 @@ function serveIpc (counts) {
  * `counts` is a live object of counters (check function calls), copied on every request.
  */
 export function announce ({ target, port, path, counts, note }) {
+  // BENCH_SETTLE=1 (with --expose-gc): two full GCs first, while idle, as a server that has run a
+  // while has had. After one, every process.nextTick costs ~5x more for good (Node.js 20 to 26:
+  // bench/next-tick-gc.mjs), so processes compared must all have had one, or none.
+  if (process.env.BENCH_SETTLE === '1') for (let i = 0; i < 2; i++) globalThis.gc()
   serveIpc(counts)
   process.stdout.write(JSON.stringify({ ready: true, target, host: HOST, port, path, pid: process.pid, note }) + '\n')
 }
