@@ -1,6 +1,6 @@
 // What the wall-clock benchmark (run.mjs) and the instruction count (instructions.mjs) share:
 // the targets, settings read from the environment, the children they start, small numerics.
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -156,6 +156,20 @@ export function jsonChild (children, label, command, args, env) {
       }
     })
   })
+}
+
+/**
+ * Runs this bench's own file again in fresh Node.js processes, each pinned to CPU `cpu` with
+ * taskset when it can be (`none`, or no taskset: not pinned). `run(label, nodeArgs, env)` resolves
+ * with the JSON of the child's last line (see jsonChild).
+ */
+export function pinnedNode (children, cpu) {
+  let pinned = cpu !== 'none'
+  try { if (pinned) execFileSync('taskset', ['-c', cpu, 'true']) } catch { pinned = false }
+  const run = (label, nodeArgs, env) => pinned
+    ? jsonChild(children, label, 'taskset', ['-c', cpu, process.execPath, ...nodeArgs], env)
+    : jsonChild(children, label, process.execPath, nodeArgs, env)
+  return { pinned, run }
 }
 
 export function fmt (value, digits) {

@@ -6,11 +6,10 @@
 // it measures its own CPU time over batches of 1,000 nextTick calls, one turn of the event loop
 // per batch. `node bench/next-tick-gc.mjs` (no build needed; seconds). Results in
 // bench/results/next-tick-gc.{json,md}.
-import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { fmt, jsonChild, median, numberFromEnv, runMain, trackChildren, writeResults } from './common.mjs'
+import { fmt, median, numberFromEnv, pinnedNode, runMain, trackChildren, writeResults } from './common.mjs'
 
 const MODES = ['none', 'gc-idle', 'gc-queued']
 
@@ -22,15 +21,12 @@ else {
     cpu: process.env.BENCH_CPU ?? String(os.availableParallelism() - 1)
   }
   const { children, killAll } = trackChildren('next-tick process')
-  let pinned = config.cpu !== 'none'
-  try { if (pinned) execFileSync('taskset', ['-c', config.cpu, 'true']) } catch { pinned = false }
+  const pinnedChild = pinnedNode(children, config.cpu)
+  const { pinned } = pinnedChild
 
   /** One mode in a fresh process, pinned to one CPU when it can be. */
-  function run (mode) {
-    const nodeArgs = ['--expose-gc', fileURLToPath(import.meta.url)]
-    const [command, args] = pinned ? ['taskset', ['-c', config.cpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
-    return jsonChild(children, mode, command, args, { BENCH_NEXT_TICK_MODE: mode, BENCH_COLLECTIONS: String(config.collections) })
-  }
+  const run = (mode) => pinnedChild.run(mode, ['--expose-gc', fileURLToPath(import.meta.url)],
+    { BENCH_NEXT_TICK_MODE: mode, BENCH_COLLECTIONS: String(config.collections) })
 
   await runMain(async () => {
     const runs = []

@@ -16,7 +16,7 @@
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { fmt, jsonChild, listFromEnv, median, numberFromEnv, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
+import { fmt, listFromEnv, median, numberFromEnv, pinnedNode, rootDir, runMain, trackChildren, versionOf, writeResults } from './common.mjs'
 
 /** Which code ran: the last commit of lib/, and whether lib/ had changes not committed yet. */
 function codeVersion () {
@@ -111,16 +111,11 @@ async function measureOne (kind, count) {
 
 const { children, killAll } = trackChildren('readings bench process')
 
-let pinned = config.cpu !== 'none'
-if (pinned) {
-  try { execFileSync('taskset', ['-c', config.cpu, 'true']) } catch { pinned = false }
-}
+const { pinned, run } = pinnedNode(children, config.cpu)
 
 /** One target in a fresh process; resolves with its JSON line. */
 function runTarget (kind, count) {
-  const nodeArgs = [fileURLToPath(import.meta.url)]
-  const [command, args] = pinned ? ['taskset', ['-c', config.cpu, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
-  return jsonChild(children, `${kind}-${count}`, command, args, { BENCH_READINGS_TARGET: `${kind}:${count}` })
+  return run(`${kind}-${count}`, [fileURLToPath(import.meta.url)], { BENCH_READINGS_TARGET: `${kind}:${count}` })
 }
 
 async function main () {

@@ -91,12 +91,14 @@ export function ownerAlive (owner: string): boolean {
 }
 
 const SCRATCH_PREFIX = 'fastify-health-'
+/** `fastify-health-<what>-o<pid>.<starttime>-`: a scratch folder's name up to mkdtemp's suffix. */
+const OWNED = `${SCRATCH_PREFIX}[\\w.-]+-o(\\d+\\.\\d+)-`
 /**
- * `fastify-health-<what>-o<pid>.<starttime>-XXXXXX`: the owner is in the name from the start.
- * Only folders of this shape are ever cleared: another folder that merely starts with the prefix
- * (a cache, CI's Node.js lines, a bench run) is not ours to judge by its age.
+ * A scratch folder's name: the owner is in it from the start. Only folders of this shape are ever
+ * cleared: another folder that merely starts with the prefix (a cache, CI's Node.js lines, a bench
+ * run) is not ours to judge by its age.
  */
-const OWNED_NAME = /^fastify-health-[\w.-]+-o(\d+\.\d+)-[^-]+$/
+const OWNED_NAME = new RegExp(`^${OWNED}[^-]+$`)
 
 interface ProcessInfo { ppid: number, cmdline: string, environ: string, cwd: string }
 
@@ -117,8 +119,8 @@ function processInfo (pid: string): ProcessInfo | undefined {
   }
 }
 
-/** A scratch folder's owner, wherever its path appears in `text` (a command line, a working folder). */
-const OWNED_PATH = /\/fastify-health-[\w.-]+-o(\d+\.\d+)-/g
+/** A scratch folder's path, wherever it appears in a command line or a working folder. */
+const OWNED_PATH = new RegExp(`/${OWNED}`, 'g')
 
 /**
  * Whether an orphan (its parent gone, so its test process gone) is a test server's: marked with
