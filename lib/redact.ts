@@ -69,9 +69,12 @@ const SEPARATOR = String.raw`\]?(?:${ARROW}|[ \t]*(?:[=:]|%3[dD]))[ \t]*`
 // it: without, the name's pattern (a word anywhere in it, a suffix after) would be tried again at
 // each word of a long name that has none, which takes time quadratic in the name's length.
 // `"api_key": "…"`, `'password' = '…'`, `{\"token\":\"…\"}`: a quoted key (its quotes may be
-// escaped, in a JSON string), whose value may end at a closing bracket.
+// escaped, in a JSON string), whose value may end at a closing bracket. Not after a key in
+// brackets (`params['password'] = ""]x`): that value is in no bracket, so a `]` in it is the secret's.
+const AFTER_BRACKETED_KEY = String.raw`(?<=\][ \t]*(?:=>|[=:]|%3[dD])[ \t]*)`
 const QUOTED_KEY_PAIR = new RegExp(
-  String.raw`(?<![\w.-])(\\?["'])(?=[\w.-]+\1${QUOTED_KEY_SEPARATOR}[^\s,;&])(${SECRET_NAME})\1(${QUOTED_KEY_SEPARATOR})(?:${value(String.raw`}\])`)})`,
+  String.raw`(?<![\w.-])(\\?["'])(?=[\w.-]+\1${QUOTED_KEY_SEPARATOR}[^\s,;&])(${SECRET_NAME})\1(${QUOTED_KEY_SEPARATOR})` +
+    String.raw`(?:${AFTER_BRACKETED_KEY}(?:${value('')})|${value(String.raw`}\])`)})`,
   'g'
 )
 // `password=…`, `PGPASSWORD=…`, `client_secret: …`, `X-Api-Key: …`, `user[password]=…`: a bare key.
@@ -155,12 +158,14 @@ function maskUserInfo (text: string): string {
 /** `text` with every credential it holds replaced by `***`; the same string when it holds none. */
 export function redact (text: string): string {
   if (!CANDIDATE.test(text)) return text
+  // Tokens first: a pair rule would read `…pWd…=` inside a base64 or bearer token as a key of
+  // its own, mask from there on, and leave the token's start in view.
   return maskUserInfo(text)
+    .replace(BEARER, `$1$2${MASK}`)
+    .replace(BASIC, maskBasic)
     .replace(HEADER, MASKED_PAIR)
     .replace(QUOTED_KEY_PAIR, MASKED_PAIR)
     .replace(CONNECTION_PAIR, maskConnectionPair)
     .replace(SECRET_PAIR, MASKED_PAIR)
     .replace(OPTION_PAIR, MASKED_PAIR)
-    .replace(BEARER, `$1$2${MASK}`)
-    .replace(BASIC, maskBasic)
 }

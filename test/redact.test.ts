@@ -18,7 +18,11 @@ const secretOf = (chars: string[]): fc.Arbitrary<string> => {
 // the separators that end it; a token its token68 characters. Anything at all in JSON.
 const urlSecret = secretOf(NON_SPACE)
 const bareSecret = secretOf(NON_SPACE.filter((char) => !',;&'.includes(char)))
-const tokenSecret = secretOf([...'ABCXYZabcxyz0189-._~+/a'])
+// token68: letters, digits, `-._~+/`, then any `=` (so `…pWd=` and `…Key==` are in reach).
+const tokenSecret = fc.tuple(
+  secretOf([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/']),
+  fc.constantFrom('', '=', '==')
+).map(([token, padding]) => token + padding)
 const anySecret = fc.oneof(urlSecret, fc.string({ minLength: 1, maxLength: 24 }), fc.constantFrom('a b', '"\\"', 'x\ny', '\t'))
 
 // Key names, in any case, with the prefixes and suffixes environment variables, settings and
@@ -212,6 +216,26 @@ test('secret names with a suffix, pass, credentials, brackets, =>, command lines
     ['DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k1/2+3==;EndpointSuffix=x', 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=***;EndpointSuffix=x']
   ]
   for (const [text, masked] of cases) t.equal(redact(text), masked, text)
+})
+
+// Regression: base64 and bearer tokens may spell a key (`pWd`, `Key`) before an `=`, and the
+// pair rules masked from there, which left the token's start in view. Found by the generated
+// Basic credentials in CI: `orders:   JVt   ` encodes to `b3JkZXJzOiAgIEpWdCAgIA==`.
+test('a token that spells a secret word before its `=` is masked whole', async (t) => {
+  const basic = Buffer.from('orders:   JVt   ').toString('base64')
+  t.equal(redact(`sent Basic ${basic}`), 'sent Basic ***', basic)
+  t.equal(redact('sent Bearer abcPWD=='), 'sent Bearer ***')
+  t.equal(redact('sent Bearer x.apiKey=1'), 'sent Bearer ***')
+  t.equal(redact('Authorization: Basic b3JkZXJzOiAgIEpWdCAgIA=='), 'Authorization: ***')
+  t.equal(redact('password=Basic b3JkZXJzOmh1bnRlcjI='), 'password=*** ***', 'credentials after a key go too')
+})
+
+// Regression: after a quoted key in brackets, a quoted value ended at a `]` as it does in JSON,
+// so the rest of a secret such as `""]!` stayed in view.
+test('after a key in brackets, a `]` is part of the value', async (t) => {
+  t.equal(redact('params[\'password\'] = ""]!'), 'params[\'password\'] = ***')
+  t.equal(redact('params["token"]: "a"]b, next'), 'params["token"]: ***, next')
+  t.equal(redact('{"password":"x"}, {"token":"y"}]'), '{"password":***}, {"token":***}]', 'in JSON it still ends the value')
 })
 
 // A connection string's password runs to the next `;`, spaces and all: after a password-like
