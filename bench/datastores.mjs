@@ -1,7 +1,7 @@
 // Health queries under a probe storm: for PostgreSQL, MariaDB and Redis, how many health queries
 // the server itself counted while autocannon (50 connections, 10 s) hit /health/ready of an app
-// whose check has cacheFor 1000 ms. The load runs inside the ready-made checks' tests, against
-// real servers they start; each writes its figure to the file FASTIFY_HEALTH_BENCH_OUT names.
+// whose check has cacheFor 1000 ms. The load runs in test/datastore-loads.test.ts, against real
+// servers it starts; each load writes its figure to the file FASTIFY_HEALTH_BENCH_OUT names.
 // Run with `npm run bench:datastores`; results in bench/results/datastores.{json,md}.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,7 +11,7 @@ import { join } from 'node:path'
 const root = new URL('..', import.meta.url).pathname
 const scratch = mkdtempSync(join(tmpdir(), 'fastify-health-bench-'))
 const out = join(scratch, 'figures.jsonl')
-const files = ['test/ready-made-postgres.test.ts', 'test/ready-made-mysql.test.ts', 'test/ready-made-redis.test.ts']
+const files = ['test/datastore-loads.test.ts']
 const run = spawnSync(process.execPath, [join(root, 'node_modules/tap/dist/esm/run.mjs'), ...files, '--disable-coverage', '--jobs', '1'], {
   cwd: root, env: { ...process.env, FASTIFY_HEALTH_BENCH_OUT: out }, stdio: ['ignore', 'ignore', 'inherit']
 })

@@ -24,12 +24,10 @@ once=(
   test/typescript-7.test.ts
 )
 loads=(
+  test/datastore-loads.test.ts
   test/draining-tls-h2.test.ts
   test/haproxy.test.ts
   test/neighbour-under-pressure.test.ts
-  test/ready-made-mysql.test.ts
-  test/ready-made-postgres.test.ts
-  test/ready-made-redis.test.ts
 )
 case "${TEST_UNIT_FILES:-all}" in
   all) skipped=() ;;

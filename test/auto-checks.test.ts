@@ -8,24 +8,15 @@ import type { FastifyInstance } from 'fastify'
 import t, { test, type Test } from 'tap'
 import fastifyHealth, { type FastifyHealthOptions, type HealthResponse, State } from '../lib/index.js'
 import { loggedApp, request, schemaErrors, STACK_FRAME } from './helpers.js'
-import { freeze, thaw, waitFor } from './servers/common.js'
+import { freeze, startSideBySide, thaw, waitFor } from './servers/common.js'
 import { startMysql } from './servers/mysql.js'
 import { startPostgres } from './servers/postgres.js'
 import { startRedis } from './servers/redis.js'
 
-// Three real servers start once for the file, side by side; each takes a few seconds.
+// Three real servers start once for the file, side by side; stop() thaws a frozen server itself
+// and works while it is down (Redis killed).
 t.setTimeout(300_000)
-
-// Each server is stopped at teardown from the moment it started, whichever of the others failed
-// to: stop() thaws a frozen server itself and works while it is down (Redis killed).
-const started: Array<{ stop: () => Promise<void> }> = []
-t.teardown(async () => { await Promise.allSettled(started.map((server) => server.stop())) })
-const starting = <T extends { stop: () => Promise<void> }>(server: Promise<T>): Promise<T> =>
-  server.then((running) => { started.push(running); return running })
-const starts = [starting(startPostgres()), starting(startRedis()), starting(startMysql())] as const
-// All settled before a failure is thrown: none is still starting when the teardown runs.
-await Promise.allSettled(starts)
-const [postgres, redis, mysql] = [await starts[0], await starts[1], await starts[2]]
+const [postgres, redis, mysql] = await startSideBySide(t, [startPostgres(), startRedis(), startMysql()] as const)
 
 const TIMEOUT = 500
 const CACHE_FOR = 200

@@ -1,7 +1,7 @@
-// postgresCheck against a real PostgreSQL 15 (test/servers/postgres.ts): every target form up,
+// postgresCheck against a real PostgreSQL (test/servers/postgres.ts): every target form up,
 // stopped, frozen, killed mid-query and back; the crash an unguarded pool or client causes
-// (shown in a child process) and that the check's listener prevents; no secret in any answer or
-// log line; and under load, about one server-side query per cacheFor.
+// (shown in a child process) and that the check's listener prevents; and no secret in any answer
+// or log line. Under load: datastore-loads.test.ts.
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -15,7 +15,7 @@ import type { CheckContext, CheckDefinition } from '../lib/index.js'
 import { loggedApp } from './helpers.js'
 import { freeze, processTree, thaw, waitFor } from './servers/common.js'
 import {
-  assertFail, assertNoSecrets, assertPass, crashProbe, detail, load, loadSeconds, recordBench, serveHealth
+  assertFail, assertNoSecrets, assertPass, crashProbe, detail, serveHealth
 } from './servers/datastore.js'
 import { startPostgres } from './servers/postgres.js'
 
@@ -405,23 +405,4 @@ t.test('secrets: a wrong password, in the settings or a connection string, shows
   assertNoSecrets(t, answer.text, secrets, 'the answer')
   t.equal(warnLines(lines, 'url:responseTime').length, 1)
   assertNoSecrets(t, JSON.stringify(lines), secrets, 'the log')
-})
-
-t.test('load: about one server-side query per cacheFor, whatever the request rate', async (t) => {
-  const pool = new pg.Pool(server.config)
-  t.teardown(() => pool.end())
-  const cacheFor = 1000
-  // 2 s in the tests, 10 s for the benchmark table (npm run bench:datastores).
-  const seconds = loadSeconds()
-  const probe = await serveHealth(t, Fastify(), { 'postgres:responseTime': { ...postgresCheck(pool), cacheFor } })
-  const before = await server.healthQueries()
-  const result = await load(`${probe.base}/health/ready`, seconds)
-  const serverQueries = (await server.healthQueries()) - before
-  const requests = result.requests.total
-  t.comment(`postgres: ${requests} requests in ${seconds} s, ${serverQueries} SELECT 1 on the server (cacheFor ${cacheFor} ms)`)
-  t.ok(requests > seconds * 50, 'the load ran')
-  t.equal(result.non2xx, 0, 'every answer was ready')
-  t.ok(serverQueries >= 1 && serverQueries <= seconds * 1000 / cacheFor + 3, `${serverQueries} queries: about one per cacheFor`)
-  t.ok(pool.totalCount <= 1, 'on one connection')
-  await recordBench({ kind: 'postgres', seconds, cacheFor, requests, serverQueries })
 })

@@ -1,11 +1,11 @@
 // redisCheck against real redis-server processes (a password, a one-node Cluster): every client
 // form (ioredis, ioredis Cluster, node-redis, @fastify/redis default and namespaced) while the
-// server is up, frozen, killed and back; the server's own PING count under load; no secret in
-// any answer or log line; and the process surviving clients that crash it without the check.
+// server is up, frozen, killed and back; no secret in any answer or log line; and the process
+// surviving clients that crash it without the check. Under load: datastore-loads.test.ts.
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import fastifyRedis from '@fastify/redis'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify from 'fastify'
 import { Cluster, Redis } from 'ioredis'
 import { createClient, createClientPool, createCluster } from 'redis'
 import t, { type Test } from 'tap'
@@ -16,7 +16,7 @@ import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
 import { draftErrors } from './draft-validator.js'
 import { loggedApp, request, STACK_FRAME } from './helpers.js'
 import { freePort, freeze, thaw, waitFor } from './servers/common.js'
-import { crashProbe, load, loadSeconds, OUTAGE_LOGGED, recordBench } from './servers/datastore.js'
+import { crashProbe, OUTAGE_LOGGED } from './servers/datastore.js'
 import { startRedis } from './servers/redis.js'
 
 t.setTimeout(300_000)
@@ -378,27 +378,4 @@ t.test('ioredis: a lazyConnect client is connected by its first PING; thresholds
   t.match(await readingOf(redisCheck(lazy, { warn: 0, fail: 0 }).check), { status: 'fail', output: /fail threshold of 0 ms/, observedValue: Number })
   const aborted = AbortSignal.abort(new Error('stopped'))
   await t.rejects(readingOf(redisCheck(lazy).check, aborted), { message: 'stopped' }, 'an aborted run stops at once')
-})
-
-t.test('load: the server sees about one PING per cacheFor, however many requests', async (t) => {
-  // 2 s in the tests, 10 s for the benchmark table (npm run bench:datastores).
-  const seconds = loadSeconds()
-  const cacheFor = 1000
-  const client = new Redis(server.url)
-  const app: FastifyInstance = Fastify()
-  t.teardown(async () => {
-    await app.close()
-    client.disconnect()
-  })
-  await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, checks: { redis: { ...redisCheck(client), cacheFor } } })
-  const base = await app.listen({ host: '127.0.0.1', port: 0 })
-  await client.ping()
-  const before = await server.pings()
-  const result = await load(`${base}/health/ready`, seconds, 50)
-  const serverQueries = await server.pings() - before
-  t.comment(`${result.requests.total} requests in ${seconds} s, ${serverQueries} PINGs on the server (cacheFor ${cacheFor} ms)`)
-  t.ok(result.requests.total > seconds * 10, 'the load ran')
-  t.equal(result.non2xx + result.errors + result.timeouts, 0, 'every request answered 2xx')
-  t.ok(serverQueries >= 1 && serverQueries <= seconds * 1000 / cacheFor + 3, `${serverQueries} PINGs`)
-  await recordBench({ kind: 'redis', seconds, cacheFor, requests: result.requests.total, serverQueries })
 })
