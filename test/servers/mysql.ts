@@ -3,6 +3,7 @@
 // that folder; a user with a password owns the `health` database, and root reaches the server
 // over the socket to count what the checks ran (user statistics: the health user's SELECTs).
 import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import mysql from 'mysql2/promise'
 import { freePort, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
@@ -18,6 +19,10 @@ export async function startMysql (): Promise<MysqlServer> {
   const data = join(dir.path, 'data')
   const socketPath = join(dir.path, 'mariadb.sock')
   const logFile = join(dir.path, 'mariadb.log')
+  // A temporary folder of its own: at start-up MariaDB deletes every `#sql*` file in its tmpdir,
+  // so two servers (or a server and an install) sharing /tmp delete each other's temporary
+  // tables, and mariadb-install-db fails ("Error on delete of '/tmp/#sql-temptable-…'").
+  const tmp = join(dir.path, 'tmp')
   const user = `health_${randomBytes(4).toString('hex')}`
   const password = randomBytes(12).toString('hex')
   // Picked before the server binds it (port 0 means 3306 to MariaDB): a start that finds it
@@ -40,7 +45,7 @@ export async function startMysql (): Promise<MysqlServer> {
   }
   const start = async (): Promise<void> => {
     const started = spawnServer(mariadbd, [
-      '--no-defaults', `--datadir=${data}`, `--socket=${socketPath}`, `--port=${port}`,
+      '--no-defaults', `--datadir=${data}`, `--tmpdir=${tmp}`, `--socket=${socketPath}`, `--port=${port}`,
       '--bind-address=127.0.0.1', '--skip-networking=0', '--user=root', '--skip-name-resolve',
       `--pid-file=${join(dir.path, 'mariadb.pid')}`, '--skip-log-bin', '--userstat=1',
       '--innodb-buffer-pool-size=16M', '--performance-schema=OFF', '--max-connections=60'
@@ -55,7 +60,8 @@ export async function startMysql (): Promise<MysqlServer> {
   }
 
   try {
-    await runCommand(install, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'])
+    await mkdir(tmp)
+    await runCommand(install, ['--no-defaults', `--datadir=${data}`, `--tmpdir=${tmp}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'])
     await retryOnAddressInUse(async () => {
       port = await freePort()
       await start().catch(async (error: unknown) => {
