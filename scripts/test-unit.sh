@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `npm run test:unit`: the tap suite in two groups, one command. The files that run a load
 # (autocannon, a load through HAProxy, draining under load, a blocked event loop) run one at a time
-# after the others, never beside a test that bounds an answer's time; the others run two at a time
-# (.taprc). Coverage is gathered over both and checked once, at the end: the second run keeps the
-# first's data because it is given its files as a --save list (a plain run clears .tap/coverage).
+# after the others, never beside a test that bounds an answer's time; the others run four at a
+# time (TEST_UNIT_JOBS; most of their time is spent waiting on servers: at two, the suite kept
+# one of this machine's two CPUs idle, on average). Coverage is gathered over both and checked
+# once, at the end: the second run keeps the first's data because it is given its files as a
+# --save list (a plain run clears .tap/coverage).
 # Arguments go to both runs (e.g. --disable-coverage); TAP_DISABLE_COVERAGE=1 works too.
 #
 # TEST_UNIT_FILES picks the files: `all` (the default, what `npm test` runs), `per-line` (all but
@@ -44,7 +46,7 @@ excluded=()
 for file in "${loads[@]}" "${skipped[@]}"; do excluded+=("--exclude=$file"); done
 started=$SECONDS
 status=0
-npx tap --allow-incomplete-coverage --coverage-report=none "${excluded[@]}" "$@" || status=$?
+npx tap --allow-incomplete-coverage --coverage-report=none --jobs="${TEST_UNIT_JOBS:-4}" "${excluded[@]}" "$@" || status=$?
 echo "test-unit: the files beside each other: $((SECONDS - started)) s"
 mkdir -p .tap
 list=.tap/load-group.txt
