@@ -19,7 +19,7 @@ import { freeze, processTree, thaw, waitFor } from './servers/common.js'
 import {
   assertFail, assertNoSecrets, assertPass, crashProbe, detail, serveHealth
 } from './servers/datastore.js'
-import { startMysql } from './servers/mysql.js'
+import { connectionsOf, startMysql } from './servers/mysql.js'
 
 t.setTimeout(300_000)
 const server = await startMysql()
@@ -66,8 +66,6 @@ const warnLines = (lines: Array<Record<string, unknown>>, check: string): Array<
   lines.filter((line) => line.check === check && typeof line.msg === 'string' && LOG_MESSAGE.test(line.msg))
 const backLines = (lines: Array<Record<string, unknown>>, check: string): Array<Record<string, unknown>> =>
   lines.filter((line) => line.check === check && typeof line.msg === 'string' && /reachable again$/.test(line.msg))
-/** mysql2's own count of a pool's connections (no public getter). */
-const connectionsOf = (pool: mysql.Pool): number => (pool as unknown as { _allConnections: { length: number } })._allConnections.length
 
 t.test('targets and options are checked when the factory is called', async (t) => {
   const pool = mysql.createPool(server.config)

@@ -180,21 +180,22 @@ export async function scratchDir (prefix: string): Promise<{ path: string, remov
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
 }
 
+/** What startSideBySide() resolves with: each server, in the order of its start. */
+type Started<T extends ReadonlyArray<Promise<unknown>>> = { -readonly [K in keyof T]: Awaited<T[K]> }
+
 /**
  * Servers a file needs, started side by side (each takes a few seconds). Each one that started
  * is stopped at the file's teardown, whichever of the others failed to start; all have settled
  * before a failure is thrown, so none is still starting when the teardown runs.
  */
-export async function startSideBySide<T extends ReadonlyArray<Promise<{ stop: () => Promise<void> }>>> (
-  t: Test, starts: T
-): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+export async function startSideBySide<T extends ReadonlyArray<Promise<{ stop: () => Promise<void> }>>> (t: Test, starts: T): Promise<Started<T>> {
   const settled = await Promise.allSettled(starts)
   t.teardown(async () => {
     await Promise.allSettled(settled.flatMap((result) => result.status === 'fulfilled' ? [result.value.stop()] : []))
   })
   const failed = settled.find((result) => result.status === 'rejected')
   if (failed !== undefined) throw failed.reason
-  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> }
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as Started<T>
 }
 
 /** Polls `probe` until it resolves truthy; rejects with `what` after `timeout` ms. Bounded. */

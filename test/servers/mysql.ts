@@ -12,6 +12,9 @@ import { logTail, requireBinary, revive, runCommand, type ServerProcess, spawnSe
 /** USER_STATISTICS counts the health user's SELECTs; the process list holds the sessions. */
 export type MysqlServer = SqlServer
 
+/** mysql2's own count of a pool's connections (no public getter). */
+export const connectionsOf = (pool: object): number => (pool as { _allConnections: { length: number } })._allConnections.length
+
 export async function startMysql (): Promise<MysqlServer> {
   const install = requireBinary('/usr/bin/mariadb-install-db', 'mariadb-server')
   const mariadbd = requireBinary('/usr/sbin/mariadbd', 'mariadb-server')
