@@ -5,7 +5,7 @@ import { probeNames } from './views.js'
 export type Rule = (value: unknown) => string | undefined
 
 /** The longest delay a Node timer takes; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -141,7 +141,6 @@ export class CheckRegistry {
   readonly #views: readonly HealthView[]
   readonly #members: Map<string, Members>
   readonly #log: FastifyBaseLogger
-  readonly #runnerEvents: RunnerEvents
   readonly #events: RegistryEvents
   /** Checks keep fresh on their own (see settingsOf). */
   readonly #background: boolean
@@ -154,25 +153,31 @@ export class CheckRegistry {
     this.#events = events
     this.#background = background
     this.#members = new Map(views.map((view) => [view.name, new Members()]))
-    this.#runnerEvents = {
+  }
+
+  /**
+   * What a check's runner tells, about the views that count it (`countedIn`, filled once the
+   * runner exists): kept with the runner, so that a reading looks nothing up by name.
+   */
+  #runnerEvents (countedIn: readonly Members[]): RunnerEvents {
+    return {
       reading: (runner, previous) => {
         const current = (runner.reading as Reading).counted
+        // A check with an interval is out of every due queue from its first reading on (its
+        // freshUntil is Infinity for good): nothing to take out again.
+        const scheduled = runner.settings.interval === 0 || previous === undefined
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn(runner)) {
+        for (const members of countedIn) {
           members.recount(previous?.counted, current)
-          members.due.schedule(runner, freshUntil)
+          if (scheduled) members.due.schedule(runner, freshUntil)
         }
-        events.reading(runner, previous)
+        this.#events.reading(runner, previous)
       },
       due: (runner) => {
         const freshUntil = runner.freshUntil()
-        for (const members of this.#countedIn(runner)) members.due.schedule(runner, freshUntil)
+        for (const members of countedIn) members.due.schedule(runner, freshUntil)
       }
     }
-  }
-
-  #countedIn (runner: CheckRunner): readonly Members[] {
-    return (this.#checks.get(runner.name) as Registered).countedIn
   }
 
   has (name: string): boolean {
@@ -212,8 +217,8 @@ export class CheckRegistry {
     if (typeof check === 'function') definition = { ...options, check }
     else if (isPlainObject(check) && typeof check.check === 'function') definition = { ...check, ...options }
     else invalid(name, 'must be a function or { check: function, close?: function, ...options }')
-    const runner = new CheckRunner(name, definition.check as CheckFunction, settingsOf(name, definition, this.#background), this.#runnerEvents, this.#log)
     const countedIn: Members[] = []
+    const runner = new CheckRunner(name, definition.check as CheckFunction, settingsOf(name, definition, this.#background), this.#runnerEvents(countedIn), this.#log)
     for (const view of this.#views) {
       if (!countsCheck(view, runner)) continue
       const members = this.#members.get(view.name) as Members

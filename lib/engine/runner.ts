@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
+import { type Batch, cancel, schedule } from './batches.js'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult, type ReadingEntry } from './normalize.js'
 import type { CheckContext, CheckFunction, ProbeName, Reading } from './types.js'
@@ -153,8 +154,8 @@ export class CheckRunner {
   #served = 0
   /** The background loop waits for the run in flight to end before it sets its next timer. */
   #loopWaits = false
-  /** The background loop's next run. */
-  #timer: NodeJS.Timeout | undefined
+  /** The background loop's next run (batches.ts: a timer shared with the runs due about then). */
+  #next: Batch | undefined
   #stopped = false
   #started = false
 
@@ -223,7 +224,7 @@ export class CheckRunner {
   stop (): void {
     // Called once, by the registry's stop() or for a check added after it.
     this.#stopped = true
-    clearTimeout(this.#timer)
+    this.#unschedule()
     this.#cut({ entries: this.#failure(STOPPED_OUTPUT), durationMs: 0 }, STOPPED_OUTPUT)
   }
 
@@ -234,7 +235,7 @@ export class CheckRunner {
   remove (): void {
     this.#events = detached
     this.#stopped = true
-    clearTimeout(this.#timer)
+    this.#unschedule()
     this.#cut(undefined, 'The check was removed')
   }
 
@@ -253,16 +254,19 @@ export class CheckRunner {
       if (this.#run === undefined) this.#start()
     } else {
       // A run that outlived its timeout still goes on: no new one beside it; look again later.
-      this.#next()
+      this.#again()
     }
   }
 
-  /** The background loop's next run, `interval` ms from now. */
-  #next (): void {
+  /** The background loop's next run, `interval` ms from now (a timer that keeps no process alive). */
+  #again (): void {
     if (this.#stopped) return
-    this.#timer = setTimeout(this.#loop, this.settings.interval)
-    // A background check must never keep a process alive on its own.
-    this.#timer.unref()
+    this.#next = schedule(this.settings.interval, this.#loop)
+  }
+
+  /** No background run any more, of whichever loop it has. */
+  #unschedule (): void {
+    cancel(this.#next, this.settings.interval > 0 ? this.#loop : this.#keepFresh)
   }
 
   /** Starts a run when the reading is stale, as a request would, then looks again in `keepFresh` ms. */
@@ -270,8 +274,7 @@ export class CheckRunner {
     // Never after stop(): it clears the timer, and start() does not start a stopped runner.
     // Nobody waits for it here; a failed run is a failed reading, never a rejection.
     this.refresh(performance.now())
-    this.#timer = setTimeout(this.#keepFresh, this.settings.keepFresh)
-    this.#timer.unref()
+    this.#next = schedule(this.settings.keepFresh, this.#keepFresh)
   }
 
   #waitFor (run: Run): Promise<void> {
@@ -356,7 +359,7 @@ export class CheckRunner {
     run.ended?.()
     if (this.#loopWaits) {
       this.#loopWaits = false
-      this.#next()
+      this.#again()
     }
   }
 

@@ -1,0 +1,67 @@
+import { performance } from 'node:perf_hooks'
+import { MAX_TIMER_MS } from '../rules.js'
+
+// One timer for the background runs that fall due at about the same time. A timer per check and
+// per run cost more than a whole reading of a cheap check: Node.js makes a Timeout per call, and
+// runs the microtasks after each timer on its own (bench/README.md, "CPU per reading"). Checks of
+// the same interval that end within a short window of each other share the next timer, and their
+// runs start in one callback.
+
+const defaults = {
+  /**
+   * How late a run may start so that it can share a timer, as a fraction of its delay (and at
+   * least 1 ms): never earlier than its delay, at most 2% later (100 ms on a 5 s interval).
+   */
+  lateness: 0.02
+} as const
+
+type Callback = () => void
+
+/** Runs that share a timer: each callback once, in the order they joined, unless cancelled first. */
+export interface Batch {
+  readonly delay: number
+  /** performance.now() time its timer is set for. */
+  readonly due: number
+  readonly callbacks: Set<Callback>
+  timer: NodeJS.Timeout | undefined
+}
+
+/** For each delay, the batch that runs still due within its window may join (the latest made). */
+const open = new Map<number, Batch>()
+
+function fire (batch: Batch): void {
+  batch.timer = undefined
+  if (open.get(batch.delay) === batch) open.delete(batch.delay)
+  // A callback that cancels another of this batch (removeCheck() from a listener) stops it in time.
+  for (const callback of batch.callbacks) callback()
+  batch.callbacks.clear()
+}
+
+/**
+ * Calls `callback` once, `delay` ms from now or up to defaults.lateness of it later, sharing its
+ * timer with the other callbacks due in that window. The timer never keeps the process alive.
+ * Returns the batch, for cancel().
+ */
+export function schedule (delay: number, callback: Callback): Batch {
+  const now = performance.now()
+  const batch = open.get(delay)
+  if (batch !== undefined && batch.due >= now + delay) {
+    batch.callbacks.add(callback)
+    return batch
+  }
+  // A whole number of ms, as timers count; never past the longest a timer takes (a longer one fires at once).
+  const wait = Math.min(Math.ceil(delay + Math.max(1, delay * defaults.lateness)), MAX_TIMER_MS)
+  const made: Batch = { delay, due: now + wait, callbacks: new Set([callback]), timer: undefined }
+  made.timer = setTimeout(fire, wait, made)
+  made.timer.unref()
+  open.set(delay, made)
+  return made
+}
+
+/** Takes `callback` out of `batch` (if still there); a batch left with none clears its timer. */
+export function cancel (batch: Batch | undefined, callback: Callback): void {
+  if (batch === undefined || !batch.callbacks.delete(callback) || batch.callbacks.size > 0) return
+  clearTimeout(batch.timer)
+  batch.timer = undefined
+  if (open.get(batch.delay) === batch) open.delete(batch.delay)
+}
