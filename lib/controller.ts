@@ -73,6 +73,9 @@ export interface HealthController {
   history: HealthHistory
 }
 
+/** What hears of every recorded run (see HealthLifecycle.onRun). */
+export type RunListener = (run: CheckRun, runner: CheckRunner) => void
+
 /** What the plugin itself drives, kept off `fastify.health`. */
 export interface HealthLifecycle {
   /** The answer of a view (by name), with or without the details, once the checks it counts are fresh enough. */
@@ -97,8 +100,12 @@ export interface HealthLifecycle {
   checks: CheckRegistry
   /** The latest status of the service and of each check (thresholds applied), running nothing. */
   snapshot: () => HealthSnapshot
-  /** Calls `listener` after every check run whose reading is recorded; returns the unsubscribe function. */
-  onRun: (listener: (run: CheckRun) => void) => () => void
+  /**
+   * Calls `listener` after every check run whose reading is recorded, with the check's runner (an
+   * identity for what is kept per check: a check removed and added again is another); returns the
+   * unsubscribe function.
+   */
+  onRun: (listener: RunListener) => () => void
   /** Calls `listener` on every change of the overall status, with its cause; returns the unsubscribe function. */
   onStatus: (listener: (change: StatusChange) => void) => () => void
 }
@@ -157,7 +164,7 @@ function checkChangeLine (name: string, reading: Reading, previous: Reading | un
 export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, close: () => Promise<unknown>):
 { health: HealthController, lifecycle: HealthLifecycle } {
   const listeners = new Set<ChangeListener>()
-  const runListeners = new Set<(run: CheckRun) => void>()
+  const runListeners = new Set<RunListener>()
   const statusListeners = new Set<(change: StatusChange) => void>()
   const views = new Map<string, HealthView>(options.views.map((view) => [view.name, view]))
   const built = new Map<string, Built>(options.views.map((view) => [view.name, { revision: -1, standing: -1, brief: undefined, detailed: undefined }]))
@@ -190,7 +197,7 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
       if (runListeners.size > 0) {
         const { status, counted, durationMs, entries, time: at } = reading
         const run: CheckRun = { name: runner.name, status, durationMs, counted, previous: previous?.counted, entries, at }
-        notify(runListeners, (listener) => listener(run), log, 'an onRun listener')
+        notify(runListeners, (listener) => listener(run, runner), log, 'an onRun listener')
       }
       // The same standing leaves every tally, and so every status, as it was: only the entries moved.
       if (reading.counted === previous?.counted) revision++

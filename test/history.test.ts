@@ -1,13 +1,16 @@
 // The history (issue 21): the rings (bounded, in order, wrapping round as a naive model does),
 // what each check and the overall status keep, health.history(), GET {path}/checks/:name/history
 // over inject and real HTTP with the drill-down's detail policy, its schema, and the options.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import fastifySwagger from '@fastify/swagger'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import fc from 'fast-check'
 import Fastify from 'fastify'
 import { test } from 'tap'
-import type { CheckRun } from '../lib/controller.js'
+import type { CheckRun, RunListener } from '../lib/controller.js'
 import type { CheckRunner } from '../lib/engine/runner.js'
 import { CheckRings } from '../lib/history/check-rings.js'
 import { Ring } from '../lib/history/ring.js'
@@ -38,9 +41,9 @@ test('a ring keeps the last `size` records in order, growing lazily and wrapping
       const model: Array<[number, number, number]> = []
       for (const [index, value] of values.entries()) {
         const row = ring.push()
-        ring.f64[row >> 3] = value
-        ring.f32[(row + 8) >> 2] = index
-        ring.u8[row + 12] = index % 256
+        ring.view.setFloat64(row, value, true)
+        ring.view.setFloat32(row + 8, index, true)
+        ring.view.setUint8(row + 12, index % 256)
         model.push([value, index, index % 256])
         if (model.length > size) model.shift()
         if (ring.length !== model.length || ring.allocated > size || ring.allocated < ring.length) return false
@@ -48,7 +51,7 @@ test('a ring keeps the last `size` records in order, growing lazily and wrapping
       const kept: Array<[number, number, number]> = []
       for (let index = 0; index < ring.length; index++) {
         const row = ring.row(index)
-        kept.push([ring.f64[row >> 3] as number, ring.f32[(row + 8) >> 2] as number, ring.u8[row + 12] as number])
+        kept.push([ring.view.getFloat64(row, true), ring.view.getFloat32(row + 8, true), ring.view.getUint8(row + 12)])
       }
       return isDeepStrictEqual(kept, model)
     }
@@ -62,12 +65,11 @@ test('a ring keeps the last `size` records in order, growing lazily and wrapping
   t.equal(ring.length, 1000)
 })
 
-const owner = {} as CheckRunner
 const run = (fields: Partial<CheckRun>): CheckRun =>
   ({ name: 'db', status: 'pass', counted: 'pass', previous: 'pass', durationMs: 2, entries: [], at: 1_700_000_000_000, ...fields })
 
 test('a check\'s rings: readings with value and unit, changes with their output, the window', async (t) => {
-  const rings = new CheckRings('db', owner, { readings: 4, changes: 2 })
+  const rings = new CheckRings('db', { readings: 4, changes: 2 })
   let doc = rings.document()
   t.same(doc, { name: 'db', status: null, since: null, size: { readings: 4, changes: 2 }, readings: [], changes: [] }, 'nothing before the first reading')
   t.same(errorsOf(checkHistory, doc), [])
@@ -96,7 +98,7 @@ test('a check\'s rings: readings with value and unit, changes with their output,
   t.equal(rings.changesInWindow(), 0, 'the changes before the oldest reading kept are out of the window')
 
   // Past 255 units, a reading keeps none.
-  const many = new CheckRings('units', owner, { readings: 300, changes: 1 })
+  const many = new CheckRings('units', { readings: 300, changes: 1 })
   for (let index = 0; index < 300; index++) many.record(run({ entries: [{ observedValue: index, observedUnit: `u${index}` }] }))
   const units = many.document().readings.map((reading) => reading.observedUnit)
   t.equal(units[254], 'u254')
@@ -182,7 +184,7 @@ test('history: false turns it off: health.history() is undefined and there is no
   t.not(res.contentType, HEALTH_TYPE, 'Fastify\'s own 404')
 })
 
-test('the rings of removed checks are swept as new ones come: memory follows the checks there are', async (t) => {
+test('a removed check\'s rings go with it: memory follows the checks there are', async (t) => {
   const { app, call } = await servedApp(t, 'inject', { history: { readings: 2, changes: 2 } })
   const rings = (name: string) => (app.health.history(name)?.readings.length ?? 0)
   for (let round = 0; round < 300; round++) {
@@ -191,27 +193,40 @@ test('the rings of removed checks are swept as new ones come: memory follows the
     app.health.removeCheck(`c${round}`)
   }
   t.equal(rings('c299'), 0)
-  // The store is internal: count what it holds through a fresh one on the same lifecycle shape.
-  const listeners: Array<(run: CheckRun) => void> = []
+  // The store is internal: watch what it holds through a fresh one on the same lifecycle shape.
+  // Its rings are kept by each check's runner: once nothing holds a removed check's runner, the
+  // collector takes its rings too.
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const collected = new Set<string>()
+  const watch = new FinalizationRegistry<string>((name) => { collected.add(name) })
+  const listeners: RunListener[] = []
   const present = new Map<string, CheckRunner>()
   const history = createHistory({
-    checks: { get: (name: string) => present.get(name) } as never,
+    checks: { get: (name: string) => present.get(name), has: (name: string) => present.has(name) } as never,
     onRun: (listener) => { listeners.push(listener); return () => {} },
     onStatus: () => () => {},
     snapshot: () => ({ status: 'pass', checks: [] })
   }, { readings: 2, changes: 2 })
-  for (let index = 0; index < 1000; index++) {
-    const name = `c${index}`
-    present.set(name, {} as CheckRunner)
-    for (const listener of listeners) listener(run({ name }))
-    present.delete(name)
+  const feed = (name: string): void => {
+    const runner = {} as CheckRunner
+    present.set(name, runner)
+    for (const listener of listeners) listener(run({ name }), runner)
+    watch.register(history.rings(name) as CheckRings, name)
   }
-  let held = 0
-  for (let index = 0; index < 1000; index++) if (history.rings(`c${index}`) !== undefined) held++
-  t.equal(held, 0, 'none left for removed checks')
-  present.set('kept', {} as CheckRunner)
-  for (const listener of listeners) listener(run({ name: 'kept' }))
-  t.ok(history.rings('kept'), 'a present check keeps its rings')
+  for (let index = 0; index < 100; index++) {
+    feed(`c${index}`)
+    present.delete(`c${index}`)
+  }
+  feed('kept')
+  for (let attempt = 0; attempt < 20 && collected.size < 100; attempt++) {
+    gc()
+    await sleep(10)
+  }
+  t.equal(collected.size, 100, 'the rings of the 100 removed checks were collected')
+  t.notOk(collected.has('kept'), 'a present check keeps its rings')
+  t.ok(history.rings('kept'))
+  t.equal(history.rings('c0'), undefined, 'and a name no check has, none')
   history.stop()
 })
 

@@ -1,6 +1,6 @@
-import { getEventListeners } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
+import { abortListeners } from './abort-listeners.js'
 import { type Batch, cancel, schedule } from './batches.js'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult, type ReadingEntry } from './normalize.js'
@@ -335,7 +335,7 @@ export class CheckRunner {
     }
     // Not aborted (the run would have ended), and with no listener left on it that would fire
     // later: its controller serves the next run, up to defaults.signalRuns runs.
-    if (this.#served < defaults.signalRuns && getEventListeners(run.abort.signal, 'abort').length === 0) this.#spare = run.abort
+    if (this.#served < defaults.signalRuns && abortListeners(run.abort.signal) === 0) this.#spare = run.abort
     this.#end(run, { entries, durationMs: performance.now() - run.started })
   }
 

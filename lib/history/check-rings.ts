@@ -1,5 +1,4 @@
 import type { CheckRun } from '../engine/types.js'
-import type { CheckRunner } from '../engine/runner.js'
 import { redact } from '../redact.js'
 import type { HealthCheckEntry } from '../schema.js'
 import type { Status } from '../states.js'
@@ -41,8 +40,6 @@ const iso = (at: number): string => new Date(at).toISOString()
 
 export class CheckRings {
   readonly name: string
-  /** The check it records: another check under the same name means this one was removed. */
-  readonly owner: CheckRunner
   readonly readings: Ring
   readonly changes: Ring
   /** The output of each change, by the change's slot (its row / the stride). */
@@ -50,9 +47,8 @@ export class CheckRings {
   /** The units seen, by code; '' (code 0) is none. */
   readonly #units: string[] = ['']
 
-  constructor (name: string, owner: CheckRunner, sizes: { readings: number, changes: number }) {
+  constructor (name: string, sizes: { readings: number, changes: number }) {
     this.name = name
-    this.owner = owner
     this.readings = new Ring(sizes.readings, READING.bytes)
     this.changes = new Ring(sizes.changes, CHANGE.bytes)
   }
@@ -61,19 +57,20 @@ export class CheckRings {
     const readings = this.readings
     const row = readings.push()
     const entry = observed(run.entries)
-    readings.f64[(row + READING.at) >> 3] = run.at
-    readings.f64[(row + READING.value) >> 3] = entry === undefined ? NaN : entry.observedValue as number
-    readings.f32[(row + READING.duration) >> 2] = run.durationMs
-    const u8 = readings.u8
-    u8[row + READING.status] = statusCode(run.status)
-    u8[row + READING.counted] = statusCode(run.counted)
-    u8[row + READING.unit] = entry?.observedUnit === undefined ? 0 : this.#unitCode(entry.observedUnit)
+    const view = readings.view
+    view.setFloat64(row + READING.at, run.at, true)
+    view.setFloat64(row + READING.value, entry === undefined ? NaN : entry.observedValue as number, true)
+    view.setFloat32(row + READING.duration, run.durationMs, true)
+    view.setUint8(row + READING.status, statusCode(run.status))
+    view.setUint8(row + READING.counted, statusCode(run.counted))
+    view.setUint8(row + READING.unit, entry?.observedUnit === undefined ? 0 : this.#unitCode(entry.observedUnit))
     if (run.previous === run.counted) return
     const changes = this.changes
     const change = changes.push()
-    changes.f64[(change + CHANGE.at) >> 3] = run.at
-    changes.u8[change + CHANGE.from] = run.previous === undefined ? NO_STATUS : statusCode(run.previous)
-    changes.u8[change + CHANGE.to] = statusCode(run.counted)
+    const log = changes.view
+    log.setFloat64(change + CHANGE.at, run.at, true)
+    log.setUint8(change + CHANGE.from, run.previous === undefined ? NO_STATUS : statusCode(run.previous))
+    log.setUint8(change + CHANGE.to, statusCode(run.counted))
     this.#outputs[change / changes.stride] = outputOf(run.entries)
   }
 
@@ -86,52 +83,52 @@ export class CheckRings {
   /** When it started counting as it does now: its latest change. */
   get since (): number | undefined {
     const { length } = this.changes
-    return length === 0 ? undefined : this.changes.f64[(this.changes.row(length - 1) + CHANGE.at) >> 3]
+    return length === 0 ? undefined : this.changes.view.getFloat64(this.changes.row(length - 1) + CHANGE.at, true)
   }
 
   /** When the `index`-th reading kept (the oldest first) was taken. */
   readingAt (index: number): number {
-    return this.readings.f64[(this.readings.row(index) + READING.at) >> 3] as number
+    return this.readings.view.getFloat64(this.readings.row(index) + READING.at, true)
   }
 
   /** The `index`-th reading kept (the oldest first): its observed value (NaN: none) and how it counted. */
   reading (index: number): { value: number, counted: Status } {
     const row = this.readings.row(index)
-    return { value: this.readings.f64[(row + READING.value) >> 3] as number, counted: statusOf(this.readings.u8[row + READING.counted]) }
+    return { value: this.readings.view.getFloat64(row + READING.value, true), counted: statusOf(this.readings.view.getUint8(row + READING.counted)) }
   }
 
   /** The changes (not the first reading) since the oldest reading kept: how often it flapped in the window. */
   changesInWindow (): number {
     if (this.readings.length === 0) return 0
     const start = this.readingAt(0)
-    const { f64, u8 } = this.changes
+    const { view } = this.changes
     let count = 0
     for (let index = this.changes.length - 1; index >= 0; index--) {
       const row = this.changes.row(index)
-      if ((f64[(row + CHANGE.at) >> 3] as number) < start) break
-      if (u8[row + CHANGE.from] !== NO_STATUS) count++
+      if (view.getFloat64(row + CHANGE.at, true) < start) break
+      if (view.getUint8(row + CHANGE.from) !== NO_STATUS) count++
     }
     return count
   }
 
   /** The unit of the reading in `row`, if it had one. */
   unitAt (row: number): string | undefined {
-    const code = this.readings.u8[row + READING.unit] as number
+    const code = this.readings.view.getUint8(row + READING.unit)
     return code === 0 ? undefined : this.#units[code]
   }
 
   document (): CheckHistory {
     const readings: CheckReading[] = []
-    const { f64, f32, u8 } = this.readings
+    const { view } = this.readings
     for (let index = 0; index < this.readings.length; index++) {
       const row = this.readings.row(index)
       const reading: CheckReading = {
-        time: iso(f64[(row + READING.at) >> 3] as number),
-        status: statusOf(u8[row + READING.status]),
-        counted: statusOf(u8[row + READING.counted]),
-        durationMs: f32[(row + READING.duration) >> 2] as number
+        time: iso(view.getFloat64(row + READING.at, true)),
+        status: statusOf(view.getUint8(row + READING.status)),
+        counted: statusOf(view.getUint8(row + READING.counted)),
+        durationMs: view.getFloat32(row + READING.duration, true)
       }
-      const value = f64[(row + READING.value) >> 3] as number
+      const value = view.getFloat64(row + READING.value, true)
       if (!Number.isNaN(value)) reading.observedValue = value
       const unit = this.unitAt(row)
       if (unit !== undefined) reading.observedUnit = unit
@@ -141,8 +138,8 @@ export class CheckRings {
     const ring = this.changes
     for (let index = 0; index < ring.length; index++) {
       const row = ring.row(index)
-      const from = ring.u8[row + CHANGE.from]
-      const change: CheckChange = { time: iso(ring.f64[(row + CHANGE.at) >> 3] as number), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(ring.u8[row + CHANGE.to]) }
+      const from = ring.view.getUint8(row + CHANGE.from)
+      const change: CheckChange = { time: iso(ring.view.getFloat64(row + CHANGE.at, true)), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(ring.view.getUint8(row + CHANGE.to)) }
       const output = this.#outputs[row / ring.stride]
       if (output !== undefined) change.output = output
       changes.push(change)
@@ -151,7 +148,7 @@ export class CheckRings {
     const since = this.since
     return {
       name: this.name,
-      status: latest === undefined ? null : statusOf(u8[latest + READING.counted]),
+      status: latest === undefined ? null : statusOf(view.getUint8(latest + READING.counted)),
       since: since === undefined ? null : iso(since),
       size: { readings: this.readings.size, changes: this.changes.size },
       readings,

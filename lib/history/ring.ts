@@ -1,13 +1,13 @@
-// A ring of fixed-size records, each a row of bytes in one buffer, read and written through views
-// of three widths (f64, f32, u8). A record's fields sit side by side, so writing one touches one
-// or two cache lines, where a column per field touched one per field: with a thousand checks,
-// each ring has gone cold by the time its check reads again, and those misses cost more than the
-// rest of the record. The rows start few and grow fourfold up to `size`, then the oldest record
+// A ring of fixed-size records, each a row of bytes in one buffer, read and written through one
+// DataView. A record's fields sit side by side, so writing one touches one or two cache lines,
+// where a column per field touched one per field; and one view, where a view per width (f64, f32,
+// u8) touched three objects: with a thousand checks, each ring has gone cold by the time its check
+// reads again, and those misses cost more than the rest of the record. The rows start few and grow fourfold up to `size`, then the oldest record
 // is written over. Pushing is O(1) and allocates only when the rows grow (at most log4(size)
 // times in a ring's life).
 //
-// A layout names each field's byte offset in the row; an offset is a multiple of its field's
-// width (8 for f64, 4 for f32), so that `(row + offset) >> 3` indexes the f64 view exactly.
+// A layout names each field's byte offset in the row, a multiple of its field's width (8 for a
+// float64, 4 for a float32) so that no field straddles two words. Little-endian throughout.
 
 const defaults = {
   /** Records the rows hold at first: most checks of a short-lived instance never need more. */
@@ -23,10 +23,8 @@ export class Ring {
   readonly stride: number
   /** The records it holds: up to `size`. */
   length = 0
-  /** The views over the rows; replaced when they grow. */
-  f64: Float64Array
-  f32: Float32Array
-  u8: Uint8Array
+  /** The view over the rows; replaced when they grow. */
+  view: DataView
   #capacity: number
   /** The slot of the oldest record once full (0 before: records fill slots 0, 1, ... in order). */
   #oldest = 0
@@ -36,10 +34,7 @@ export class Ring {
     this.size = size
     this.stride = Math.ceil(bytes / 8) * 8
     this.#capacity = Math.min(size, defaults.initial)
-    const buffer = new ArrayBuffer(this.#capacity * this.stride)
-    this.f64 = new Float64Array(buffer)
-    this.f32 = new Float32Array(buffer)
-    this.u8 = new Uint8Array(buffer)
+    this.view = new DataView(new ArrayBuffer(this.#capacity * this.stride))
   }
 
   /** How many records the rows can hold now. */
@@ -69,11 +64,8 @@ export class Ring {
   /** Before it is full, the records are in rows 0 to length - 1: the bytes copy over as they are. */
   #grow (capacity: number): void {
     const buffer = new ArrayBuffer(capacity * this.stride)
-    const bytes = new Uint8Array(buffer)
-    bytes.set(this.u8)
-    this.f64 = new Float64Array(buffer)
-    this.f32 = new Float32Array(buffer)
-    this.u8 = bytes
+    new Uint8Array(buffer).set(new Uint8Array(this.view.buffer))
+    this.view = new DataView(buffer)
     this.#capacity = capacity
   }
 }

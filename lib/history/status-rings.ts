@@ -26,11 +26,11 @@ export class StatusRings {
   record ({ at, from, to, cause }: StatusChange): void {
     const ring = this.changes
     const row = ring.push()
-    ring.f64[(row + CHANGE.at) >> 3] = at
-    ring.u8[row + CHANGE.from] = statusCode(from)
-    ring.u8[row + CHANGE.to] = statusCode(to)
+    ring.view.setFloat64(row + CHANGE.at, at, true)
+    ring.view.setUint8(row + CHANGE.from, statusCode(from))
+    ring.view.setUint8(row + CHANGE.to, statusCode(to))
     const byState = 'state' in cause
-    ring.u8[row + CHANGE.byState] = byState ? 1 : 0
+    ring.view.setUint8(row + CHANGE.byState, byState ? 1 : 0)
     this.#causes[row / ring.stride] = byState ? cause.state : cause.check
     this.status = to
     this.since = at
@@ -44,10 +44,10 @@ export class StatusRings {
       const row = ring.row(index)
       const cause = this.#causes[row / ring.stride] as string
       records.push({
-        time: new Date(ring.f64[(row + CHANGE.at) >> 3] as number).toISOString(),
-        from: statusOf(ring.u8[row + CHANGE.from]),
-        to: statusOf(ring.u8[row + CHANGE.to]),
-        cause: ring.u8[row + CHANGE.byState] === 1 ? { state: cause } : { check: cause }
+        time: new Date(ring.view.getFloat64(row + CHANGE.at, true)).toISOString(),
+        from: statusOf(ring.view.getUint8(row + CHANGE.from)),
+        to: statusOf(ring.view.getUint8(row + CHANGE.to)),
+        cause: ring.view.getUint8(row + CHANGE.byState) === 1 ? { state: cause } : { check: cause }
       })
     }
     return records
