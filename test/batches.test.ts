@@ -96,6 +96,15 @@ test('cancel', async (t) => {
   })
 })
 
+test('a long delay starts at most 1 s late', async (t) => {
+  const callback = (): void => {}
+  const started = performance.now()
+  const batch = schedule(3_600_000, callback)
+  t.ok(batch.due - started <= 3_601_001, `due ${Math.round(batch.due - started - 3_600_000)} ms after the hour`)
+  t.ok(batch.due - started >= 3_600_000, 'and not before it')
+  cancel(batch, callback)
+})
+
 test('the longest delay a timer takes is never overrun (it would fire at once)', async (t) => {
   const warnings: string[] = []
   const onWarning = (warning: Error): void => { warnings.push(warning.name) }

@@ -4,15 +4,17 @@ import { MAX_TIMER_MS } from '../rules.js'
 // One timer for the background runs that fall due at about the same time. A timer per check and
 // per run cost more than a whole reading of a cheap check: Node.js makes a Timeout per call, and
 // runs the microtasks after each timer on its own (bench/README.md, "CPU per reading"). Checks of
-// the same interval that end within a short window of each other share the next timer, and their
-// runs start in one callback.
+// the same interval that end within a short window of each other (2% of it, from 1 ms to 1 s)
+// share the next timer, and their runs start in one callback.
 
 const defaults = {
   /**
-   * How late a run may start so that it can share a timer, as a fraction of its delay (and at
-   * least 1 ms): never earlier than its delay, at most 2% later (100 ms on a 5 s interval).
+   * How late a run may start so that it can share a timer, as a fraction of its delay, from 1 ms
+   * to `latest`: never earlier than its delay, at most 2% later (100 ms on a 5 s interval).
    */
-  lateness: 0.02
+  lateness: 0.02,
+  /** The most a run may start late, however long its interval (an hourly check: 1 s, not 72). */
+  latest: 1000
 } as const
 
 type Callback = () => void
@@ -38,9 +40,9 @@ function fire (batch: Batch): void {
 }
 
 /**
- * Calls `callback` once, `delay` ms from now or up to defaults.lateness of it later, sharing its
- * timer with the other callbacks due in that window. The timer never keeps the process alive.
- * Returns the batch, for cancel().
+ * Calls `callback` once, `delay` ms from now or up to defaults.lateness of it later (at most
+ * defaults.latest), sharing its timer with the other callbacks due in that window. The timer
+ * never keeps the process alive. Returns the batch, for cancel().
  */
 export function schedule (delay: number, callback: Callback): Batch {
   const now = performance.now()
@@ -50,7 +52,7 @@ export function schedule (delay: number, callback: Callback): Batch {
     return batch
   }
   // A whole number of ms, as timers count; never past the longest a timer takes (a longer one fires at once).
-  const wait = Math.min(Math.ceil(delay + Math.max(1, delay * defaults.lateness)), MAX_TIMER_MS)
+  const wait = Math.min(Math.ceil(delay + Math.min(defaults.latest, Math.max(1, delay * defaults.lateness))), MAX_TIMER_MS)
   const made: Batch = { delay, due: now + wait, callbacks: new Set([callback]), timer: undefined }
   made.timer = setTimeout(fire, wait, made)
   made.timer.unref()

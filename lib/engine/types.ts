@@ -57,7 +57,7 @@ export interface CheckOptions {
   cacheFor?: number
   /**
    * When set, the check runs in the background `interval` ms after its last run ended (up to 2%
-   * later, so that checks due together share one timer), and requests only read it.
+   * later, at most 1 s, so that checks due together share one timer), and requests only read it.
    * @default undefined (run when a request finds the reading stale)
    */
   interval?: number
