@@ -203,7 +203,7 @@ test('a removed check\'s rings go with it: memory follows the checks there are',
   const listeners: RunListener[] = []
   const present = new Map<string, CheckRunner>()
   const history = createHistory({
-    checks: { get: (name: string) => present.get(name), has: (name: string) => present.has(name) } as never,
+    checks: { get: (name: string) => present.get(name) } as never,
     onRun: (listener) => { listeners.push(listener); return () => {} },
     onStatus: () => () => {},
     snapshot: () => ({ status: 'pass', checks: [] })

@@ -43,9 +43,10 @@ export function createHistory (lifecycle: Pick<HealthLifecycle, 'checks' | 'onRu
 
   function read (name?: string): CheckHistory | StatusHistory | undefined {
     if (name === undefined) return status.document()
-    if (!checks.has(name)) return undefined
+    const runner = checks.get(name)
+    if (runner === undefined) return undefined
     // A check with no reading yet: its empty history.
-    return (rings(name) ?? new CheckRings(name, sizes)).document()
+    return (ringsOf.get(runner) ?? new CheckRings(name, sizes)).document()
   }
 
   return {
