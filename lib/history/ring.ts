@@ -2,9 +2,9 @@
 // DataView. A record's fields sit side by side, so writing one touches one or two cache lines,
 // where a column per field touched one per field; and one view, where a view per width (f64, f32,
 // u8) touched three objects: with a thousand checks, each ring has gone cold by the time its check
-// reads again, and those misses cost more than the rest of the record. The rows start few and grow fourfold up to `size`, then the oldest record
-// is written over. Pushing is O(1) and allocates only when the rows grow (at most log4(size)
-// times in a ring's life).
+// reads again, and those misses cost more than the rest of the record. The rows start few and
+// grow fourfold up to `size`, then the oldest record is written over. Pushing is O(1) and
+// allocates only when the rows grow (at most log4(size) times in a ring's life).
 //
 // A layout names each field's byte offset in the row, a multiple of its field's width (8 for a
 // float64, 4 for a float32) so that no field straddles two words. Little-endian throughout.
