@@ -8,18 +8,20 @@ import { until, validatedApp } from './helpers.js'
 
 // The background runs' shared timers (lib/engine/batches.ts): a run never starts before its
 // delay, at most 2% (and 1 ms) after it, and the runs due within that window share one timer.
-// Real short timers; timers never fire early, so lower bounds on a delay hold on any machine
-// (less the 1 ms that the timers' whole milliseconds may round off).
+// Real timers; timers never fire early, so lower bounds on a delay hold on any machine (less the
+// 1 ms that the timers' whole milliseconds may round off). Where callbacks must share a batch, the
+// delay is long enough that its window (2% of it) outlasts a test process losing its CPU for a
+// while between two calls: 1 s or more, a window of 20 ms or more.
 
 test('callbacks due together share one timer, and none runs early', async (t) => {
   const started = performance.now()
   const ran: number[] = []
-  const batches = new Set(Array.from({ length: 50 }, (_, i) => schedule(30, () => { ran.push(i) })))
+  const batches = new Set(Array.from({ length: 50 }, (_, i) => schedule(1000, () => { ran.push(i) })))
   t.equal(batches.size, 1, 'fifty callbacks of the same delay, scheduled together: one batch')
   const [batch] = batches
   t.equal(batch.callbacks.size, 50)
   await until(t, () => ran.length === 50, 'every callback ran')
-  t.ok(performance.now() - started >= 29, 'not before the delay')
+  t.ok(performance.now() - started >= 999, 'not before the delay')
   t.same(ran, Array.from({ length: 50 }, (_, i) => i), 'each once, in the order they joined')
   t.equal(batch.timer, undefined, 'the timer is spent')
   t.equal(batch.callbacks.size, 0, 'and the batch holds nothing')
@@ -27,12 +29,12 @@ test('callbacks due together share one timer, and none runs early', async (t) =>
 
 test('a callback due past the window gets a timer of its own', async (t) => {
   const ran: string[] = []
-  // 500 ms: a window of 10 ms.
-  const first = schedule(500, () => { ran.push('first') })
-  await sleep(20)
-  const second = schedule(500, () => { ran.push('second') })
-  t.ok(second !== first, '20 ms later, past 2% of 500 ms: another batch')
-  t.ok(schedule(500, () => { ran.push('third') }) === second, 'which takes the callbacks due within its window')
+  // 2 s: a window of 40 ms.
+  const first = schedule(2000, () => { ran.push('first') })
+  await sleep(60)
+  const second = schedule(2000, () => { ran.push('second') })
+  t.ok(second !== first, '60 ms later, past 2% of 2 s: another batch')
+  t.ok(schedule(2000, () => { ran.push('third') }) === second, 'which takes the callbacks due within its window')
   await until(t, () => ran.length === 3, 'all three ran')
   t.same(ran, ['first', 'second', 'third'], 'the older batch first')
 })
@@ -42,8 +44,8 @@ test('cancel', async (t) => {
     const ran: string[] = []
     const kept = (): void => { ran.push('kept') }
     const dropped = (): void => { ran.push('dropped') }
-    const batch = schedule(20, kept)
-    t.equal(schedule(20, dropped), batch)
+    const batch = schedule(1000, kept)
+    t.equal(schedule(1000, dropped), batch)
     cancel(batch, dropped)
     cancel(batch, dropped)
     t.equal(batch.callbacks.size, 1, 'cancelling twice takes out nothing more')
@@ -68,12 +70,12 @@ test('cancel', async (t) => {
   t.test('emptying an older batch leaves the newer one open', async (t) => {
     const ran: string[] = []
     const dropped = (): void => { ran.push('dropped') }
-    const older = schedule(500, dropped)
-    await sleep(20)
-    const newer = schedule(500, () => { ran.push('newer') })
+    const older = schedule(2000, dropped)
+    await sleep(60)
+    const newer = schedule(2000, () => { ran.push('newer') })
     cancel(older, dropped)
     t.equal(older.timer, undefined, 'the older batch has no timer left')
-    t.ok(schedule(500, () => { ran.push('joined') }) === newer, 'the newer batch still takes callbacks')
+    t.ok(schedule(2000, () => { ran.push('joined') }) === newer, 'the newer batch still takes callbacks')
     await until(t, () => ran.length === 2, 'the newer batch ran')
     t.same(ran, ['newer', 'joined'])
   })
@@ -81,11 +83,11 @@ test('cancel', async (t) => {
   t.test('a callback that cancels a later one of its batch stops it in time', async (t) => {
     const ran: string[] = []
     const later = (): void => { ran.push('later') }
-    const batch = schedule(20, () => {
+    const batch = schedule(1000, () => {
       ran.push('first')
       cancel(batch, later)
     })
-    schedule(20, later)
+    t.equal(schedule(1000, later), batch, 'both in one batch')
     await until(t, () => ran.length > 0, 'the batch ran')
     await sleep(30)
     t.same(ran, ['first'])
