@@ -8,21 +8,32 @@
 # --save list (a plain run clears .tap/coverage).
 # Arguments go to both runs (e.g. --disable-coverage); TAP_DISABLE_COVERAGE=1 works too.
 #
-# TEST_UNIT_FILES picks the files: `all` (the default, what `npm test` runs), `per-line` (all but
-# the `once` files below: what CI runs on each Node.js line) or `once` (only those, in one run
-# without coverage: what CI runs once, on the first line). The `once` files test what the Node.js
-# line running them cannot change: the package as npm packs it (its files, exports map and
-# declarations, publint and arethetypeswrong, TypeScript consumers), TypeScript 7 consumers, and
-# the shipped monitoring/ rules (promtool) and dashboard (JSON). package.test.ts also loads the
-# installed tarball with import and require(), on the first line only; the same dist/ build is
-# loaded on every line by demo, week-in-production, haproxy and command-probe. Coverage of lib/
-# comes from the other files: `per-line` keeps it at 100% without them.
+# TEST_UNIT_FILES picks the files: `all` (the default: what `npm test` runs, and CI on the first
+# Node.js line, with coverage) or `per-line` (all but the `once` files below: what CI runs on each
+# other Node.js line). The `once` files test what the Node.js line running them cannot change:
+# - the package as npm packs it (its files, exports map and declarations, publint and
+#   arethetypeswrong, TypeScript consumers), and TypeScript 7 consumers;
+# - the shipped monitoring/ rules (promtool) and dashboard (JSON), and those rules end to end in a
+#   real Prometheus and Alertmanager, on prom-client's figures and OpenTelemetry's (the figures
+#   themselves are tested on every line: metrics-*.test.ts);
+# - the status page in a real browser: what Chromium does with the page (the page and the history
+#   behind it are served on every line: history.test.ts);
+# - the test servers themselves: that they die with a killed test file and start side by side.
+# package.test.ts also loads the installed tarball with import and require(), on the first line
+# only; the same dist/ build is loaded on every line by demo, week-in-production, haproxy and
+# command-probe. Coverage of lib/ comes from the other files: `per-line` keeps it at 100% without
+# them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=(
   test/monitoring-dashboard.test.ts
+  test/monitoring-open-telemetry.test.ts
+  test/monitoring-pipeline.test.ts
   test/monitoring-rules.test.ts
   test/package.test.ts
+  test/servers-die.test.ts
+  test/servers-side-by-side.test.ts
+  test/status-page.test.ts
   test/typescript-7.test.ts
 )
 loads=(
@@ -34,13 +45,7 @@ loads=(
 case "${TEST_UNIT_FILES:-all}" in
   all) skipped=() ;;
   per-line) skipped=("${once[@]}") ;;
-  once)
-    started=$SECONDS
-    status=0
-    npx tap --disable-coverage "$@" "${once[@]}" || status=$?
-    echo "test-unit: the files run once: $((SECONDS - started)) s"
-    exit "$status" ;;
-  *) echo "test-unit: TEST_UNIT_FILES is all, per-line or once, not ${TEST_UNIT_FILES}" >&2; exit 2 ;;
+  *) echo "test-unit: TEST_UNIT_FILES is all or per-line, not ${TEST_UNIT_FILES}" >&2; exit 2 ;;
 esac
 excluded=()
 for file in "${loads[@]}" "${skipped[@]}"; do excluded+=("--exclude=$file"); done
