@@ -1,6 +1,6 @@
 import { Status } from '../states.js'
 
-// Statuses as the rings' Uint8Array columns hold them.
+// Statuses as the rings' rows hold them: one byte each.
 
 const statuses: readonly Status[] = [Status.PASS, Status.WARN, Status.FAIL]
 
