@@ -383,6 +383,12 @@ test('the status page\'s routes over inject: the page and its policy, the data w
     ],
     changes: [{ from: 'pass', to: 'fail', cause: { check: 'db:responseTime' } }]
   })
+  // Once it has read: a reading without an observed value is a gap in the values (null), not a 0.
+  started = false
+  const again = app.inject({ url: '/health/ui/data', headers: { 'x-token': 'secret' } })
+  await until(t, () => started, 'the next run started')
+  release()
+  t.match((await again).json().checks[1], { name: 'late:check', status: 'pass', values: [null], value: null, strip: 'p' })
   const hidden = await app.inject('/health/ui/data')
   t.equal(hidden.statusCode, 200)
   t.same(hidden.json(), { details: false, status: 'fail' }, 'without permission: the overall status alone')
