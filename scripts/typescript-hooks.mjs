@@ -9,7 +9,7 @@
 // sixty-odd files, and transforming them again cost about 0.3 s of CPU a process on Node.js 20
 // (esbuild's process, and the hooks thread waiting on it). `npm ci` starts the cache afresh.
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { threadId } from 'node:worker_threads'
 import { transformSync, version } from 'esbuild'
@@ -28,6 +28,22 @@ function typescriptSpecifier (specifier, context, error) {
 
 const cache = fileURLToPath(new URL('../node_modules/.cache/typescript-loader/', import.meta.url))
 
+/**
+ * Keeps `code` as `file`: written whole under a name of its own, then renamed, so that a process
+ * beside this one reads all of it or none of it. A cache that cannot be written (a read-only
+ * node_modules) only costs the transform again.
+ */
+function keep (file, code) {
+  const partial = `${file}.${process.pid}.${threadId}`
+  try {
+    mkdirSync(cache, { recursive: true })
+    writeFileSync(partial, code)
+    renameSync(partial, file)
+  } catch {
+    try { rmSync(partial, { force: true }) } catch {}
+  }
+}
+
 /** The ES module esbuild makes of a TypeScript file: from the cache, or made and kept there. */
 function transformed (url) {
   const path = fileURLToPath(url)
@@ -39,12 +55,7 @@ function transformed (url) {
     code = readFileSync(kept, 'utf8')
   } catch {
     code = transformSync(text, options).code
-    // Written whole under a name of its own, then renamed: a process beside this one that reads
-    // the same entry reads all of it or none of it.
-    mkdirSync(cache, { recursive: true })
-    const partial = `${kept}.${process.pid}.${threadId}`
-    writeFileSync(partial, code)
-    renameSync(partial, kept)
+    keep(kept, code)
   }
   return { format: 'module', source: code, shortCircuit: true }
 }
