@@ -11,7 +11,8 @@
 # TEST_UNIT_FILES picks the files: `all` (the default, what `npm test` runs), `per-line` (all but
 # the `once` files below: what CI runs on each Node.js line) or `once` (only those, four at a time
 # in one run without coverage: what CI runs once, on the first line; under coverage, every Node.js
-# process they start writes its coverage, and package.test.ts alone took 65 s instead of about 30).
+# process they start writes its coverage, and package.test.ts took 65 s where it takes 28-48 s
+# without).
 # The `once` files test what the Node.js line running them cannot change:
 # - the package as npm packs it (its files, exports map and declarations, publint and
 #   arethetypeswrong, TypeScript consumers), and TypeScript 7 consumers;
