@@ -31,9 +31,14 @@ export interface Batch {
 /** For each delay, the batch that runs still due within its window may join (the latest made). */
 const open = new Map<number, Batch>()
 
-function fire (batch: Batch): void {
+/** The batch's timer is spent or cleared: it takes no more callbacks. */
+function retire (batch: Batch): void {
   batch.timer = undefined
   if (open.get(batch.delay) === batch) open.delete(batch.delay)
+}
+
+function fire (batch: Batch): void {
+  retire(batch)
   // A callback that cancels another of this batch (removeCheck() from a listener) stops it in time.
   for (const callback of batch.callbacks) callback()
   batch.callbacks.clear()
@@ -64,6 +69,5 @@ export function schedule (delay: number, callback: Callback): Batch {
 export function cancel (batch: Batch | undefined, callback: Callback): void {
   if (batch === undefined || !batch.callbacks.delete(callback) || batch.callbacks.size > 0) return
   clearTimeout(batch.timer)
-  batch.timer = undefined
-  if (open.get(batch.delay) === batch) open.delete(batch.delay)
+  retire(batch)
 }
