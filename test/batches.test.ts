@@ -148,7 +148,9 @@ test('interval checks: far fewer timers than readings, and each run at least `in
   const runs: number[][] = Array.from({ length: 50 }, () => [])
   const checks = Object.fromEntries(runs.map((times, i) => [`dep${i}`, {
     check: () => { times.push(performance.now()) },
-    interval: 20
+    // A window of 10 ms: at 20 ms (a window of 1 ms) the runs of one batch, spread over more
+    // than that on a loaded machine, set timers of their own.
+    interval: 500
   }]))
   const app = await validatedApp(t, { checks })
   await app.ready()
@@ -156,12 +158,12 @@ test('interval checks: far fewer timers than readings, and each run at least `in
   t.teardown(() => { hook.disable() })
   const from = runs.map((times) => times.length)
   // One timer of the test's own while the runs go on: every other Timeout made is the plugin's.
-  await sleep(300)
+  await sleep(1600)
   hook.disable()
   const readings = runs.reduce((sum, times, i) => sum + times.length - from[i], 0)
   t.ok(readings >= 50 && timers * 10 <= readings, `${timers} timers made for ${readings} readings: at most one per ten`)
-  await until(t, () => runs.every((times) => times.length >= 5), 'each check ran five times')
+  await until(t, () => runs.every((times) => times.length >= 3), 'each check ran three times')
   const gaps = runs.flatMap((times) => times.slice(1).map((time, i) => time - times[i]))
-  t.ok(Math.min(...gaps) >= 19, `the shortest gap between two runs of a check: ${Math.min(...gaps).toFixed(1)} ms (interval 20)`)
+  t.ok(Math.min(...gaps) >= 499, `the shortest gap between two runs of a check: ${Math.min(...gaps).toFixed(1)} ms (interval 500)`)
   await app.close()
 })
