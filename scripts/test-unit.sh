@@ -3,11 +3,14 @@
 # - The long files (`long`: real datastores stopped, frozen and restarted, and draining over TLS
 #   and HTTP/2) wait far more than they compute. tap starts its files in the order of their names,
 #   which would start these last, to make the tail of the run; so they have a run of their own
-#   (three at a time, TEST_UNIT_LONG_JOBS) beside the rest (three at a time, TEST_UNIT_JOBS).
-#   Together they keep this machine's two CPUs busy (1.7 on average): on Node.js 24 the per-line
-#   files took 83 s, where one run of four at a time took 104 s and kept a third of a CPU idle.
+#   (four at a time, TEST_UNIT_LONG_JOBS) beside the rest (three at a time, TEST_UNIT_JOBS).
+# - Most files take less CPU to run their tests than their process takes to start (tap, its hooks,
+#   the plugin, the helpers: 0.5-1 s). The `shared` ones run one after another in three processes
+#   (TEST_UNIT_SHARED; test/one-process.ts), which tap runs as files of .tap/groups/.
 # - The files that run a load (autocannon, a load through HAProxy, a blocked event loop) run one at
 #   a time after the others, never beside a test that bounds an answer's time.
+# On Node.js 24 the per-line files took 70 s, 111 s of CPU, where one run of four at a time took
+# 104 s, 141 s of CPU.
 # Coverage is gathered over the three and checked once, at the end: each run is given its files as
 # a --save list, which keeps the others' data (a plain run clears .tap/coverage).
 # Arguments go to every run (e.g. --disable-coverage); TAP_DISABLE_COVERAGE=1 works too.
@@ -51,6 +54,49 @@ long=(
   test/ready-made-rabbitmq.test.ts
   test/ready-made-redis.test.ts
 )
+# Files that share processes, in TEST_UNIT_SHARED processes (see test/one-process.ts): each runs
+# in well under a few seconds, starts no server, spawns no process that matters to its timing,
+# sets no root-level timeout or hook, and leaves no process listener (one-process.ts checks that).
+shared=(
+  test/abort-listeners.test.ts
+  test/check-thresholds.test.ts
+  test/checks-http.test.ts
+  test/checks.test.ts
+  test/closing.test.ts
+  test/draft-validator.test.ts
+  test/drill-down.test.ts
+  test/events.test.ts
+  test/flat-cost.test.ts
+  test/formats.test.ts
+  test/groups.test.ts
+  test/history.test.ts
+  test/http.test.ts
+  test/http2-https.test.ts
+  test/lifecycle.test.ts
+  test/metrics-open-telemetry.test.ts
+  test/metrics-prometheus.test.ts
+  test/neighbour-auth.test.ts
+  test/neighbour-compress-helmet-cors.test.ts
+  test/neighbour-rate-limit.test.ts
+  test/on-change.test.ts
+  test/options.test.ts
+  test/plugin.test.ts
+  test/probe-routes.test.ts
+  test/process-checks.test.ts
+  test/ready-made-common.test.ts
+  test/ready-made-disk.test.ts
+  test/ready-made-http.test.ts
+  test/ready-made-tcp.test.ts
+  test/ready-made-tls.test.ts
+  test/ready-made-under-pressure.test.ts
+  test/redact.test.ts
+  test/remove-check.test.ts
+  test/schema.test.ts
+  test/server.test.ts
+  test/shutdown.test.ts
+  test/snapshot-property.test.ts
+  test/swagger.test.ts
+)
 loads=(
   test/datastore-loads.test.ts
   test/haproxy.test.ts
@@ -78,19 +124,30 @@ run_listed () {
   while [ "$1" != -- ]; do options+=("$1"); shift; done
   shift
   printf '%s\n' "$@" > "$list"
-  npx tap --save="$list" "${options[@]}" "${extra[@]}" || code=$?
+  npx tap --save="$list" "${options[@]}" "${extra[@]}" "$@" || code=$?
   rm -f "$list"
   echo "test-unit: $label: $((SECONDS - from)) s"
   return "$code"
 }
+# The shared files' processes: each a file that hands its part of them to runInOneProcess().
+rm -rf .tap/groups
+mkdir -p .tap/groups
 rest=()
+processes=${TEST_UNIT_SHARED:-3}
+for ((group = 1; group <= processes; group++)); do
+  names=()
+  for ((index = group - 1; index < ${#shared[@]}; index += processes)); do names+=("'${shared[index]}'"); done
+  runner=.tap/groups/shared-$group.test.mjs
+  printf "import { runInOneProcess } from '../../test/one-process.ts'\nawait runInOneProcess([%s])\n" "$(IFS=,; echo "${names[*]}")" > "$runner"
+  rest+=("$runner")
+done
 for file in test/*.test.ts; do
-  case " ${loads[*]} ${long[*]} ${skipped[*]} " in *" $file "*) ;; *) rest+=("$file") ;; esac
+  case " ${loads[*]} ${long[*]} ${shared[*]} ${skipped[*]} " in *" $file "*) ;; *) rest+=("$file") ;; esac
 done
 partial=(--allow-incomplete-coverage --coverage-report=none)
 status=0
 # The long run's report is printed whole once it ends, not mixed into the other's.
-run_listed .tap/long.txt 'the long files, beside the others' "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-3}" -- "${long[@]}" > .tap/long.log 2>&1 &
+run_listed .tap/long.txt 'the long files, beside the others' "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-4}" -- "${long[@]}" > .tap/long.log 2>&1 &
 long_run=$!
 run_listed .tap/rest.txt 'the files beside each other' "${partial[@]}" --jobs="${TEST_UNIT_JOBS:-3}" -- "${rest[@]}" || status=$?
 wait "$long_run" || status=$?
