@@ -134,6 +134,8 @@ rm -rf .tap/groups
 mkdir -p .tap/groups
 rest=()
 processes=${TEST_UNIT_SHARED:-3}
+# None would leave the shared files out of every run.
+[[ "$processes" =~ ^[1-9][0-9]*$ ]] || { echo "test-unit: TEST_UNIT_SHARED is a number of processes, 1 or more, not ${processes}" >&2; exit 2; }
 for ((group = 1; group <= processes; group++)); do
   names=()
   for ((index = group - 1; index < ${#shared[@]}; index += processes)); do names+=("'${shared[index]}'"); done
