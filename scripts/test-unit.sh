@@ -113,9 +113,12 @@ case "${TEST_UNIT_FILES:-all}" in
     exit "$status" ;;
   *) echo "test-unit: TEST_UNIT_FILES is all, per-line or once, not ${TEST_UNIT_FILES}" >&2; exit 2 ;;
 esac
+processes=${TEST_UNIT_SHARED:-3}
+# None would leave the shared files out of every run.
+[[ "$processes" =~ ^[1-9][0-9]*$ ]] || { echo "test-unit: TEST_UNIT_SHARED is a number of processes, 1 or more, not ${processes}" >&2; exit 2; }
 # What an earlier run left is cleared here, as a plain run would: the --save runs keep it.
-rm -rf .tap/coverage .tap/processinfo
-mkdir -p .tap
+rm -rf .tap/coverage .tap/processinfo .tap/groups
+mkdir -p .tap/groups
 extra=("$@")
 # One tap run: `run_listed <list file> <label> <tap options...> -- <files...>`.
 run_listed () {
@@ -130,12 +133,7 @@ run_listed () {
   return "$code"
 }
 # The shared files' processes: each a file that hands its part of them to runInOneProcess().
-rm -rf .tap/groups
-mkdir -p .tap/groups
 rest=()
-processes=${TEST_UNIT_SHARED:-3}
-# None would leave the shared files out of every run.
-[[ "$processes" =~ ^[1-9][0-9]*$ ]] || { echo "test-unit: TEST_UNIT_SHARED is a number of processes, 1 or more, not ${processes}" >&2; exit 2; }
 for ((group = 1; group <= processes; group++)); do
   names=()
   for ((index = group - 1; index < ${#shared[@]}; index += processes)); do names+=("'${shared[index]}'"); done

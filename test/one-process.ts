@@ -4,10 +4,10 @@
 // processes, they took a line of CI a sixth less CPU (Node.js 24: 111-119 s, where 133-143 s).
 //
 // A file's tests are made on tap's root test when it is imported, and the root runs its tests one
-// at a time, in the order they were made. So after each file a test of its own is made, which
-// runs once every test of that file has ended: the next file is imported only then, and nothing
-// of it runs beside the one before. That test also checks that the file left no listener on the
-// process, which would reach the files after it.
+// at a time, in the order they were made. So after each file's tests a test of ours is made,
+// which runs once every test of that file has ended: the next file is imported only then, and
+// nothing of it runs beside the one before. That test also checks that the file left no listener
+// on the process, which would reach the files after it.
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import t from 'tap'
