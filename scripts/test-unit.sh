@@ -17,7 +17,7 @@
 #
 # TEST_UNIT_FILES picks the files: `all` (the default, what `npm test` runs), `per-line` (all but
 # the `once` files below: what CI runs on each Node.js line) or `once` (only those, four at a time
-# in one run without coverage: what CI runs once, on the first line; under coverage, every Node.js
+# in one run without coverage: what CI runs once, on the newest line; under coverage, every Node.js
 # process they start writes its coverage, and package.test.ts took 65 s where it takes 28-48 s
 # without).
 # The `once` files test what the Node.js line running them cannot change:
@@ -29,10 +29,10 @@
 # - the status page in a real browser: what Chromium does with the page (the page and the history
 #   behind it are served on every line: history.test.ts);
 # - the test servers themselves: that they die with a killed test file and start side by side.
-# package.test.ts also loads the installed tarball with import and require(), on the first line
-# only; the same dist/ build is loaded on every line by demo, week-in-production, haproxy and
-# command-probe. Coverage of lib/ comes from the other files: `per-line` keeps it at 100% without
-# them.
+# package.test.ts also loads the installed tarball with import and require(), on the newest line
+# only; the same dist/ build is loaded on every line by demo, haproxy and command-probe, and its
+# CommonJS build with require() by week-in-production. Coverage of lib/ comes from the other
+# files: `per-line` keeps it at 100% without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 once=(

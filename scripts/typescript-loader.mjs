@@ -6,11 +6,9 @@
 // deprecates module.register()), on Node's hooks thread elsewhere (Node 20).
 import module from 'node:module'
 
-/* c8 ignore start: which of the two runs depends on the Node.js line, and coverage is measured on one */
 if (typeof module.registerHooks === 'function') {
   const { resolveSync, loadSync } = await import('./typescript-hooks.mjs')
   module.registerHooks({ resolve: resolveSync, load: loadSync })
 } else {
   module.register('./typescript-hooks.mjs', import.meta.url)
 }
-/* c8 ignore stop */

@@ -3,6 +3,7 @@
 // timers and listeners behind, a check named __proto__, failed entries that lose their kind.
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import { test } from 'tap'
 import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
@@ -82,9 +83,12 @@ test('close() while a check hangs: the run ends with a failed reading, report() 
 })
 
 test('nothing of the plugin keeps a process alive: shutdown() then close() (a second signal), and close() with a check hanging', async (t) => {
+  // The CommonJS build, through require(), as a CommonJS app loads it: the Node.js lines other
+  // than the newest load it only here (package.test.ts runs on the newest alone).
   const script = `
+    import { createRequire } from 'node:module'
     import Fastify from 'fastify'
-    import fastifyHealth from '${new URL('../dist/esm/index.js', import.meta.url).href}'
+    const fastifyHealth = createRequire(import.meta.url)('${fileURLToPath(new URL('../dist/cjs/require.js', import.meta.url))}')
     const app = Fastify()
     await app.register(fastifyHealth, {
       serviceName: 'orders', initialState: 'Working', shutdownDelay: 10000,
@@ -95,7 +99,7 @@ test('nothing of the plugin keeps a process alive: shutdown() then close() (a se
     app.health.shutdown()
     setTimeout(() => { app.close().then(() => process.stdout.write('closed ' + Date.now() + '\\n')) }, 100)
   `
-  // The built package, as an app loads it (npm test builds it first).
+  // The built package (npm test builds it first).
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('..', import.meta.url).pathname, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let errors = ''
