@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
 import { loggedApp, request, schemaErrors, STACK_FRAME } from './helpers.js'
 import { waitFor } from './servers/common.js'
-import { startPostgres } from './servers/postgres.js'
+import { awaitSessionsEnd, startPostgres } from './servers/postgres.js'
 import { startRedis } from './servers/redis.js'
 
 t.setTimeout(120_000)
@@ -60,6 +60,7 @@ const readyAnswers = (get: (path?: string) => Promise<Got>, statusCode: number, 
   }, 15_000, 50)
 
 t.test('datastore plugins registered before fastify-health are found, and their outage fails readiness', async (t) => {
+  awaitSessionsEnd(t, postgres)
   const { app, lines } = loggedApp(t)
   await app.register(fastifyRedis, redisOptions)
   await app.register(fastifyPostgres, { connectionString: postgres.connectionString })
@@ -89,6 +90,7 @@ t.test('datastore plugins registered before fastify-health are found, and their 
 })
 
 t.test('a datastore plugin inside an encapsulated child is not seen, as the README says', async (t) => {
+  awaitSessionsEnd(t, postgres)
   const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, autoChecks })
   await app.register(async (child) => {

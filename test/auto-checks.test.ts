@@ -10,7 +10,7 @@ import fastifyHealth, { type FastifyHealthOptions, type HealthResponse, State } 
 import { loggedApp, request, schemaErrors, STACK_FRAME } from './helpers.js'
 import { freeze, startSideBySide, thaw, waitFor } from './servers/common.js'
 import { startMysql } from './servers/mysql.js'
-import { startPostgres } from './servers/postgres.js'
+import { awaitSessionsEnd, startPostgres } from './servers/postgres.js'
 import { startRedis } from './servers/redis.js'
 
 // Three real servers start once for the file, side by side; stop() thaws a frozen server itself
@@ -26,6 +26,7 @@ interface Got { statusCode: number, body: HealthResponse, text: string, ms: numb
 
 /** An app with the three datastore plugins, registered after fastify-health, listening. */
 async function appWithDatastores (t: Test, health: Partial<FastifyHealthOptions>): Promise<{ app: FastifyInstance, lines: Array<Record<string, unknown>>, get: (path?: string) => Promise<Got> }> {
+  awaitSessionsEnd(t, postgres)
   const { app, lines } = loggedApp(t)
   await app.register(fastifyHealth, { exposeDetails: true, serviceName: 'orders', initialState: State.WORK, ...health })
   await app.register(fastifyPostgres, { connectionString: postgres.connectionString })

@@ -7,10 +7,22 @@ import { chmod, chown, copyFile, mkdir } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import pg from 'pg'
+import type { Test } from 'tap'
 import { freePort, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
 import { logTail, requireBinary, revive, runCommand, type ServerProcess, spawnServer, stopServer, systemUser, type SqlServer } from './datastore.js'
 
 const VERSIONS = '/usr/lib/postgresql'
+
+/**
+ * Registers, before the app's own close (tap runs teardowns last first), a teardown that waits
+ * after the app has closed until the server has no session of the test user left. pg's
+ * pool.end() resolves before its connections have closed; a server stopped meanwhile (the file's
+ * teardown) sends them an error that reaches a pool nobody listens to any more (the check's
+ * listener went with the app), and that crashes the test process.
+ */
+export function awaitSessionsEnd (t: Test, server: Pick<PostgresServer, 'sessions'>): void {
+  t.teardown(() => waitFor('the closed app\'s PostgreSQL sessions to end', async () => (await server.sessions()) === 0, 10_000, 50))
+}
 
 /**
  * The binaries of the newest PostgreSQL installed (Debian: /usr/lib/postgresql/<major>/bin):
