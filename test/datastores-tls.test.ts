@@ -141,9 +141,13 @@ t.test('Redis over rediss://: the server as componentId, TLS in use, nothing sec
   const clients = { ioredis, nodeRedis, wrongPassword: wrongPassword_, wrongCa }
   // The app's own listeners: an error after the checks are released must not end the test.
   for (const client of Object.values(clients)) client.on('error', () => {})
-  t.teardown(() => {
-    for (const client of [ioredis, wrongPassword_, wrongCa]) client.disconnect()
+  // Closed before the server stops: ioredis listens for one 'error' per connection, so an ending
+  // TLS connection that the stopped server breaks could raise a second one with no listener.
+  t.teardown(async () => {
+    const ioredisClients = [ioredis, wrongPassword_, wrongCa]
+    for (const client of ioredisClients) client.disconnect()
     nodeRedis.destroy()
+    await waitFor('the ioredis connections to close', () => ioredisClients.every((client) => (client.stream as { closed?: boolean } | undefined)?.closed !== false), 5000, 10)
   })
   const { read, leaks } = await tlsApp(t, Object.fromEntries(Object.entries(clients).map(([name, client]) => [name, redisCheck(client as never)])))
   const id = `127.0.0.1:${tlsPort}`
