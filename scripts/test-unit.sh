@@ -28,7 +28,8 @@
 #   themselves are tested on every line: metrics-*.test.ts);
 # - the status page in a real browser: what Chromium does with the page (the page and the history
 #   behind it are served on every line: history.test.ts);
-# - the test servers themselves: that they die with a killed test file and start side by side.
+# - the test servers themselves: that they die with a killed test file, keep their whole log, and
+#   start side by side.
 # package.test.ts also loads the installed tarball with import and require(), on the newest line
 # only; the same dist/ build is loaded on every line by demo, haproxy and command-probe, and its
 # CommonJS build with require() by week-in-production. Coverage of lib/ comes from the other
@@ -42,6 +43,7 @@ once=(
   test/monitoring-rules.test.ts
   test/package.test.ts
   test/servers-die.test.ts
+  test/servers-log.test.ts
   test/servers-side-by-side.test.ts
   test/status-page.test.ts
   test/typescript-7.test.ts

@@ -65,8 +65,12 @@ export function spawnServer (command: string, args: string[], logFile: string, u
   // its shell script. The group goes when this process does.
   const watcher = child.pid === undefined ? undefined : killWhenGone([-child.pid])
   const log = createWriteStream(logFile, { flags: 'a' })
-  child.stdout?.pipe(log)
-  child.stderr?.pipe(log)
+  // Both outputs write into one log, ended once both have closed: a pipe would end it with the
+  // first to end, and the other's last lines (a killed server's) would be written after its end,
+  // an ERR_STREAM_WRITE_AFTER_END that no listener hears.
+  child.stdout?.pipe(log, { end: false })
+  child.stderr?.pipe(log, { end: false })
+  child.once('close', () => { log.end() })
   const exited = new Promise<string>((resolve) => {
     const ended = (why: string): void => {
       if (child.pid !== undefined) {
