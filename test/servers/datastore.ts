@@ -176,7 +176,7 @@ type Autocannon = (options: { url: string, connections: number, duration: number
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
 /** The benchmark run (`npm run bench:datastores`) names the file its figures go to. */
-const benchmarking = (): boolean => (process.env.FASTIFY_HEALTH_BENCH_OUT ?? '') !== ''
+export const benchmarking = (): boolean => (process.env.FASTIFY_HEALTH_BENCH_OUT ?? '') !== ''
 
 /**
  * How long a load runs: 10 s for the benchmark table, 2 s in the tests (enough for the bounds
