@@ -10,17 +10,14 @@ import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import fastifyHealth, { type HealthResponse, State } from '../lib/index.js'
 import { loggedApp, request, schemaErrors, STACK_FRAME } from './helpers.js'
-import { waitFor } from './servers/common.js'
+import { startSideBySide, waitFor } from './servers/common.js'
 import { awaitSessionsEnd, startPostgres } from './servers/postgres.js'
 import { startRedis } from './servers/redis.js'
 
 t.setTimeout(120_000)
 
-// Each teardown is registered as soon as its server runs: a failed second start leaks nothing.
-const redis = await startRedis()
-t.teardown(() => redis.stop())
-const postgres = await startPostgres()
-t.teardown(() => postgres.stop())
+// Side by side; each one that started is stopped at teardown, whichever failed.
+const [redis, postgres] = await startSideBySide(t, [startRedis(), startPostgres()] as const)
 
 const TIMEOUT = 500
 const autoChecks = { timeout: TIMEOUT, cacheFor: 100 }
