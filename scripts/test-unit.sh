@@ -3,7 +3,8 @@
 # - The long files (`long`: real datastores stopped, frozen and restarted, and draining over TLS
 #   and HTTP/2) wait far more than they compute. tap starts its files in the order of their names,
 #   which would start these last, to make the tail of the run; so they have a run of their own
-#   (four at a time, TEST_UNIT_LONG_JOBS) beside the rest (three at a time, TEST_UNIT_JOBS).
+#   (all at once, TEST_UNIT_LONG_JOBS, so that the longest, ready-made-rabbitmq at about 30 s,
+#   waits for no free slot) beside the rest (four at a time, TEST_UNIT_JOBS).
 # - Most files take less CPU to run their tests than their process takes to start (tap, its hooks,
 #   the plugin, the helpers: 0.5-1 s). The `shared` ones run one after another in three processes
 #   (TEST_UNIT_SHARED; test/one-process.ts), which tap runs as files of .tap/groups/.
@@ -149,9 +150,9 @@ done
 partial=(--allow-incomplete-coverage --coverage-report=none)
 status=0
 # The long run's report is printed whole once it ends, not mixed into the other's.
-run_listed .tap/long.txt 'the long files, beside the others' "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-4}" -- "${long[@]}" > .tap/long.log 2>&1 &
+run_listed .tap/long.txt 'the long files, beside the others' "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-${#long[@]}}" -- "${long[@]}" > .tap/long.log 2>&1 &
 long_run=$!
-run_listed .tap/rest.txt 'the files beside each other' "${partial[@]}" --jobs="${TEST_UNIT_JOBS:-3}" -- "${rest[@]}" || status=$?
+run_listed .tap/rest.txt 'the files beside each other' "${partial[@]}" --jobs="${TEST_UNIT_JOBS:-4}" -- "${rest[@]}" || status=$?
 wait "$long_run" || status=$?
 cat .tap/long.log
 # Alone, and last: it checks the coverage of all three runs.
