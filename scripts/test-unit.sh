@@ -10,8 +10,8 @@
 #   (TEST_UNIT_SHARED; test/one-process.ts), which tap runs as files of .tap/groups/.
 # - The files that run a load (autocannon, a load through HAProxy, a blocked event loop) run one at
 #   a time after the others, never beside a test that bounds an answer's time.
-# On Node.js 24 the per-line files took 70 s, 111 s of CPU, where one run of four at a time took
-# 104 s, 141 s of CPU.
+# On Node.js 24 the per-line files take 57-61 s, 92-100 s of CPU (one run of four at a time took
+# 104 s, 141 s of CPU; the long files four at a time beside the others three at a time, 60-68 s).
 # Coverage is gathered over the three and checked once, at the end: each run is given its files as
 # a --save list, which keeps the others' data (a plain run clears .tap/coverage).
 # Arguments go to every run (e.g. --disable-coverage); TAP_DISABLE_COVERAGE=1 works too.
