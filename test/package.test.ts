@@ -11,13 +11,13 @@ import t from 'tap'
 import { State } from '../lib/index.js'
 import { assertAnswer, CONTENT_TYPE, schemaErrors } from './helpers.js'
 import { scratchDir } from './servers/common.js'
+import { commonjsConsumer, consumerTsconfig, copyConsumerSources, esmConsumer } from './typescript-consumers.js'
 
 // Building, packing and installing take a while: well beyond the default per-file timeout.
 t.setTimeout(5 * 60 * 1000)
 
 const execFileAsync = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
-const consumerFixtures = fileURLToPath(new URL('./fixtures/typescript-consumers/', import.meta.url))
 
 // Child processes get neither tap's loaders and coverage nor the npm settings of the npm that
 // started tap (its local prefix would point npm at this project): only what locates npm's cache.
@@ -299,26 +299,9 @@ process.stdout.write(JSON.stringify(out))
 
 t.test('the declarations type-check TypeScript consumers, ES modules and CommonJS', async (t) => {
   // The consumers that typescript-7.test.ts compiles with TypeScript 7: the same sources on both.
-  for (const file of ['consumer.mts', 'consumer.cts', 'consumer-commonjs.ts']) {
-    await cp(join(consumerFixtures, `${file}.source`), join(consumer, file))
-  }
-  const compilerOptions = {
-    target: 'es2022',
-    strict: true,
-    noEmit: true,
-    skipLibCheck: false,
-    typeRoots: [join(root, 'node_modules/@types')],
-    types: ['node']
-  }
-  await writeFile(join(consumer, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { ...compilerOptions, module: 'nodenext', moduleResolution: 'nodenext' },
-    files: ['consumer.mts', 'consumer.cts']
-  }, null, 2))
-  // 5.9 resolves it as node10 (typesVersions), as typescript-7.test.ts leaves it.
-  await writeFile(join(consumer, 'tsconfig.commonjs.json'), JSON.stringify({
-    compilerOptions: { ...compilerOptions, module: 'commonjs', esModuleInterop: true },
-    files: ['consumer-commonjs.ts']
-  }, null, 2))
+  for (const project of [esmConsumer, commonjsConsumer]) await copyConsumerSources(consumer, project)
+  await writeFile(join(consumer, 'tsconfig.json'), consumerTsconfig(esmConsumer))
+  await writeFile(join(consumer, 'tsconfig.commonjs.json'), consumerTsconfig(commonjsConsumer))
   const tsc = join(root, 'node_modules/typescript/bin/tsc')
   // No error: so each @ts-expect-error line met its error (an unused one is an error itself).
   await t.resolves(run(process.execPath, [tsc, '-p', 'tsconfig.json'], consumer), 'ES and CommonJS (.cts) consumers: no error')

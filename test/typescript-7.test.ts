@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { scratchDir } from './servers/common.js'
+import { type ConsumerProject, commonjsConsumer, consumerTsconfig, copyConsumerSources, esmConsumer } from './typescript-consumers.js'
 
 t.setTimeout(240_000)
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))
-const fixtures = fileURLToPath(new URL('./fixtures/typescript-consumers/', import.meta.url))
 const TYPESCRIPT_7 = '7.0.2'
 const INSTALL_TIMEOUT = 240_000
 // Not named fastify-health-*: the servers' start-up clears such folders as leftovers of killed runs.
@@ -87,43 +87,28 @@ t.before(async () => {
   await runIn(stage, process.execPath, [join(stage, 'scripts', 'build.mjs')])
 })
 
-/**
- * A consumer project: its sources from the fixtures, fastify-health (the staged build) and
- * fastify in its node_modules, and @types/node from the suite's.
- */
-async function consumer (name: string, files: string[], compilerOptions: Record<string, unknown>): Promise<string> {
+/** A consumer project: its sources and tsconfig, fastify-health (the staged build) and fastify in its node_modules. */
+async function consumer (name: string, project: ConsumerProject): Promise<string> {
   const dir = join(work, name)
   await mkdir(join(dir, 'node_modules'), { recursive: true })
   await symlink(stage, join(dir, 'node_modules', 'fastify-health'), 'dir')
   await symlink(join(root, 'node_modules', 'fastify'), join(dir, 'node_modules', 'fastify'), 'dir')
-  for (const file of files) await cp(join(fixtures, `${file}.source`), join(dir, file))
+  await copyConsumerSources(dir, project)
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, type: 'module' }))
-  await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: {
-      target: 'es2022',
-      strict: true,
-      noEmit: true,
-      skipLibCheck: false,
-      typeRoots: [join(root, 'node_modules', '@types')],
-      types: ['node'],
-      ...compilerOptions
-    },
-    files
-  }, null, 2))
+  await writeFile(join(dir, 'tsconfig.json'), consumerTsconfig(project))
   return dir
 }
 
 const projects = [
-  { name: 'ES modules and .cts ("module": "nodenext")', files: ['consumer.mts', 'consumer.cts'], options: { module: 'nodenext', moduleResolution: 'nodenext' } },
-  // The module resolution TypeScript 7 picks for it: bundler and the exports map (5.9, in package.test.ts: node10 and typesVersions).
-  { name: '"module": "commonjs"', files: ['consumer-commonjs.ts'], options: { module: 'commonjs', esModuleInterop: true } }
+  { name: 'ES modules and .cts ("module": "nodenext")', project: esmConsumer },
+  { name: '"module": "commonjs"', project: commonjsConsumer }
 ]
 
 t.test(`TypeScript ${TYPESCRIPT_7}`, async (t) => {
   t.match(await runIn(work, tsc, ['--version']), `Version ${TYPESCRIPT_7}`, `the compiler is TypeScript ${TYPESCRIPT_7}`)
   // Side by side: each compile is a process of its own.
-  await Promise.all(projects.map(async ({ name, files, options }, index) => {
-    const dir = await consumer(`consumer-${index}`, files, options)
+  await Promise.all(projects.map(async ({ name, project }, index) => {
+    const dir = await consumer(`consumer-${index}`, project)
     // No error: so each @ts-expect-error line met its error (an unused one is an error itself).
     await t.resolves(runIn(dir, tsc, ['-p', 'tsconfig.json']), `${name}: no error`)
   }))
