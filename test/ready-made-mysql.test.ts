@@ -15,7 +15,7 @@ import { isMysqlTarget, mysqlCheck, mysqlInstances } from '../lib/checks/mysql.j
 import { defaults as outage } from '../lib/checks/outage.js'
 import type { CheckContext, CheckDefinition } from '../lib/index.js'
 import { loggedApp } from './helpers.js'
-import { freeze, processTree, thaw, waitFor } from './servers/common.js'
+import { freeze, killTree, thaw, waitFor } from './servers/common.js'
 import {
   assertFail, assertNoSecrets, assertPass, crashProbe, detail, serveHealth
 } from './servers/datastore.js'
@@ -380,7 +380,7 @@ t.test('killed mid-query: the reading fails in one line, the process lives', asy
   await freeze(server.pid)
   const pending = probe.inject()
   await waitFor('the check to take the idle connection', () => acquired, 2000, 10)
-  for (const pid of await processTree(server.pid)) process.kill(pid, 'SIGKILL')
+  await killTree(server.pid)
   const answer = await pending
   t.ok(answer.ms < timeout + MARGIN, `answered in ${Math.round(answer.ms)} ms`)
   t.match(assertFail(t, answer, 'pool:responseTime', ID), /ECONNRESET|Connection lost/)

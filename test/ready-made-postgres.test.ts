@@ -13,7 +13,7 @@ import { defaults as outage } from '../lib/checks/outage.js'
 import { isPostgresTarget, postgresCheck, postgresInstances } from '../lib/checks/postgres.js'
 import type { CheckContext, CheckDefinition } from '../lib/index.js'
 import { loggedApp } from './helpers.js'
-import { freeze, processTree, thaw, waitFor } from './servers/common.js'
+import { freeze, killTree, thaw, waitFor } from './servers/common.js'
 import {
   assertFail, assertNoSecrets, assertPass, crashProbe, detail, serveHealth
 } from './servers/datastore.js'
@@ -170,7 +170,7 @@ t.test('the crash without the check: an idle pool client, an idle client, a busy
     await probe.said('ready')
     // Idle ones: a fast shutdown ends their sessions. Busy: the server is killed outright.
     if (kind === 'busy') {
-      for (const pid of await processTree(server.pid)) process.kill(pid, 'SIGKILL')
+      await killTree(server.pid)
     }
     await server.halt()
     const ended = await Promise.race([probe.done, sleep(5000, undefined, { ref: false })])
@@ -376,7 +376,7 @@ t.test('killed mid-query: the checked-out client\'s error is caught, the reading
   await freeze(server.pid)
   const pending = probe.inject()
   await waitFor('the check to take the idle client', () => pool.idleCount === 0, 2000, 10)
-  for (const pid of await processTree(server.pid)) process.kill(pid, 'SIGKILL')
+  await killTree(server.pid)
   const answer = await pending
   t.ok(answer.ms < timeout + MARGIN, `answered in ${Math.round(answer.ms)} ms`)
   t.match(assertFail(t, answer, 'pool:responseTime', ID), /ECONNRESET|Connection terminated/)

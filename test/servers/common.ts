@@ -276,22 +276,49 @@ export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): P
   if (signal === 'SIGSTOP') frozen.set(pid, killWhenGone(tree))
 }
 
-/**
- * The threads of the tree that are neither stopped (state T in /proc) nor ended, as
- * `pid/tid:state`: a backend that exited stays a zombie (Z) until its parent, stopped too, reaps it.
- */
-async function runningThreads (pid: number): Promise<string[]> {
-  const running: string[] = []
-  for (const each of await processTree(pid)) {
+/** Each thread of each process in `pids` that is not gone, as `pid/tid:state` (the state letter of /proc). */
+async function threadStates (pids: number[]): Promise<string[]> {
+  const states: string[] = []
+  for (const each of pids) {
     for (const task of await readdir(`/proc/${each}/task`).catch(() => [] as string[])) {
-      // A thread that ended meanwhile reads as stopped.
-      const stat = await readFile(`/proc/${each}/task/${task}/stat`, 'utf8').catch(() => ') T')
+      // A thread that ended meanwhile reads as dead (X).
+      const stat = await readFile(`/proc/${each}/task/${task}/stat`, 'utf8').catch(() => ') X')
       // The state follows the command name, which may hold spaces and parentheses.
-      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-      if (!/^[TtZX]/.test(state)) running.push(`${each}/${task}:${state}`)
+      states.push(`${each}/${task}:${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)}`)
     }
   }
-  return running
+  return states
+}
+
+/**
+ * The threads of the tree that are neither stopped (T) nor ended (Z, X): a backend that exited
+ * stays a zombie until its parent, stopped too, reaps it.
+ */
+async function runningThreads (pid: number): Promise<string[]> {
+  return (await threadStates(await processTree(pid))).filter((each) => !/:[TtZX]$/.test(each))
+}
+
+/**
+ * SIGKILL to a process and every process below it, as a crash would; resolves once every thread
+ * of each has ended. A killed process closes its sockets only as its last thread exits, and a
+ * thread in a system call that cannot be interrupted (a write to a busy disk) exits only when
+ * the call returns: until then the server's clients see one that hangs, not one that went away.
+ */
+export async function killTree (pid: number): Promise<void> {
+  const tree = await processTree(pid)
+  for (const each of tree) {
+    try {
+      process.kill(each, 'SIGKILL')
+    } catch {
+      // Gone already.
+    }
+  }
+  await waitFor('the killed processes to end', async () => {
+    const left = (await threadStates(tree)).filter((each) => !/:[ZX]$/.test(each))
+    // Thrown, so that a timeout says which ones did not end.
+    if (left.length > 0) throw new Error(`still running: ${left.join(', ')}`)
+    return true
+  }, 30_000, 10)
 }
 
 /**

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import amqplib from 'amqplib'
-import { addressInUse, freePort, listeningPorts, processTree, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
+import { addressInUse, freePort, killTree, listeningPorts, retryOnAddressInUse, scratchDir, waitFor } from './common.js'
 import { childEnv } from '../helpers.js'
 import { logTail, requireBinary, type ServerProcess, spawnServer } from './datastore.js'
 
@@ -24,7 +24,7 @@ export interface RabbitmqServer {
   readonly tlsUrl?: string
   /** The pid of the running node (rabbitmq-server; the Erlang VM runs below it). */
   readonly pid: number
-  /** SIGKILL to the node's whole process tree, as a crash would. Data and epmd stay. */
+  /** SIGKILL to the node's whole process tree, as a crash would; resolves once all of it has ended. Data and epmd stay. */
   kill: () => Promise<void>
   /** Starts the node again on the same ports (after kill()). */
   start: () => Promise<void>
@@ -37,13 +37,6 @@ export interface RabbitmqServer {
 }
 
 const SBIN = '/usr/lib/rabbitmq/bin'
-
-/** Sends SIGKILL to a process and everything below it. */
-async function killTree (pid: number): Promise<void> {
-  for (const each of await processTree(pid)) {
-    try { process.kill(each, 'SIGKILL') } catch {}
-  }
-}
 
 /**
  * Starts a node; its three ports (AMQP, distribution, epmd) are picked before they are bound, so
