@@ -147,14 +147,23 @@ done
 for file in test/*.test.ts; do
   case " ${loads[*]} ${long[*]} ${shared[*]} ${skipped[*]} " in *" $file "*) ;; *) rest+=("$file") ;; esac
 done
+# tap still prints "ERROR: incomplete coverage" for a partial run's own share; the label says so.
 partial=(--allow-incomplete-coverage --coverage-report=none)
+covered=yes
+if [ "${TAP_DISABLE_COVERAGE:-}" = 1 ]; then covered=no; fi
+for arg in "${extra[@]}"; do if [ "$arg" = --disable-coverage ]; then covered=no; fi; done
+partly=''
+if [ "$covered" = yes ]; then partly=' (coverage of this run alone is partial, checked over all three at the end)'; fi
 status=0
 # The long run's report is printed whole once it ends, not mixed into the other's.
-run_listed .tap/long.txt 'the long files, beside the others' "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-${#long[@]}}" -- "${long[@]}" > .tap/long.log 2>&1 &
+run_listed .tap/long.txt "the long files, beside the others$partly" "${partial[@]}" --jobs="${TEST_UNIT_LONG_JOBS:-${#long[@]}}" -- "${long[@]}" > .tap/long.log 2>&1 &
 long_run=$!
-run_listed .tap/rest.txt 'the files beside each other' "${partial[@]}" --jobs="${TEST_UNIT_JOBS:-4}" -- "${rest[@]}" || status=$?
+run_listed .tap/rest.txt "the files beside each other$partly" "${partial[@]}" --jobs="${TEST_UNIT_JOBS:-4}" -- "${rest[@]}" || status=$?
 wait "$long_run" || status=$?
 cat .tap/long.log
-# Alone, and last: it checks the coverage of all three runs.
+# Alone, and last: it checks the coverage of all three runs (a table of what is not covered, if
+# any). A full coverage prints nothing, and the partial runs' errors above would be the last
+# word on it: its summary is printed.
 run_listed .tap/loads.txt 'the load files one at a time' --jobs=1 -- "${loads[@]}" || status=$?
+if [ "$status" = 0 ] && [ "$covered" = yes ]; then npx tap report text-summary; fi
 exit "$status"
