@@ -276,7 +276,7 @@ export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): P
   if (signal === 'SIGSTOP') frozen.set(pid, killWhenGone(tree))
 }
 
-/** Each thread of each process in `pids` that is not gone, as `pid/tid:state` (the state letter of /proc). */
+/** The threads of the processes in `pids`, as `pid/tid:state` (the state letter of /proc); a process gone has none. */
 async function threadStates (pids: number[]): Promise<string[]> {
   const states: string[] = []
   for (const each of pids) {
