@@ -261,8 +261,8 @@ export function killWhenGone (targets: number[]): { end: () => void } {
  */
 const frozen = new Map<number, { end: () => void }>()
 
-/** Sends `signal` to the server process and every process below it. */
-export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+/** Sends `signal` to the server process and every process below it; resolves with their pids. */
+export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT' | 'SIGKILL'): Promise<number[]> {
   const tree = await processTree(pid)
   for (const each of tree) {
     try {
@@ -274,6 +274,7 @@ export async function signalTree (pid: number, signal: 'SIGSTOP' | 'SIGCONT'): P
   frozen.get(pid)?.end()
   frozen.delete(pid)
   if (signal === 'SIGSTOP') frozen.set(pid, killWhenGone(tree))
+  return tree
 }
 
 /** The threads of the processes in `pids`, as `pid/tid:state` (the state letter of /proc); a process gone has none. */
@@ -305,14 +306,7 @@ async function runningThreads (pid: number): Promise<string[]> {
  * the call returns: until then the server's clients see one that hangs, not one that went away.
  */
 export async function killTree (pid: number): Promise<void> {
-  const tree = await processTree(pid)
-  for (const each of tree) {
-    try {
-      process.kill(each, 'SIGKILL')
-    } catch {
-      // Gone already.
-    }
-  }
+  const tree = await signalTree(pid, 'SIGKILL')
   await waitFor('the killed processes to end', async () => {
     const left = (await threadStates(tree)).filter((each) => !/:[ZX]$/.test(each))
     // Thrown, so that a timeout says which ones did not end.
@@ -343,7 +337,7 @@ export async function freeze (pid: number): Promise<void> {
     throw error
   }
 }
-export const thaw = (pid: number): Promise<void> => signalTree(pid, 'SIGCONT')
+export const thaw = async (pid: number): Promise<void> => { await signalTree(pid, 'SIGCONT') }
 
 /** The sockets this process holds open, by inode (Linux): a check run must leave none behind. */
 export const openSockets = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {

@@ -13,7 +13,7 @@ import type { Test } from 'tap'
 import fastifyHealth, { type CheckDefinition, type ComponentDetail, type HealthResponse, State } from '../../lib/index.js'
 import { draftErrors } from '../draft-validator.js'
 import { childEnv, request, STACK_FRAME } from '../helpers.js'
-import { killWhenGone, OWNER, OWNER_VARIABLE, processTree, signalTree } from './common.js'
+import { killTree, killWhenGone, OWNER, OWNER_VARIABLE, signalTree } from './common.js'
 
 /** Throws, with what to install, when a server binary is missing: these tests never skip. */
 export function requireBinary (path: string, install: string): string {
@@ -131,9 +131,7 @@ export async function stopServer (server: ServerProcess, signal: NodeJS.Signals,
   ])
   timer.abort()
   if (late) {
-    for (const each of await processTree(pid)) {
-      try { process.kill(each, 'SIGKILL') } catch {}
-    }
+    await killTree(pid)
     await server.exited
   }
 }
