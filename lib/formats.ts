@@ -28,6 +28,31 @@ export function normalizeDateTime (value: unknown): string | undefined {
   return normalized?.startsWith('+') === true || normalized?.startsWith('-') === true ? undefined : normalized
 }
 
+// What isoDateTime() wrote last, and the date and time of its second.
+let writtenAt = NaN
+let written = ''
+let secondAt = NaN
+let secondText = ''
+
+/**
+ * `time` (ms since the epoch) as `toISOString()` writes it, for the readings' `time`. A thousand
+ * checks read in the same few ms; a Date's toISOString() costs about as much as the rest of a
+ * reading, so it runs once a second, and the milliseconds are written onto its text.
+ */
+export function isoDateTime (time: number): string {
+  if (time === writtenAt) return written
+  const ms = ((time % 1000) + 1000) % 1000
+  const second = time - ms
+  if (second !== secondAt) {
+    secondAt = second
+    // Without "000Z": the date and time up to the seconds' dot, whatever the year's width.
+    secondText = new Date(second).toISOString().slice(0, -4)
+  }
+  writtenAt = time
+  written = `${secondText}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`
+  return written
+}
+
 // RFC 3986, collected: what may stand in each part of a URI reference.
 const PCT = '%[0-9A-Fa-f]{2}'
 const UNRESERVED_SUBDELIMS = "A-Za-z0-9\\-._~!$&'()*+,;="

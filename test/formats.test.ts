@@ -3,7 +3,7 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js'
 import fc from 'fast-check'
 import { test } from 'tap'
-import { HEALTH_FORMATS, isUri, isUriTemplate, normalizeDateTime } from '../lib/formats.js'
+import { HEALTH_FORMATS, isoDateTime, isUri, isUriTemplate, normalizeDateTime } from '../lib/formats.js'
 
 type Format = 'date-time' | 'uri-reference' | 'uri-template'
 const reference = (format: Format) => {
@@ -34,6 +34,17 @@ test('date-times: the ISO 8601 forms people write become RFC 3339 in UTC', async
   }
   const local = normalizeDateTime('2023-05-06T07:08:09')
   t.equal(local, new Date(2023, 4, 6, 7, 8, 9).toISOString(), 'no offset: local time, as ISO 8601 says')
+})
+
+test('isoDateTime writes what toISOString() writes, whatever came before', async (t) => {
+  // Times near one another (the same ms, the same second, the next one) as readings come, and
+  // anywhere a Date reaches: before 1970, and past year 9999, where the year is wider.
+  const near = fc.tuple(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.array(fc.integer({ min: -1500, max: 1500 }), { maxLength: 20 }))
+    .map(([start, steps]) => steps.reduce((times, step) => [...times, Math.max(-8.64e15, Math.min(8.64e15, times[times.length - 1] + step))], [start]))
+  fc.assert(fc.property(near, (times) => times.every((time) => isoDateTime(time) === new Date(time).toISOString())))
+  for (const time of [0, -1, 999, 1000, -1000, -1001, 253402300799999, 253402300800000, Date.now()]) {
+    t.equal(isoDateTime(time), new Date(time).toISOString(), `${time}`)
+  }
 })
 
 test('date-times: anything else is refused', async (t) => {
