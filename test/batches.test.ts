@@ -33,12 +33,13 @@ test('callbacks due together share one timer, and none runs early', async (t) =>
   const batches = atOnce(() => new Set(Array.from({ length: 50 }, (_, i) => schedule(1000, () => { ran.push(i) }))))
   t.equal(batches.size, 1, 'fifty callbacks of the same delay, scheduled together: one batch')
   const [batch] = batches
-  t.equal(batch.callbacks.size, 50)
+  t.equal(batch.waiting, 50)
   await until(t, () => ran.length === 50, 'every callback ran')
   t.ok(performance.now() - started >= 999, 'not before the delay')
   t.same(ran, Array.from({ length: 50 }, (_, i) => i), 'each once, in the order they joined')
   t.equal(batch.timer, undefined, 'the timer is spent')
-  t.equal(batch.callbacks.size, 0, 'and the batch holds nothing')
+  t.equal(batch.waiting, 0, 'and the batch holds nothing')
+  t.ok(batch.callbacks.every((callback) => callback === undefined), 'not even a spent callback')
 })
 
 test('a callback due past the window gets a timer of its own', async (t) => {
@@ -62,7 +63,7 @@ test('cancel', async (t) => {
     t.equal(joined, batch)
     cancel(batch, dropped)
     cancel(batch, dropped)
-    t.equal(batch.callbacks.size, 1, 'cancelling twice takes out nothing more')
+    t.equal(batch.waiting, 1, 'cancelling twice takes out nothing more')
     await until(t, () => ran.length > 0, 'the batch ran')
     await sleep(30)
     t.same(ran, ['kept'])

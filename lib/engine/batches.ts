@@ -24,7 +24,15 @@ export interface Batch {
   readonly delay: number
   /** performance.now() time its timer is set for. */
   readonly due: number
-  readonly callbacks: Set<Callback>
+  /**
+   * In the order they joined; a cancelled or spent one is undefined. An array, not a Set: a
+   * background loop joins one batch at a time, so nothing joins twice, and a Set's growth and
+   * hashing cost a reading more than the rest of its scheduling. Cancelling (a removal, the
+   * stop) is what looks a callback up.
+   */
+  readonly callbacks: Array<Callback | undefined>
+  /** How many of `callbacks` are still to run. */
+  waiting: number
   timer: NodeJS.Timeout | undefined
 }
 
@@ -39,26 +47,33 @@ function retire (batch: Batch): void {
 
 function fire (batch: Batch): void {
   retire(batch)
+  const { callbacks } = batch
   // A callback that cancels another of this batch (removeCheck() from a listener) stops it in time.
-  for (const callback of batch.callbacks) callback()
-  batch.callbacks.clear()
+  for (let index = 0; index < callbacks.length; index++) {
+    const callback = callbacks[index]
+    if (callback === undefined) continue
+    callbacks[index] = undefined
+    batch.waiting--
+    callback()
+  }
 }
 
 /**
- * Calls `callback` once, `delay` ms from now or up to defaults.lateness of it later (at most
+ * Calls `callback` once, `delay` ms after `now` or up to defaults.lateness of it later (at most
  * defaults.latest), sharing its timer with the other callbacks due in that window. The timer
- * never keeps the process alive. Returns the batch, for cancel().
+ * never keeps the process alive. Returns the batch, for cancel(). `callback` must not be waiting
+ * in a batch already.
  */
-export function schedule (delay: number, callback: Callback): Batch {
-  const now = performance.now()
+export function schedule (delay: number, callback: Callback, now = performance.now()): Batch {
   const batch = open.get(delay)
   if (batch !== undefined && batch.due >= now + delay) {
-    batch.callbacks.add(callback)
+    batch.callbacks.push(callback)
+    batch.waiting++
     return batch
   }
   // A whole number of ms, as timers count; never past the longest a timer takes (a longer one fires at once).
   const wait = Math.min(Math.ceil(delay + Math.min(defaults.latest, Math.max(1, delay * defaults.lateness))), MAX_TIMER_MS)
-  const made: Batch = { delay, due: now + wait, callbacks: new Set([callback]), timer: undefined }
+  const made: Batch = { delay, due: now + wait, callbacks: [callback], waiting: 1, timer: undefined }
   made.timer = setTimeout(fire, wait, made)
   made.timer.unref()
   open.set(delay, made)
@@ -67,7 +82,11 @@ export function schedule (delay: number, callback: Callback): Batch {
 
 /** Takes `callback` out of `batch` (if still there); a batch left with none clears its timer. */
 export function cancel (batch: Batch | undefined, callback: Callback): void {
-  if (batch === undefined || !batch.callbacks.delete(callback) || batch.callbacks.size > 0) return
+  if (batch === undefined) return
+  const index = batch.callbacks.indexOf(callback)
+  if (index === -1) return
+  batch.callbacks[index] = undefined
+  if (--batch.waiting > 0) return
   clearTimeout(batch.timer)
   retire(batch)
 }
