@@ -25,8 +25,6 @@ const statusWords: Record<string, Status> = {
   down: Status.FAIL
 }
 
-const stringFields = ['componentId', 'componentType', 'observedUnit', 'output'] as const
-
 export function truncate (text: string, max = MAX_OUTPUT_LENGTH): string {
   return text.length <= max ? text : text.slice(0, max - 1) + '…'
 }
@@ -66,6 +64,18 @@ const describeValue = (value: unknown): string => quoteOf(JSON.stringify(value))
 
 const kindOf = (value: unknown): string => value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value
 
+/** What is wrong with the value of a field that must be a string (numbers and booleans are made one). */
+const textProblem = (field: string, value: unknown): string | undefined =>
+  value === undefined || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? undefined
+    : `${field} is ${kindOf(value)}, not a string`
+
+/**
+ * A string field's value as kept: a number or a boolean as text, a string redacted (whoever wrote
+ * the check, no credential it quotes reaches an answer or a log line).
+ */
+const textOf = (value: unknown): string => typeof value === 'string' ? redact(value) : String(value)
+
 /** What is wrong with one component detail, or undefined; fixes what can be fixed in place. */
 function repairEntry (entry: Record<string, unknown>, time: string): string | undefined {
   if (entry.status === undefined) {
@@ -77,15 +87,18 @@ function repairEntry (entry: Record<string, unknown>, time: string): string | un
     if (word === undefined) return `unknown status ${JSON.stringify(entry.status)}`
     entry.status = word
   }
-  for (const field of stringFields) {
-    const value = entry[field]
-    if (typeof value === 'number' || typeof value === 'boolean') entry[field] = String(value)
-    // Whoever wrote the check, no credential it quotes reaches an answer or a log line.
-    else if (typeof value === 'string') entry[field] = redact(value)
-    else if (value !== undefined) return `${field} is ${kindOf(value)}, not a string`
-  }
+  // Each field by its name, not in a loop over the names: a load or a store by a key held in a
+  // variable is megamorphic across the shapes checks return, and cost more than the rest of the
+  // repair (bench/README.md).
+  const { componentId, componentType, observedUnit, output } = entry
+  const problem = textProblem('componentId', componentId) ?? textProblem('componentType', componentType) ??
+    textProblem('observedUnit', observedUnit) ?? textProblem('output', output)
+  if (problem !== undefined) return problem
+  if (componentId !== undefined) entry.componentId = textOf(componentId)
+  if (componentType !== undefined) entry.componentType = textOf(componentType)
+  if (observedUnit !== undefined) entry.observedUnit = textOf(observedUnit)
+  if (output !== undefined) entry.output = truncate(textOf(output))
   if (typeof entry.observedValue === 'string') entry.observedValue = redact(entry.observedValue)
-  if (typeof entry.output === 'string') entry.output = truncate(entry.output)
   if (entry.time === undefined) {
     entry.time = time
   } else {
@@ -116,35 +129,44 @@ const jsonBound = (text: string): number => 6 * text.length + 2
 
 /**
  * Adds to `copies` a copy of `node` as a JSON round trip would make it, when that is plain to see:
- * a plain object whose values are strings, finite numbers, booleans, null or undefined (left out,
- * as JSON does). Returns the most characters its JSON may take, or -1, adding nothing, for
- * anything else (a nested value, a class, a Date, NaN, `__proto__`, a getter that throws): that
- * takes the round trip. Most checks return such an object, and the round trip costs more than
- * the rest of the reading.
+ * a plain object whose values are strings, finite numbers but -0, booleans, null or undefined
+ * (left out, as JSON does). Returns the most characters its
+ * JSON may take, or -1, adding nothing, for anything else (a nested value, a class, a Date, NaN,
+ * -0, `__proto__`, a getter that throws): that takes the round trip. Most checks return such an object, and
+ * the round trip costs more than the rest of the reading.
  */
 function flatCopy (node: unknown, copies: unknown[]): number {
   if (typeof node !== 'object' || node === null) return -1
-  const copy: Record<string, unknown> = {}
-  // The braces and a comma after it, then per key its quoted name, a colon and a comma.
-  let bound = 3
+  let copy: Record<string, unknown>
   try {
     const prototype = Object.getPrototypeOf(node)
     if (prototype !== Object.prototype && prototype !== null) return -1
-    for (const key of Object.keys(node)) {
-      // Assigning `__proto__` would set the copy's prototype, where JSON.parse makes an own key.
-      if (key === '__proto__') return -1
-      const value = (node as Record<string, unknown>)[key]
-      if (value === undefined) continue
-      if (typeof value === 'string') bound += jsonBound(value)
-      // A finite number is at most 24 characters as JSON; -0 is written 0.
-      else if (typeof value === 'number' && Number.isFinite(value)) bound += 24
-      else if (typeof value === 'boolean' || value === null) bound += 5
-      else return -1
-      bound += jsonBound(key) + 2
-      copy[key] = value === 0 ? 0 : value
-    }
+    // Assigning `__proto__` would set the copy's prototype, where JSON.parse makes an own key.
+    if (Object.hasOwn(node, '__proto__')) return -1
+    // Object.assign copies a plain object's own enumerable properties by its shape, each getter
+    // run once. A copy key by key was megamorphic across checks, and an object spread is many
+    // times slower in a function with a try block on Node.js 20 (bench/README.md).
+    copy = Object.assign({}, node) as Record<string, unknown>
   } catch {
     return -1
+  }
+  // The braces and a comma after it, then per key its quoted name, a colon and a comma.
+  let bound = 3
+  // for-in reads the copy's keys from its shape, with no array made. A key inherited from a
+  // polluted Object.prototype is looked at too: it can only send the copy to the round trip.
+  for (const key in copy) {
+    const value = copy[key]
+    if (typeof value === 'string') bound += jsonBound(value)
+    // A finite number is at most 24 characters as JSON. -0, written 0, takes the round trip.
+    else if (typeof value === 'number' && Number.isFinite(value) && (value !== 0 || 1 / value > 0)) bound += 24
+    else if (typeof value === 'boolean' || value === null) bound += 5
+    else if (value !== undefined) return -1
+    else {
+      // Left out, as JSON leaves it out (rare enough that the slower shape a delete leaves is no matter).
+      delete copy[key]
+      continue
+    }
+    bound += jsonBound(key) + 2
   }
   copies.push(copy)
   return bound
