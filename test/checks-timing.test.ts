@@ -446,7 +446,15 @@ test('the signal of a run', async (t) => {
     t.notOk(after?.aborted, 'the new run has a live signal')
   })
 
-  t.test('one signal serves at most 16 runs: what AbortSignal.any() ties to it stays bounded', async (t) => {
+  t.test('a signal nothing is tied to serves every run', async (t) => {
+    const signals = new Set<AbortSignal>()
+    const check: CheckFunction = (signal) => { signals.add(signal) }
+    const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0 } } })
+    for (let i = 0; i < 100; i++) t.equal((await app.inject('/health')).statusCode, 200)
+    t.equal(signals.size, 1, 'one signal for 100 runs')
+  })
+
+  t.test('one signal serves at most 16 runs once AbortSignal.any() ties to it: what it holds stays bounded', async (t) => {
     // A composite made from the run's signal leaves no listener on it, yet Node.js 20 keeps an
     // entry for it on the signal for good: a signal that served every run would hold one per run.
     const runsOf = new Map<AbortSignal, number>()

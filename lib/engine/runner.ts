@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
-import { abortListeners } from './abort-listeners.js'
+import { abortTies, type ListenerTable, listenersOf, listenerTableOf } from './abort-listeners.js'
 import { type Batch, cancel, schedule } from './batches.js'
+import { isoDateTime } from '../formats.js'
 import { Status, worstStatus } from '../states.js'
 import { describeThrown, failedEntry, normalizeResult, type ReadingEntry } from './normalize.js'
 import type { CheckContext, CheckFunction, ProbeName, Reading } from './types.js'
@@ -40,9 +41,12 @@ const detached: RunnerEvents = { reading: ignore, due: ignore }
 
 const defaults = {
   /**
-   * The most runs one signal serves (see #spare). What a check ties to its signal without a
-   * listener, AbortSignal.any([signal, ...]) above all, stays on the signal until it is dropped
-   * (Node.js 20 never lets go of a composite's entry): this bounds it per check.
+   * How often a signal is looked at for composites tied to it (see #spare): every this many runs.
+   * What AbortSignal.any([signal, ...]) ties to a signal without a listener stays on it until it
+   * is dropped (Node.js 20 never lets go of a composite's entry): a signal found tied is let go,
+   * which bounds the composites one holds. A signal nothing is tied to serves every run: a new
+   * AbortController every 16 runs cost a thousand checks a tenth of their readings'
+   * instructions (bench/README.md).
    */
   signalRuns: 16
 } as const
@@ -80,10 +84,14 @@ function failureEntries (output: string, previous: Reading | undefined, time: st
   return entries.length === 0 ? [failed] : entries
 }
 
-/** A run's outcome before it is judged: its entries and how long it took. */
+/** A run's outcome before it is judged: its entries, how long it took, and when it ended. */
 interface Outcome {
   entries: ReadingEntry[]
   durationMs: number
+  /** Date.now() when it ended: the entries' `time` says the same moment. */
+  time: number
+  /** performance.now() when it ended. */
+  at: number
 }
 
 /** A run whose reading is not recorded yet. It ends once: with its result, a timeout, a stop or a removal. */
@@ -95,18 +103,6 @@ interface Run {
   /** What a caller waits for, made only when one does: a background run needs no promise. */
   done: Promise<void> | undefined
   ended: (() => void) | undefined
-}
-
-/** The time now as the draft writes it; one Date per millisecond, however many readings share it. */
-let isoAt = NaN
-let iso = ''
-function isoNow (): string {
-  const now = Date.now()
-  if (now !== isoAt) {
-    isoAt = now
-    iso = new Date(now).toISOString()
-  }
-  return iso
 }
 
 /**
@@ -147,11 +143,13 @@ export class CheckRunner {
   /**
    * The signal of a run that ended untouched (not aborted, no listener left on it), given to the
    * next run: a new AbortController costs more than a whole reading of a cheap check (5 µs on
-   * Node.js 20). At most defaults.signalRuns runs share one.
+   * Node.js 20). Once a composite is tied to it, at most defaults.signalRuns runs share one.
    */
   #spare: AbortController | undefined
   /** How many runs the latest signal has served. */
   #served = 0
+  /** Where Node.js keeps the latest signal's listeners, read once (abort-listeners.ts); undefined: not kept so. */
+  #listeners: ListenerTable | undefined
   /** The background loop waits for the run in flight to end before it sets its next timer. */
   #loopWaits = false
   /** The background loop's next run (batches.ts: a timer shared with the runs due about then). */
@@ -225,7 +223,7 @@ export class CheckRunner {
     // Called once, by the registry's stop() or for a check added after it.
     this.#stopped = true
     this.#unschedule()
-    this.#cut({ entries: this.#failure(STOPPED_OUTPUT), durationMs: 0 }, STOPPED_OUTPUT)
+    this.#cut(this.#failed(STOPPED_OUTPUT, 0), STOPPED_OUTPUT)
   }
 
   /**
@@ -258,10 +256,10 @@ export class CheckRunner {
     }
   }
 
-  /** The background loop's next run, `interval` ms from now (a timer that keeps no process alive). */
-  #again (): void {
+  /** The background loop's next run, `interval` ms from `now` (a timer that keeps no process alive). */
+  #again (now = performance.now()): void {
     if (this.#stopped) return
-    this.#next = schedule(this.settings.interval, this.#loop)
+    this.#next = schedule(this.settings.interval, this.#loop, now)
   }
 
   /** No background run any more, of whichever loop it has. */
@@ -287,6 +285,7 @@ export class CheckRunner {
     if (abort === undefined) {
       abort = new AbortController()
       this.#served = 0
+      this.#listeners = listenerTableOf(abort.signal)
     }
     this.#served++
     const run: Run = { abort, started: performance.now(), deadline: undefined, done: undefined, ended: undefined }
@@ -306,26 +305,29 @@ export class CheckRunner {
   // The check function settled. Only one runs at a time (no run starts while one is running),
   // so the run it belongs to is the one in flight, or none if that ended first (a timeout, a stop).
   #answered = (value: unknown): void => {
+    const time = Date.now()
     let entries: ReadingEntry[]
     // A result that breaks normalisation is a failed reading too.
     try {
-      entries = normalizeResult(value, isoNow())
+      entries = normalizeResult(value, isoDateTime(time))
     } catch (error) {
-      entries = this.#failure(describeThrown(error))
+      entries = failureEntries(describeThrown(error), this.#reading, isoDateTime(time))
     }
-    this.#settled(entries)
+    this.#settled(entries, time)
   }
 
   #threw = (error: unknown): void => {
-    this.#settled(this.#failure(describeThrown(error)))
+    const time = Date.now()
+    this.#settled(failureEntries(describeThrown(error), this.#reading, isoDateTime(time)), time)
   }
 
-  /** The entries of a run that failed now, saying `output` (see failureEntries). */
-  #failure (output: string): ReadingEntry[] {
-    return failureEntries(output, this.#reading, isoNow())
+  /** The outcome of a run that failed now, saying `output` (see failureEntries), after `durationMs`. */
+  #failed (output: string, durationMs: number): Outcome {
+    const time = Date.now()
+    return { entries: failureEntries(output, this.#reading, isoDateTime(time)), durationMs, time, at: performance.now() }
   }
 
-  #settled (entries: ReadingEntry[]): void {
+  #settled (entries: ReadingEntry[], time: number): void {
     this.#running = false
     const run = this.#run
     // It outlived its timeout: its reading is recorded already, and a new run may start now.
@@ -334,9 +336,11 @@ export class CheckRunner {
       return
     }
     // Not aborted (the run would have ended), and with no listener left on it that would fire
-    // later: its controller serves the next run, up to defaults.signalRuns runs.
-    if (this.#served < defaults.signalRuns && abortListeners(run.abort.signal) === 0) this.#spare = run.abort
-    this.#end(run, { entries, durationMs: performance.now() - run.started })
+    // later: its controller serves the next run, unless a composite is found tied to it.
+    const { signal } = run.abort
+    if (listenersOf(signal, this.#listeners) === 0 && (this.#served % defaults.signalRuns !== 0 || abortTies(signal) === 0)) this.#spare = run.abort
+    const at = performance.now()
+    this.#end(run, { entries, durationMs: at - run.started, time, at })
   }
 
   /** Arms the timeout of the run in flight for what is left of it, unless it has ended or is armed. */
@@ -347,7 +351,7 @@ export class CheckRunner {
     // Cleared when the run ends: when it fires, `run` is still the run in flight.
     run.deadline = setTimeout(() => {
       const output = `Timed out after ${timeout} ms`
-      this.#cut({ entries: this.#failure(output), durationMs: timeout }, output)
+      this.#cut(this.#failed(output, timeout), output)
     }, Math.max(0, timeout - (performance.now() - run.started)))
   }
 
@@ -359,12 +363,12 @@ export class CheckRunner {
     run.ended?.()
     if (this.#loopWaits) {
       this.#loopWaits = false
-      this.#again()
+      this.#again(outcome?.at)
     }
   }
 
   /** Judges an outcome against the thresholds, keeps it as the latest reading, and tells. */
-  #record ({ entries, durationMs }: Outcome): void {
+  #record ({ entries, durationMs, time, at }: Outcome): void {
     const previous = this.#reading
     const status = worstOf(entries)
     const failed = status === Status.FAIL
@@ -379,17 +383,17 @@ export class CheckRunner {
       const threshold = failed ? this.settings.failureThreshold : this.settings.successThreshold
       if (this.#streak < threshold) {
         judged = failed ? Status.WARN : Status.FAIL
-        held = Object.freeze({ streak: this.#streak, threshold })
+        held = { streak: this.#streak, threshold }
       } else {
         this.#failing = failed
       }
     }
     // A failing check that is not critical lowers an answer to warn, never to fail.
     const counted = judged === Status.FAIL && !this.settings.critical ? Status.WARN : judged
-    for (const entry of entries) Object.freeze(entry)
-    this.#reading = Object.freeze({
-      entries: Object.freeze(entries), status, counted, held, at: performance.now(), time: Date.now(), durationMs
-    })
+    // Not frozen: a reading never leaves the engine as an object (answers are built from it as
+    // JSON text), and nothing in it changes it. Freezing its three objects cost about a tenth of a
+    // reading's instructions (bench/README.md).
+    this.#reading = { entries, status, counted, held, at, time, durationMs }
     this.#timed(durationMs)
     this.#events.reading(this, previous)
   }
