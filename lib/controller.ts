@@ -124,16 +124,21 @@ function describeValue (value: unknown): string {
  * is logged and must not keep the others from hearing, nor crash the process.
  */
 function notify<L> (listeners: Set<L>, call: (listener: L) => unknown, log: FastifyBaseLogger, what: string): void {
-  // The message only, without its stack or a secret it quotes.
-  const logged = (error: unknown): void => { log.error({ error: redact(describeThrown(error)) }, `fastify-health: ${what} threw`) }
   for (const listener of listeners) {
     try {
       const returned = call(listener)
-      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, logged)
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') {
+        (returned as PromiseLike<unknown>).then(undefined, (error: unknown) => { logThrown(log, what, error) })
+      }
     } catch (error) {
-      logged(error)
+      logThrown(log, what, error)
     }
   }
+}
+
+/** Logs what a listener threw: the message only, without its stack or a secret it quotes. */
+function logThrown (log: FastifyBaseLogger, what: string, error: unknown): void {
+  log.error({ error: redact(describeThrown(error)) }, `fastify-health: ${what} threw`)
 }
 
 /** Adds a listener to a set; returns the function that takes it out again. */
@@ -197,7 +202,15 @@ export function createHealth (options: ResolvedOptions, log: FastifyBaseLogger, 
       if (runListeners.size > 0) {
         const { status, counted, durationMs, entries, time: at } = reading
         const run: CheckRun = { name: runner.name, status, durationMs, counted, previous: previous?.counted, entries, at }
-        notify(runListeners, (listener) => listener(run, runner), log, 'an onRun listener')
+        // Not notify(): these listeners are the plugin's own (the history, the metrics, the
+        // channels), never async, and a reading is the hottest path there is.
+        for (const listener of runListeners) {
+          try {
+            listener(run, runner)
+          } catch (error) {
+            logThrown(log, 'an onRun listener', error)
+          }
+        }
       }
       // The same standing leaves every tally, and so every status, as it was: only the entries moved.
       if (reading.counted === previous?.counted) revision++

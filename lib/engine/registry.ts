@@ -165,11 +165,10 @@ export class CheckRegistry {
         const current = (runner.reading as Reading).counted
         // A check with an interval is out of every due queue from its first reading on (its
         // freshUntil is Infinity for good): nothing to take out again.
-        const scheduled = runner.settings.interval === 0 || previous === undefined
-        const freshUntil = runner.freshUntil()
+        const freshUntil = runner.settings.interval === 0 || previous === undefined ? runner.freshUntil() : undefined
         for (const members of countedIn) {
           members.recount(previous?.counted, current)
-          if (scheduled) members.due.schedule(runner, freshUntil)
+          if (freshUntil !== undefined) members.due.schedule(runner, freshUntil)
         }
         this.#events.reading(runner, previous)
       },
