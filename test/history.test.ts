@@ -59,7 +59,7 @@ test('a ring keeps the last `size` records in order, growing lazily and wrapping
   const ring = new Ring(1000, 8)
   t.equal(ring.allocated, 16, 'small at first')
   for (let index = 0; index < 17; index++) ring.push()
-  t.equal(ring.allocated, 64, 'four times larger when full')
+  t.equal(ring.allocated, 1000, 'its whole size when full')
   for (let index = 0; index < 5000; index++) ring.push()
   t.equal(ring.allocated, 1000, 'never past its size')
   t.equal(ring.length, 1000)
@@ -104,6 +104,12 @@ test('a check\'s rings: readings with value and unit, changes with their output,
   t.equal(units[254], 'u254')
   t.equal(units[299], undefined, 'no unit kept past the table')
   t.equal(many.document().readings[299]?.observedValue, 299)
+
+  // Units that take turns: each reading keeps its own, whichever came last.
+  const turns = new CheckRings('turns', { readings: 6, changes: 1 })
+  const sequence = ['ms', 'ms', 's', 'ms', 's', 's']
+  for (const unit of sequence) turns.record(run({ entries: [{ observedValue: 1, observedUnit: unit }] }))
+  t.same(turns.document().readings.map((reading) => reading.observedUnit), sequence)
 })
 
 test('the overall status\'s ring: from, to, cause, bounded', async (t) => {

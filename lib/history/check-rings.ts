@@ -46,6 +46,9 @@ export class CheckRings {
   readonly #outputs: Array<string | undefined> = []
   /** The units seen, by code; '' (code 0) is none. */
   readonly #units: string[] = ['']
+  /** The latest reading's unit and its code: most readings repeat it, and the table is one more cold object to look in. */
+  #unit = ''
+  #unitCodeLast = 0
 
   constructor (name: string, sizes: { readings: number, changes: number }) {
     this.name = name
@@ -157,6 +160,14 @@ export class CheckRings {
   }
 
   #unitCode (unit: string): number {
+    if (unit === this.#unit) return this.#unitCodeLast
+    const code = this.#knownUnitCode(unit)
+    this.#unit = unit
+    this.#unitCodeLast = code
+    return code
+  }
+
+  #knownUnitCode (unit: string): number {
     const code = this.#units.indexOf(unit)
     if (code !== -1) return code
     if (this.#units.length > defaults.units) return 0

@@ -2,18 +2,19 @@
 // DataView. A record's fields sit side by side, so writing one touches one or two cache lines,
 // where a column per field touched one per field; and one view, where a view per width (f64, f32,
 // u8) touched three objects: with a thousand checks, each ring has gone cold by the time its check
-// reads again, and those misses cost more than the rest of the record. The rows start few and
-// grow fourfold up to `size`, then the oldest record is written over. Pushing is O(1) and
-// allocates only when the rows grow (at most log4(size) times in a ring's life).
+// reads again, and those misses cost more than the rest of the record. The rows start few, enough
+// for a short-lived instance, and grow once, straight to `size`, then the oldest record is written
+// over. Pushing is O(1) and allocates only when the rows grow, once in a ring's life. (They grew
+// fourfold at a time: for the default 3,600 readings, four reallocations, a third more bytes
+// zeroed and copied, and a thousand checks growing together in bursts that each set off the
+// collector; bench/README.md.)
 //
 // A layout names each field's byte offset in the row, a multiple of its field's width (8 for a
 // float64, 4 for a float32) so that no field straddles two words. Little-endian throughout.
 
 const defaults = {
   /** Records the rows hold at first: most checks of a short-lived instance never need more. */
-  initial: 16,
-  /** How many times larger the rows grow when full. */
-  growth: 4
+  initial: 16
 }
 
 export class Ring {
@@ -47,7 +48,7 @@ export class Ring {
     const capacity = this.#capacity
     if (this.length < capacity) return this.length++ * this.stride
     if (capacity < this.size) {
-      this.#grow(Math.min(this.size, capacity * defaults.growth))
+      this.#grow()
       return this.length++ * this.stride
     }
     const slot = this.#oldest
@@ -61,11 +62,11 @@ export class Ring {
     return (at < this.length ? at : at - this.length) * this.stride
   }
 
-  /** Before it is full, the records are in rows 0 to length - 1: the bytes copy over as they are. */
-  #grow (capacity: number): void {
-    const buffer = new ArrayBuffer(capacity * this.stride)
+  /** To its whole size. Before it is full, the records are in rows 0 to length - 1: the bytes copy over as they are. */
+  #grow (): void {
+    const buffer = new ArrayBuffer(this.size * this.stride)
     new Uint8Array(buffer).set(new Uint8Array(this.view.buffer))
     this.view = new DataView(buffer)
-    this.#capacity = capacity
+    this.#capacity = this.size
   }
 }
