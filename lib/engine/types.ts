@@ -138,7 +138,7 @@ export interface CheckRun {
   counted: Status
   /** How it counted before this reading; undefined for its first. */
   previous: Status | undefined
-  /** The reading's entries, as the answers show them (frozen). */
+  /** The reading's entries, as the answers show them; never changed (do not change them). */
   entries: readonly HealthCheckEntry[]
   /** When the reading arrived (Date.now()). */
   at: number
