@@ -44,7 +44,7 @@ const defaults = {
    * How often a signal is looked at for composites tied to it (see #spare): every this many runs.
    * What AbortSignal.any([signal, ...]) ties to a signal without a listener stays on it until it
    * is dropped (Node.js 20 never lets go of a composite's entry): a signal found tied is let go,
-   * which bounds the composites one holds. A signal nothing is tied to serves every run: a new
+   * so that one holds at most this many composites. A signal nothing is tied to serves every run: a new
    * AbortController every 16 runs cost a thousand checks a tenth of their readings'
    * instructions (bench/README.md).
    */
@@ -143,7 +143,8 @@ export class CheckRunner {
   /**
    * The signal of a run that ended untouched (not aborted, no listener left on it), given to the
    * next run: a new AbortController costs more than a whole reading of a cheap check (5 µs on
-   * Node.js 20). Once a composite is tied to it, at most defaults.signalRuns runs share one.
+   * Node.js 20). One found with composites tied to it, looked at every defaults.signalRuns runs,
+   * is let go.
    */
   #spare: AbortController | undefined
   /** How many runs the latest signal has served. */
