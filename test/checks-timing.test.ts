@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import { test, type Test } from 'tap'
+import { abortTies } from '../lib/engine/abort-listeners.js'
 import type { CheckFunction, HealthResponse } from '../lib/index.js'
 import { gate, getAnswer, schemaErrors, until, validatedApp } from './helpers.js'
 
@@ -451,7 +452,9 @@ test('the signal of a run', async (t) => {
     const check: CheckFunction = (signal) => { signals.add(signal) }
     const app = await validatedApp(t, { checks: { db: { check, cacheFor: 0 } } })
     for (let i = 0; i < 100; i++) t.equal((await app.inject('/health')).statusCode, 200)
-    t.equal(signals.size, 1, 'one signal for 100 runs')
+    // Where Node.js keeps no set of a signal's composites (Node.js 24), a signal counts as tied.
+    const counted = abortTies(new AbortController().signal) === 0
+    t.equal(signals.size, counted ? 1 : 7, counted ? 'one signal for 100 runs' : 'a signal every 16 runs: ties cannot be counted here')
   })
 
   t.test('one signal serves at most 16 runs once AbortSignal.any() ties to it: what it holds stays bounded', async (t) => {

@@ -53,7 +53,7 @@ const unknownTies: Count = () => Infinity
  * A counter of the composites AbortSignal.any() made from a signal, which hold on to it without a
  * listener (Node.js 20 keeps their entries on the signal for good): the set Node.js keeps under
  * the symbol described as `internal`, when a probe shows that it counts them; else a counter that
- * says Infinity, as if something were always tied.
+ * says Infinity, as if something were always tied (Node.js 24 keeps no such set on the signal).
  */
 export function abortTieCounter (internal = 'kDependantSignals'): Count {
   try {
