@@ -12,10 +12,12 @@ import Fastify from 'fastify'
 import { test } from 'tap'
 import type { CheckRun, RunListener } from '../lib/controller.js'
 import type { CheckRunner } from '../lib/engine/runner.js'
-import { CheckRings } from '../lib/history/check-rings.js'
+import { CheckRings, type ReadingRow, rowOf } from '../lib/history/check-rings.js'
+import { PendingReadings } from '../lib/history/pending.js'
 import { Ring } from '../lib/history/ring.js'
 import * as historySchemas from '../lib/history/schema.js'
 import { buildHistorySchemas } from '../lib/history/schema-typebox.js'
+import { NO_STATUS } from '../lib/history/status-codes.js'
 import { StatusRings } from '../lib/history/status-rings.js'
 import { createHistory } from '../lib/history/store.js'
 import fastifyHealth, { CheckHistorySchema, type FastifyHealthOptions, State, StatusHistorySchema } from '../lib/index.js'
@@ -67,6 +69,8 @@ test('a ring keeps the last `size` records in order, growing lazily and wrapping
 
 const run = (fields: Partial<CheckRun>): CheckRun =>
   ({ name: 'db', status: 'pass', counted: 'pass', previous: 'pass', durationMs: 2, entries: [], at: 1_700_000_000_000, ...fields })
+/** What the rings keep of such a run. */
+const row = (fields: Partial<CheckRun>): ReadingRow => rowOf(run(fields))
 
 test('a check\'s rings: readings with value and unit, changes with their output, the window', async (t) => {
   const rings = new CheckRings('db', { readings: 4, changes: 2 })
@@ -76,9 +80,9 @@ test('a check\'s rings: readings with value and unit, changes with their output,
   t.equal(rings.changesInWindow(), 0)
 
   const at = 1_700_000_000_000
-  rings.record(run({ at, previous: undefined, entries: [{ observedValue: 'text' }, { observedValue: 3, observedUnit: 'ms' }] }))
-  rings.record(run({ at: at + 1000, status: 'fail', counted: 'fail', entries: [{ status: 'fail', output: 'connect postgres://orders:hunter2@db:5432 refused' }] }))
-  rings.record(run({ at: at + 2000, status: 'fail', counted: 'warn', previous: 'fail', entries: [{ observedValue: Infinity, observedUnit: 'ms' }] }))
+  rings.record(row({ at, previous: undefined, entries: [{ observedValue: 'text' }, { observedValue: 3, observedUnit: 'ms' }] }))
+  rings.record(row({ at: at + 1000, status: 'fail', counted: 'fail', entries: [{ status: 'fail', output: 'connect postgres://orders:hunter2@db:5432 refused' }] }))
+  rings.record(row({ at: at + 2000, status: 'fail', counted: 'warn', previous: 'fail', entries: [{ observedValue: Infinity, observedUnit: 'ms' }] }))
   doc = rings.document()
   t.same(errorsOf(checkHistory, doc), [], 'valid by the schema')
   t.same(doc.readings, [
@@ -93,13 +97,13 @@ test('a check\'s rings: readings with value and unit, changes with their output,
   t.equal(rings.changesInWindow(), 2, 'the first reading is no change')
   t.notMatch(JSON.stringify(doc), 'hunter2', 'the output is redacted')
 
-  for (let index = 3; index < 10; index++) rings.record(run({ at: at + index * 1000, counted: 'warn', previous: 'warn' }))
+  for (let index = 3; index < 10; index++) rings.record(row({ at: at + index * 1000, counted: 'warn', previous: 'warn' }))
   t.equal(rings.document().readings.length, 4, 'bounded')
   t.equal(rings.changesInWindow(), 0, 'the changes before the oldest reading kept are out of the window')
 
   // Past 255 units, a reading keeps none.
   const many = new CheckRings('units', { readings: 300, changes: 1 })
-  for (let index = 0; index < 300; index++) many.record(run({ entries: [{ observedValue: index, observedUnit: `u${index}` }] }))
+  for (let index = 0; index < 300; index++) many.record(row({ entries: [{ observedValue: index, observedUnit: `u${index}` }] }))
   const units = many.document().readings.map((reading) => reading.observedUnit)
   t.equal(units[254], 'u254')
   t.equal(units[299], undefined, 'no unit kept past the table')
@@ -108,8 +112,28 @@ test('a check\'s rings: readings with value and unit, changes with their output,
   // Units that take turns: each reading keeps its own, whichever came last.
   const turns = new CheckRings('turns', { readings: 6, changes: 1 })
   const sequence = ['ms', 'ms', 's', 'ms', 's', 's']
-  for (const unit of sequence) turns.record(run({ entries: [{ observedValue: 1, observedUnit: unit }] }))
+  for (const unit of sequence) turns.record(row({ entries: [{ observedValue: 1, observedUnit: unit }] }))
   t.same(turns.document().readings.map((reading) => reading.observedUnit), sequence)
+})
+
+test('pending readings: written in the order they came, all at once, when full or when asked', async (t) => {
+  const written: Array<[string, ReadingRow]> = []
+  const pending = new PendingReadings<string>((key, row) => { written.push([key, { ...row }]) })
+  const at = 1_700_000_000_000
+  // More than the buffer holds (8,192): it grows from 64 on the way, and writes everything once full.
+  for (let index = 0; index < 8200; index++) {
+    pending.push(`c${index % 3}`, run({ at: at + index, durationMs: index, previous: index === 0 ? undefined : 'pass', entries: [{ observedValue: index, observedUnit: 'ms' }] }))
+  }
+  t.equal(written.length, 8192, 'the full buffer was written when the next reading came')
+  t.equal(pending.length, 8, 'and the rest wait')
+  pending.flush()
+  t.equal(written.length, 8200, 'a flush writes them')
+  t.equal(pending.length, 0)
+  t.ok(written.every(([key, row], index) => key === `c${index % 3}` && row.at === at + index && row.durationMs === index && row.value === index && row.unit === 'ms'),
+    'each as it came, in order')
+  t.same(written[0]?.[1], { at, value: 0, unit: 'ms', durationMs: 0, status: 0, counted: 0, previous: NO_STATUS, output: undefined }, 'the first: a change from no status')
+  pending.flush()
+  t.equal(written.length, 8200, 'nothing twice')
 })
 
 test('the overall status\'s ring: from, to, cause, bounded', async (t) => {

@@ -27,6 +27,39 @@ function observed (entries: readonly HealthCheckEntry[]): HealthCheckEntry | und
   return undefined
 }
 
+/** One reading as a check's rings keep it, its statuses as codes (status-codes.ts). */
+export interface ReadingRow {
+  /** Date.now() when it arrived. */
+  at: number
+  /** NaN: none. */
+  value: number
+  unit: string | undefined
+  durationMs: number
+  status: number
+  counted: number
+  /** How the check counted before it; NO_STATUS for its first reading. */
+  previous: number
+  /** Its output, kept when how the check counts changed (undefined otherwise). */
+  output: string | undefined
+}
+
+/** A row to fill. */
+export const emptyRow = (): ReadingRow => ({ at: 0, value: NaN, unit: undefined, durationMs: 0, status: 0, counted: 0, previous: 0, output: undefined })
+
+/** Fills `row` (a new one by default) with what the rings keep of `run`. */
+export function rowOf (run: CheckRun, row = emptyRow()): ReadingRow {
+  const entry = observed(run.entries)
+  row.at = run.at
+  row.value = entry === undefined ? NaN : entry.observedValue as number
+  row.unit = entry?.observedUnit
+  row.durationMs = run.durationMs
+  row.status = statusCode(run.status)
+  row.counted = statusCode(run.counted)
+  row.previous = run.previous === undefined ? NO_STATUS : statusCode(run.previous)
+  row.output = run.previous === run.counted ? undefined : outputOf(run.entries)
+  return row
+}
+
 /**
  * The output a reading came with, as the answers quote it: the first entry's that has one,
  * redacted (again: the engine redacts every output; a change is rare, and a secret must never stay).
@@ -56,25 +89,24 @@ export class CheckRings {
     this.changes = new Ring(sizes.changes, CHANGE.bytes)
   }
 
-  record (run: CheckRun): void {
+  record (reading: ReadingRow): void {
     const readings = this.readings
     const row = readings.push()
-    const entry = observed(run.entries)
     const view = readings.view
-    view.setFloat64(row + READING.at, run.at, true)
-    view.setFloat64(row + READING.value, entry === undefined ? NaN : entry.observedValue as number, true)
-    view.setFloat32(row + READING.duration, run.durationMs, true)
-    view.setUint8(row + READING.status, statusCode(run.status))
-    view.setUint8(row + READING.counted, statusCode(run.counted))
-    view.setUint8(row + READING.unit, entry?.observedUnit === undefined ? 0 : this.#unitCode(entry.observedUnit))
-    if (run.previous === run.counted) return
+    view.setFloat64(row + READING.at, reading.at, true)
+    view.setFloat64(row + READING.value, reading.value, true)
+    view.setFloat32(row + READING.duration, reading.durationMs, true)
+    view.setUint8(row + READING.status, reading.status)
+    view.setUint8(row + READING.counted, reading.counted)
+    view.setUint8(row + READING.unit, reading.unit === undefined ? 0 : this.#unitCode(reading.unit))
+    if (reading.previous === reading.counted) return
     const changes = this.changes
     const change = changes.push()
     const log = changes.view
-    log.setFloat64(change + CHANGE.at, run.at, true)
-    log.setUint8(change + CHANGE.from, run.previous === undefined ? NO_STATUS : statusCode(run.previous))
-    log.setUint8(change + CHANGE.to, statusCode(run.counted))
-    this.#outputs[change / changes.stride] = outputOf(run.entries)
+    log.setFloat64(change + CHANGE.at, reading.at, true)
+    log.setUint8(change + CHANGE.from, reading.previous)
+    log.setUint8(change + CHANGE.to, reading.counted)
+    this.#outputs[change / changes.stride] = reading.output
   }
 
   /** The latest reading's row; undefined before the first. */

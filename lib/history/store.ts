@@ -2,6 +2,7 @@ import type { HealthLifecycle } from '../controller.js'
 import type { CheckRunner } from '../engine/runner.js'
 import { CheckRings } from './check-rings.js'
 import type { HistorySizes } from './options.js'
+import { PendingReadings } from './pending.js'
 import type { CheckHistory, HealthHistory, StatusHistory } from './schema.js'
 import { StatusRings } from './status-rings.js'
 
@@ -9,7 +10,8 @@ import { StatusRings } from './status-rings.js'
 // of the overall status, fed by every change. Each check's rings are kept by its runner, not by
 // its name: a run finds them without a lookup by name (two map lookups a reading, on maps gone
 // cold, were a large part of what the history cost a reading), and a check removed takes its
-// rings with it when it is collected, whatever is added under its name later.
+// rings with it when it is collected, whatever is added under its name later. A reading waits in
+// a buffer (pending.ts) until the buffer is full or something reads the history.
 
 export interface History {
   /** `health.history`: the documents. */
@@ -26,22 +28,25 @@ export function createHistory (lifecycle: Pick<HealthLifecycle, 'checks' | 'onRu
   const ringsOf = new WeakMap<CheckRunner, CheckRings>()
   const status = new StatusRings(sizes.changes, lifecycle.snapshot().status, Date.now())
 
-  const stopRuns = lifecycle.onRun((run, runner) => {
+  const pending = new PendingReadings<CheckRunner>((runner, row) => {
     let rings = ringsOf.get(runner)
     if (rings === undefined) {
-      rings = new CheckRings(run.name, sizes)
+      rings = new CheckRings(runner.name, sizes)
       ringsOf.set(runner, rings)
     }
-    rings.record(run)
+    rings.record(row)
   })
+  const stopRuns = lifecycle.onRun((run, runner) => { pending.push(runner, run) })
   const stopStatus = lifecycle.onStatus((change) => status.record(change))
 
   const rings = (name: string): CheckRings | undefined => {
+    pending.flush()
     const runner = checks.get(name)
     return runner === undefined ? undefined : ringsOf.get(runner)
   }
 
   function read (name?: string): CheckHistory | StatusHistory | undefined {
+    pending.flush()
     if (name === undefined) return status.document()
     const runner = checks.get(name)
     if (runner === undefined) return undefined
