@@ -130,10 +130,10 @@ const jsonBound = (text: string): number => 6 * text.length + 2
 /**
  * Adds to `copies` a copy of `node` as a JSON round trip would make it, when that is plain to see:
  * a plain object whose values are strings, finite numbers but -0, booleans, null or undefined
- * (left out, as JSON does). Returns the most characters its
- * JSON may take, or -1, adding nothing, for anything else (a nested value, a class, a Date, NaN,
- * -0, `__proto__`, a getter that throws): that takes the round trip. Most checks return such an object, and
- * the round trip costs more than the rest of the reading.
+ * (left out, as JSON does). Returns the most characters its JSON may take, or -1, adding nothing,
+ * for anything else (a nested value, a class, a Date, NaN, -0, `__proto__`, a getter that
+ * throws): that takes the round trip. Most checks return such an object, and the round trip
+ * costs more than the rest of the reading.
  */
 function flatCopy (node: unknown, copies: unknown[]): number {
   if (typeof node !== 'object' || node === null) return -1
@@ -153,7 +153,8 @@ function flatCopy (node: unknown, copies: unknown[]): number {
   // The braces and a comma after it, then per key its quoted name, a colon and a comma.
   let bound = 3
   // for-in reads the copy's keys from its shape, with no array made. A key inherited from a
-  // polluted Object.prototype is looked at too: it can only send the copy to the round trip.
+  // polluted Object.prototype is looked at too: it can only raise the bound, or send the copy to
+  // the round trip.
   for (const key in copy) {
     const value = copy[key]
     if (typeof value === 'string') bound += jsonBound(value)
