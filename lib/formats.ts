@@ -35,9 +35,11 @@ let secondAt = NaN
 let secondText = ''
 
 /**
- * `time` (ms since the epoch) as `toISOString()` writes it, for the readings' `time`. A thousand
- * checks read in the same few ms; a Date's toISOString() costs about as much as the rest of a
- * reading, so it runs once a second, and the milliseconds are written onto its text.
+ * `time`, a whole number of ms since the epoch (Date.now()), as `new Date(time).toISOString()`
+ * writes it: the readings' `time`, and the history's. A thousand checks read in the same few ms,
+ * and a history document writes thousands of times; a Date's toISOString() costs about as much
+ * as the rest of a reading, so it runs once a second, and the milliseconds are written onto its
+ * text.
  */
 export function isoDateTime (time: number): string {
   if (time === writtenAt) return written

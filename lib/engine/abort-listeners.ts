@@ -14,16 +14,26 @@ type Count = (signal: AbortSignal) => number
 
 const exact: Count = (signal) => getEventListeners(signal, 'abort').length
 
+/** The `abort` listeners in a map of a signal's listeners by event type (see ListenerTable). */
+const countListeners = (table: ListenerTable): number => table.get('abort')?.size ?? 0
+
+/** The own symbol of `signal` that Node.js describes as `description` (its internals are keyed so). */
+const symbolDescribed = (signal: AbortSignal, description: string): symbol | undefined =>
+  Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === description)
+
 /**
  * A counter of a signal's `abort` listeners: the map Node.js keeps under the symbol described as
  * `internal`, when a probe shows that it counts as getEventListeners() does; else that function.
  */
 export function abortListenerCounter (internal = 'kEvents'): Count {
   const probe = new AbortController().signal
-  const key = Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === internal)
+  const key = symbolDescribed(probe, internal)
   if (key === undefined) return exact
   // Node.js 24 and later make the map with the first listener: none yet means no listener.
-  const direct: Count = (signal) => (signal as unknown as Record<symbol, Map<string, { size: number }> | undefined>)[key]?.get('abort')?.size ?? 0
+  const direct: Count = (signal) => {
+    const table = (signal as unknown as Record<symbol, ListenerTable | undefined>)[key]
+    return table === undefined ? 0 : countListeners(table)
+  }
   const controller = new AbortController()
   let heard = false
   const listener = (): void => { heard = true }
@@ -60,7 +70,7 @@ export function abortTieCounter (internal = 'kDependantSignals'): Count {
     const { signal } = new AbortController()
     const untied = new AbortController().signal
     const composite = AbortSignal.any([signal])
-    const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === internal)
+    const key = symbolDescribed(signal, internal)
     if (key === undefined) return unknownTies
     const direct: Count = (tied) => (tied as unknown as Record<symbol, { size: number } | undefined>)[key]?.size ?? 0
     // The composite stays reachable until the probe has counted it.
@@ -88,7 +98,7 @@ const noTable = (): undefined => undefined
  */
 export function listenerTableReader (internal = 'kEvents', controller = new AbortController()): (signal: AbortSignal) => ListenerTable | undefined {
   const { signal } = controller
-  const key = Object.getOwnPropertySymbols(signal).find((symbol) => symbol.description === internal)
+  const key = symbolDescribed(signal, internal)
   if (key === undefined) return noTable
   const read = (of: AbortSignal): ListenerTable | undefined => {
     const table = (of as unknown as Record<symbol, unknown>)[key]
@@ -107,8 +117,5 @@ export function listenerTableReader (internal = 'kEvents', controller = new Abor
 /** The `abort` listeners of `signal`, from `table` when its runner kept one (listenerTableOf). */
 export const listenersOf = (signal: AbortSignal, table: ListenerTable | undefined): number =>
   table === undefined ? abortListeners(signal) : countListeners(table)
-
-/** The `abort` listeners a table holds. */
-const countListeners = (table: ListenerTable): number => table.get('abort')?.size ?? 0
 
 export const listenerTableOf = listenerTableReader()

@@ -1,4 +1,5 @@
 import type { CheckRun } from '../engine/types.js'
+import { isoDateTime } from '../formats.js'
 import { redact } from '../redact.js'
 import type { HealthCheckEntry } from '../schema.js'
 import type { Status } from '../states.js'
@@ -68,8 +69,6 @@ export function outputOf (entries: readonly HealthCheckEntry[]): string | undefi
   for (const entry of entries) if (entry.output !== undefined) return redact(entry.output)
   return undefined
 }
-
-const iso = (at: number): string => new Date(at).toISOString()
 
 export class CheckRings {
   readonly name: string
@@ -158,7 +157,7 @@ export class CheckRings {
     for (let index = 0; index < this.readings.length; index++) {
       const row = this.readings.row(index)
       const reading: CheckReading = {
-        time: iso(view.getFloat64(row + READING.at, true)),
+        time: isoDateTime(view.getFloat64(row + READING.at, true)),
         status: statusOf(view.getUint8(row + READING.status)),
         counted: statusOf(view.getUint8(row + READING.counted)),
         durationMs: view.getFloat32(row + READING.duration, true)
@@ -174,7 +173,7 @@ export class CheckRings {
     for (let index = 0; index < ring.length; index++) {
       const row = ring.row(index)
       const from = ring.view.getUint8(row + CHANGE.from)
-      const change: CheckChange = { time: iso(ring.view.getFloat64(row + CHANGE.at, true)), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(ring.view.getUint8(row + CHANGE.to)) }
+      const change: CheckChange = { time: isoDateTime(ring.view.getFloat64(row + CHANGE.at, true)), from: from === NO_STATUS ? null : statusOf(from), to: statusOf(ring.view.getUint8(row + CHANGE.to)) }
       const output = this.#outputs[row / ring.stride]
       if (output !== undefined) change.output = output
       changes.push(change)
@@ -184,7 +183,7 @@ export class CheckRings {
     return {
       name: this.name,
       status: latest === undefined ? null : statusOf(view.getUint8(latest + READING.counted)),
-      since: since === undefined ? null : iso(since),
+      since: since === undefined ? null : isoDateTime(since),
       size: { readings: this.readings.size, changes: this.changes.size },
       readings,
       changes

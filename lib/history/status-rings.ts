@@ -1,4 +1,5 @@
 import type { StatusChange } from '../engine/types.js'
+import { isoDateTime } from '../formats.js'
 import type { Status } from '../states.js'
 import { Ring } from './ring.js'
 import type { StatusChangeRecord, StatusHistory } from './schema.js'
@@ -44,7 +45,7 @@ export class StatusRings {
       const row = ring.row(index)
       const cause = this.#causes[row / ring.stride] as string
       records.push({
-        time: new Date(ring.view.getFloat64(row + CHANGE.at, true)).toISOString(),
+        time: isoDateTime(ring.view.getFloat64(row + CHANGE.at, true)),
         from: statusOf(ring.view.getUint8(row + CHANGE.from)),
         to: statusOf(ring.view.getUint8(row + CHANGE.to)),
         cause: ring.view.getUint8(row + CHANGE.byState) === 1 ? { state: cause } : { check: cause }
@@ -54,6 +55,6 @@ export class StatusRings {
   }
 
   document (): StatusHistory {
-    return { status: this.status, since: new Date(this.since).toISOString(), size: this.changes.size, changes: this.records() }
+    return { status: this.status, since: isoDateTime(this.since), size: this.changes.size, changes: this.records() }
   }
 }
